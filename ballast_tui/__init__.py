@@ -1,0 +1,3 @@
+"""Ballast TUI: terminal-native, reactive, collaborative dashboards."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,200 @@
+"""The `ballast` command: argument parsing only; the work happens in the parts it calls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ballast_tui import __version__
+from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings, resolve_workspace
+from ballast_tui.engine.errors import ToolError
+from ballast_tui.engine.ids import random_base36
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.tools.registry import Context, load_registry
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's copy of the option must not reset a value given before it.
+    common.add_argument(
+        "--workspace",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="workspace directory (default: $BALLAST_WORKSPACE, else the platform's user data dir)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="ballast", parents=[common], description="Terminal-native, reactive, collaborative dashboards."
+    )
+    parser.add_argument("--version", action="version", version=f"ballast {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="create a demo workspace with a sample dashboard"
+    )
+    demo.add_argument("--rows", type=int, default=300_000, help=argparse.SUPPRESS)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the server alone")
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--public-url", metavar="URL", help="base URL of published links")
+    serve.add_argument(
+        "--max-body",
+        type=int,
+        metavar="BYTES",
+        default=Settings().max_body,
+        help="largest request body accepted (default 32 MiB)",
+    )
+
+    user = commands.add_parser("user", parents=[common], help="manage users").add_subparsers(
+        dest="user_command", metavar="ACTION", required=True
+    )
+    add = user.add_parser("add", parents=[common], help="create a user and print its API token")
+    add.add_argument("name")
+    add.add_argument("--agent", action="store_true", help="the user is an agent")
+    add.add_argument("--admin", action="store_true", help="the user administers the workspace")
+
+    imp = commands.add_parser("import", parents=[common], help="import a CSV, Parquet or JSON file")
+    imp.add_argument("path")
+    imp.add_argument("--dashboard", required=True, metavar="ID")
+    imp.add_argument("--name", metavar="N", help="source name (default: the file's stem)")
+
+    export = commands.add_parser("export", parents=[common], help="export a block's whole output")
+    export.add_argument("dashboard_id")
+    export.add_argument("--block", metavar="NAME", required=True)
+    export.add_argument("--format", choices=("csv", "parquet", "json"), default="csv")
+    export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+
+    tool = commands.add_parser("tool", parents=[common], help="run one tool with JSON arguments")
+    tool.add_argument("name")
+    tool.add_argument("arguments", nargs="?", default="{}", help="a JSON object")
+    return parser
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"ballast: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ballast` console script."""
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    settings = Settings(
+        **({"public_url": args.public_url, "max_body": args.max_body} if args.command == "serve" else {})
+    )
+    ws = Workspace(resolve_workspace(getattr(args, "workspace", None)), settings)
+    try:
+        return _dispatch(args, ws)
+    except ToolError as error:
+        return _fail(f"{error.code}: {error.message}")
+    except BrokenPipeError:
+        # The reader went away (`ballast export … | head`): not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    finally:
+        ws.close()
+
+
+def _dispatch(args: argparse.Namespace, ws: Workspace) -> int:
+    if args.command == "user":
+        user, token = ws.users.create(
+            args.name, "agent" if args.agent else "human", admin=args.admin, created_by=ws.users.local().id
+        )
+        print(f"created {user.kind} {user.name} ({user.id}){' - administrator' if user.is_admin else ''}")
+        print(token)
+        return 0
+    if args.command == "serve":
+        from server.runner import run_server
+
+        run_server(ws, args.host, args.port)
+        return 0
+    ctx = Context(ws, ws.users.local(), client="cli")
+    if args.command == "demo":
+        from ballast_tui.demo import open_or_build_demo_in
+
+        dashboard_id = open_or_build_demo_in(ws, rows=args.rows)
+        _print_board(ctx, dashboard_id)
+        return 0
+    if args.command == "import":
+        return _import(ctx, args)
+    if args.command == "export":
+        from ballast_tui.tools.exports import export_block
+
+        if args.output:
+            with open(args.output, "wb") as sink:
+                rows = export_block(ctx, args.dashboard_id, args.block, args.format, sink)
+            print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
+        else:
+            export_block(ctx, args.dashboard_id, args.block, args.format, sys.stdout.buffer)
+        return 0
+    if args.command == "tool":
+        try:
+            arguments = json.loads(args.arguments)
+        except ValueError:
+            return _fail("the arguments must be a JSON object")
+        print(json.dumps(load_registry().call(ctx, args.name, arguments), indent=2, default=str))
+        return 0
+    return _fail(f"unknown command {args.command}")
+
+
+def _import(ctx: Context, args: argparse.Namespace) -> int:
+    source = Path(args.path).expanduser()
+    if not source.is_file():
+        return _fail(f"no file {args.path}")
+    fmt = {
+        ".csv": "csv",
+        ".tsv": "csv",
+        ".parquet": "parquet",
+        ".json": "json",
+        ".jsonl": "json",
+        ".ndjson": "json",
+    }.get(source.suffix.lower())
+    if fmt is None:
+        return _fail("the file must end in .csv, .parquet or .json")
+    name = args.name or "".join(c if c.isalnum() else "_" for c in source.stem.lower()).strip("_") or "data"
+    staged = ctx.ws.paths.imports / f"cli_{random_base36(8)}{source.suffix.lower()}"
+    shutil.copyfile(source, staged)
+    try:
+        answer = load_registry().call(
+            ctx,
+            "catalog_import",
+            {"dashboard_id": args.dashboard, "name": name, "format": fmt, "path": staged.name},
+        )
+    finally:
+        staged.unlink(missing_ok=True)
+    src = answer["source"]
+    print(
+        f"imported {src['row_count']} rows as {src['name']} "
+        f"({', '.join(c['name'] + ' ' + c['type'] for c in src['columns'])})"
+    )
+    return 0
+
+
+def _print_board(ctx: Context, dashboard_id: str) -> None:
+    """A plain-text account of a dashboard: its blocks and their state."""
+    registry = load_registry()
+    board: dict[str, Any] = registry.call(ctx, "dashboard_get", {"dashboard_id": dashboard_id})["dashboard"]
+    print(f"{board['title']}  ({board['id']})  workspace: {ctx.ws.paths.root}")
+    for block in board["blocks"]:
+        shown = "shown " if block["displayed"] else "hidden"
+        line = f"  {shown}  {block['type']:<16} {block['name']:<18} {block['state']}"
+        if block["type"] == "metric" and block["state"] == "success":
+            data = registry.call(
+                ctx,
+                "dashboard_block_data",
+                {"dashboard_id": dashboard_id, "block_id": block["id"], "limit": 1},
+            )
+            if data["rows"]:
+                line += f"  = {next(iter(data['rows'][0].values()))}"
+        print(line)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,206 @@
+"""Reading outputs: rows as JSON, pages over Parquet, and chart series reduced in DuckDB."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import math
+from typing import Any
+
+import pyarrow as pa
+
+from ballast_tui.engine.cascade import CascadeResult
+from ballast_tui.engine.outputs import Output, output_of_file
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage import repos
+
+Row = dict[str, Any]
+DEFAULT_MAX_POINTS = 1000
+
+
+def jsonable(value: Any) -> Any:
+    """A value from Arrow as JSON can carry it."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def table_rows(table: pa.Table) -> list[Row]:
+    """Rows of a (small) Arrow table as JSON objects keyed by column name."""
+    return [{k: jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+def _page(ws: Workspace, board_id: str, output: Output, limit: int, offset: int) -> list[Row]:
+    if limit == 0:
+        return []
+    if output.table is not None:
+        return table_rows(output.table.slice(offset, limit))
+    table = ws.executor.query(
+        board_id,
+        "SELECT * FROM __out LIMIT $limit OFFSET $offset",
+        {"__out": output.relation},
+        {"limit": limit, "offset": offset},
+    )
+    return table_rows(table)
+
+
+def persisted_run(ws: Workspace, board_id: str, block: Row, result: CascadeResult, limit: int) -> Row:
+    """A recorded run with its first `limit` rows."""
+    run = result.runs.get(block["id"]) or {}
+    output = result.outputs.get(block["id"])
+    described = describe_run(run) if run else {"block_id": block["id"], "status": "upstream_error"}
+    described["columns"] = output.columns if output else []
+    described["row_count"] = output.row_count if output else 0
+    described["rows"] = _page(ws, board_id, output, limit, 0) if output else []
+    return described
+
+
+def unpersisted_run(ws: Workspace, board_id: str, block: Row, result: CascadeResult, limit: int) -> Row:
+    """An overrides run: nothing stored, so no id."""
+    output = result.outputs.get(block["id"])
+    error = result.errors.get(block["id"])
+    if output is None and error is None:
+        error = "an upstream block failed"
+    return {
+        "id": None,
+        "persisted": False,
+        "block_id": block["id"],
+        "status": "success" if output is not None else "error",
+        "error": error,
+        "columns": output.columns if output else [],
+        "row_count": output.row_count if output else 0,
+        "rows": _page(ws, board_id, output, limit, 0) if output else [],
+    }
+
+
+def describe_run(run: Row) -> Row:
+    """A run record as tools answer it."""
+    return {
+        key: run.get(key)
+        for key in (
+            "id",
+            "block_id",
+            "board_id",
+            "status",
+            "trigger",
+            "actor",
+            "inputs",
+            "output",
+            "error",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+        )
+    }
+
+
+def current_output(ws: Workspace, board_id: str, block: Row) -> tuple[Row | None, Output | None]:
+    """The block's current run and, when it succeeded, its output."""
+    if not block["current_run_id"]:
+        return None, None
+    run = repos.run(ws.db, board_id, block["current_run_id"])
+    if run is None or run["status"] != "success" or not run["file"]:
+        return run, None
+    return run, output_of_file(ws.board_dir(board_id) / run["file"], run["output"]["content_hash"], run["id"])
+
+
+def block_data(
+    ws: Workspace, board_id: str, block: Row, limit: int, offset: int, max_points: int | None
+) -> Row:
+    """The contract's `dashboard_block_data` answer."""
+    run, output = current_output(ws, board_id, block)
+    answer: Row = {
+        "block_id": block["id"],
+        "run_id": run["id"] if run else None,
+        "status": block["state"],
+        "error": block["error"],
+        "columns": output.columns if output else [],
+        "row_count": output.row_count if output else 0,
+        "rows": _page(ws, board_id, output, limit, offset) if output else [],
+    }
+    if block["type"] == "chart" and output is not None:
+        answer["series"] = chart_series(
+            ws, board_id, block["config"], output, max_points or DEFAULT_MAX_POINTS
+        )
+    return answer
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_points: int) -> Row:
+    """x and y series of a chart, at most `max_points` points, reduced in DuckDB.
+
+    Line, area and scatter charts over more points than that are cut into
+    buckets along x, each keeping the rows of its minimum and maximum of the
+    first y (the extremes a reader would miss); bars keep the first points;
+    a histogram bins x into at most `max_points` equal-width bins.
+    """
+    ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
+    x = config["x"]
+    relation = {"__out": output.relation}
+    kind = config["kind"]
+    if kind == "histogram":
+        bins = max(1, min(max_points, 50))
+        table = ws.executor.query(
+            board_id,
+            f"""
+            WITH v AS (SELECT {_ident(x)}::DOUBLE AS x FROM __out WHERE {_ident(x)} IS NOT NULL),
+                 r AS (SELECT min(x) AS lo, max(x) AS hi FROM v)
+            SELECT lo + (hi - lo) / $bins * b AS bin_start, count(*) AS count
+            FROM (SELECT least(floor((x - lo) / nullif(hi - lo, 0) * $bins), $bins - 1)::INT AS b, lo, hi
+                  FROM v, r) GROUP BY b, lo, hi ORDER BY b""",
+            relation,
+            {"bins": bins},
+        )
+        return {
+            "kind": kind,
+            "x": [jsonable(v) for v in table.column("bin_start").to_pylist()],
+            "y": {"count": table.column("count").to_pylist()},
+            "reduced": output.row_count > 0,
+            "points": table.num_rows,
+        }
+    cols = ", ".join(_ident(c) for c in [x, *ys] if c)
+    if output.row_count <= max_points or kind == "bar":
+        sql = f"SELECT {cols} FROM __out " + ("" if kind == "bar" else f"ORDER BY {_ident(x)} ") + "LIMIT $n"
+        table = ws.executor.query(board_id, sql, relation, {"n": max_points})
+        reduced = output.row_count > max_points
+    else:
+        first = _ident(ys[0])
+        table = ws.executor.query(
+            board_id,
+            f"""
+            WITH b AS (SELECT {cols}, ntile($buckets) OVER (ORDER BY {_ident(x)}) AS bucket FROM __out),
+                 e AS (SELECT bucket, arg_min({first}, {first}) AS lo, arg_max({first}, {first}) AS hi
+                       FROM b GROUP BY bucket),
+                 picked AS (SELECT b.*, row_number() OVER (
+                                PARTITION BY b.bucket, b.{first} ORDER BY {_ident(x)}) AS k
+                            FROM b JOIN e ON b.bucket = e.bucket AND (b.{first} = e.lo OR b.{first} = e.hi))
+            SELECT {cols} FROM picked WHERE k = 1 ORDER BY {_ident(x)}""",
+            relation,
+            {"buckets": max(1, max_points // 2)},
+        )
+        reduced = True
+    return {
+        "kind": kind,
+        "x": [jsonable(v) for v in table.column(x).to_pylist()],
+        "y": {y: [jsonable(v) for v in table.column(y).to_pylist()] for y in ys},
+        "reduced": reduced,
+        "points": table.num_rows,
+    }

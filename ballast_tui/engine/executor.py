@@ -1,0 +1,278 @@
+"""DuckDB execution: one sandboxed in-memory database per board, queries on a thread pool.
+
+Each board gets its own DuckDB instance whose `allowed_directories` are that
+board's data directory and the workspace's import directory, so a query can
+read its own board's Parquet and nothing else, whatever it writes. The sandbox is applied in the order that
+matters: extensions' autoload/autoinstall and Python replacement scans off at
+open; then the allowed directory, external access off, and the configuration
+locked last, so no query can loosen it. Only statements that DuckDB itself
+classifies as one SELECT reach execution.
+
+Every query runs on its own cursor (so it can be interrupted alone), called
+from worker threads (the workspace's block pool, the tool pool), never from an
+event loop, with a timer that interrupts it at the time limit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from ballast_tui.config import Settings
+
+MAX_OPEN_BOARDS = 16
+Relation: TypeAlias = Path | pa.Table
+T = TypeVar("T")
+
+
+class QueryError(Exception):
+    """A query that failed, timed out or was cancelled; the message is for the user."""
+
+
+@dataclass
+class _Instance:
+    con: duckdb.DuckDBPyConnection
+    active: int = 0
+
+
+class _Alarm:
+    """A function the watchdog calls at a deadline, unless cancelled first."""
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self.action: Callable[[], None] | None = action
+
+    def cancel(self) -> None:
+        self.action = None
+
+
+class _Watchdog:
+    """One daemon thread that fires every query's time limit.
+
+    It stands in for a `threading.Timer` per query: starting a thread waits for
+    the new thread to be scheduled, a millisecond or more per query on a busy
+    machine. Cancelled alarms stay in the heap, inert, until their deadline.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Alarm]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, delay: float, action: Callable[[], None]) -> _Alarm:
+        alarm = _Alarm(action)
+        deadline = time.monotonic() + delay
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="ballast-query-watchdog", daemon=True)
+                self._thread.start()
+            earliest = not self._heap or deadline < self._heap[0][0]
+            heapq.heappush(self._heap, (deadline, next(self._order), alarm))
+            if earliest:
+                self._cond.notify()
+        return alarm
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                action = heapq.heappop(self._heap)[2].action
+            if action is not None:
+                with suppress(Exception):  # e.g. the interrupt of a cursor closed meanwhile
+                    action()
+                action = None  # hold no cursor while waiting
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def only_one_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse, by DuckDB's own parser, anything but exactly one SELECT statement."""
+    try:
+        statements = cursor.extract_statements(sql)
+    except duckdb.Error as error:
+        raise QueryError(str(error).splitlines()[0]) from None
+    if len(statements) != 1:
+        raise QueryError(f"a SQL block holds exactly one query; found {len(statements)} statements")
+    if statements[0].type != duckdb.StatementType.SELECT:
+        raise QueryError(f"only queries may run; this is a {statements[0].type.name} statement")
+
+
+class Executor:
+    """Runs SQL for boards in sandboxed DuckDB instances, each query interruptible."""
+
+    def __init__(self, data_dir: Path, settings: Settings) -> None:
+        self.data_dir = data_dir
+        self.settings = settings
+        self._instances: OrderedDict[str, _Instance] = OrderedDict()
+        self._lock = threading.Lock()
+        self._running: dict[int, tuple[str, duckdb.DuckDBPyConnection]] = {}
+        self._running_lock = threading.Lock()
+
+    # -- instances ---------------------------------------------------------
+
+    def _open(self, board_id: str) -> duckdb.DuckDBPyConnection:
+        board_dir = (self.data_dir / board_id).resolve()
+        board_dir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "python_enable_replacements": False,
+                "memory_limit": self.settings.memory_limit,
+                # No spilling: an in-memory database would write `.tmp/` into the process's working
+                # directory (outside the sandbox), and the memory limit would not hold.
+                "temp_directory": "",
+                "threads": self.settings.duckdb_threads,
+            },
+        )
+        imports = (self.data_dir.parent / "imports").resolve()
+        con.execute("SET allowed_directories = ?", [[str(board_dir) + "/", str(imports) + "/"]])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con
+
+    def _acquire(self, board_id: str) -> _Instance:
+        with self._lock:
+            instance = self._instances.get(board_id)
+            if instance is None:
+                instance = self._instances[board_id] = _Instance(self._open(board_id))
+                self._evict_idle()
+            self._instances.move_to_end(board_id)
+            instance.active += 1
+            return instance
+
+    def _release(self, instance: _Instance) -> None:
+        with self._lock:
+            instance.active -= 1
+
+    def _evict_idle(self) -> None:
+        for board_id in list(self._instances):
+            if len(self._instances) <= MAX_OPEN_BOARDS:
+                return
+            if self._instances[board_id].active == 0:
+                self._instances.pop(board_id).con.close()
+
+    def close_board(self, board_id: str) -> None:
+        """Interrupt a board's queries and close its instance (before its files are removed)."""
+        self.cancel(board_id)
+        with self._lock:
+            instance = self._instances.pop(board_id, None)
+        if instance is not None:
+            instance.con.close()
+
+    # -- queries -----------------------------------------------------------
+
+    @contextmanager
+    def cursor(self, board_id: str, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the board's sandboxed instance, interrupted at the time limit.
+
+        DuckDB errors inside become `QueryError` with a message for the user.
+        """
+        instance = self._acquire(board_id)
+        cursor = instance.con.cursor()
+        limit = self.settings.query_timeout_s if timeout is None else timeout
+        timed_out = threading.Event()
+
+        def interrupt() -> None:
+            timed_out.set()
+            cursor.interrupt()
+
+        key = id(cursor)
+        with self._running_lock:
+            self._running[key] = (board_id, cursor)
+        alarm = _WATCHDOG.schedule(limit, interrupt)
+        try:
+            yield cursor
+        except duckdb.InterruptException:
+            if timed_out.is_set():
+                raise QueryError(f"the query ran longer than the time limit of {limit:g} s") from None
+            raise QueryError("the query was cancelled") from None
+        except duckdb.Error as error:
+            raise QueryError(_first_lines(str(error))) from None
+        finally:
+            alarm.cancel()
+            with self._running_lock:
+                self._running.pop(key, None)
+            cursor.close()
+            self._release(instance)
+
+    def query(
+        self,
+        board_id: str,
+        sql: str,
+        relations: Mapping[str, Relation] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> pa.Table:
+        """Run one SELECT for a board, with `relations` visible by name; block until done.
+
+        Call from a worker thread, never from an event loop.
+        """
+        with self.cursor(board_id, timeout) as cursor:
+            only_one_select(cursor, sql)
+            for name, relation in (relations or {}).items():
+                if isinstance(relation, pa.Table):
+                    cursor.register(name, relation)
+                else:
+                    cursor.execute(
+                        f"CREATE OR REPLACE TEMP VIEW {_quote_ident(name)} AS "
+                        f"SELECT * FROM read_parquet({_quote_literal(str(relation))})"
+                    )
+            return cursor.sql(sql, params=dict(params or {})).to_arrow_table()
+
+    def with_connection(
+        self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None
+    ) -> T:
+        """Run `work` with a sandboxed cursor of the board (e.g. a comparison of two outputs)."""
+        with self.cursor(board_id, timeout) as cursor:
+            return work(cursor)
+
+    def cancel(self, board_id: str | None = None) -> int:
+        """Interrupt the running queries of one board (or all); return how many."""
+        with self._running_lock:
+            targets = [c for b, c in self._running.values() if board_id is None or b == board_id]
+        for cursor in targets:
+            cursor.interrupt()
+        return len(targets)
+
+    def close(self) -> None:
+        """Cancel everything and close every instance."""
+        self.cancel()
+        with self._lock:
+            for instance in self._instances.values():
+                instance.con.close()
+            self._instances.clear()
+
+
+def _first_lines(message: str, limit: int = 6) -> str:
+    lines = [line for line in message.splitlines() if line.strip()]
+    return "\n".join(lines[:limit])

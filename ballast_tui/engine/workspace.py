@@ -1,0 +1,62 @@
+"""The workspace: one directory, its database, its DuckDB executor, bus and sessions."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+from ballast_tui.config import Settings, WorkspacePaths
+from ballast_tui.engine.events import EventBus
+from ballast_tui.engine.executor import Executor
+from ballast_tui.engine.sessions import Sessions
+from ballast_tui.engine.users import Users
+from ballast_tui.storage import repos
+from ballast_tui.storage.db import Database
+from ballast_tui.storage.files import sweep
+
+
+class Workspace:
+    """Everything of one organisation, opened by one process."""
+
+    def __init__(
+        self, root: Path, settings: Settings | None = None, today: Callable[[], date] = date.today
+    ) -> None:
+        self.paths = WorkspacePaths(Path(root).resolve())
+        self.paths.ensure()
+        self.settings = settings or Settings()
+        self.today = today
+        self.db = Database(self.paths.db)
+        self.users = Users(self.db)
+        self.executor = Executor(self.paths.data, self.settings)
+        self.bus = EventBus()
+        self.sessions = Sessions()
+        workers = max(4, 2 * (os.cpu_count() or 1))
+        self.block_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ballast-block")
+        self._board_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._board_locks_guard = threading.Lock()
+        self.swept = sweep(self.paths.data, repos.referenced_files(self.db))
+
+    def board_lock(self, board_id: str) -> threading.Lock:
+        """The lock that serializes the cascades of one board."""
+        with self._board_locks_guard:
+            return self._board_locks[board_id]
+
+    def board_dir(self, board_id: str) -> Path:
+        return self.paths.board_dir(board_id)
+
+    def close(self) -> None:
+        """Cancel running queries and release every resource."""
+        self.executor.close()
+        self.block_pool.shutdown(wait=True, cancel_futures=True)
+        self.db.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,116 @@
+"""The workspace's SQLite database: connections, the single writer, JSON helpers.
+
+Reads use one connection per thread and run concurrently (WAL). Writes go
+through one process-wide lock and open with ``BEGIN IMMEDIATE``, so a
+transaction takes SQLite's write lock up front instead of failing half-way
+under contention with another process (a second `ballast` on the workspace).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from ballast_tui.storage.migrations import apply_migrations
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utcnow() -> str:
+    """The current time as an ISO 8601 UTC string with milliseconds and a `Z`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a column, compact and stable."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    """The value of a JSON column, or `default` for NULL."""
+    return default if text is None else json.loads(text)
+
+
+def _params(params: Sequence[Any] | Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    return dict(params) if isinstance(params, Mapping) else params
+
+
+class Database:
+    """One workspace database file, safe to use from many threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        with self.write() as db:
+            apply_migrations(db)
+
+    def _connect(self) -> sqlite_utils.Database:
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        with self._all_lock:
+            self._all.append(conn)
+        return sqlite_utils.Database(conn)
+
+    @property
+    def conn(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error.
+
+        Re-entrant: a nested call joins the outer transaction.
+        """
+        with self._write_lock:
+            db = self.conn
+            if db.conn.in_transaction:
+                yield db
+                return
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.conn.execute("ROLLBACK")
+                raise
+            db.conn.execute("COMMIT")
+
+    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
+        """Every row of a query, as dicts."""
+        return list(self.conn.query(sql, _params(params)))
+
+    def row(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
+        """The first row of a query, or None."""
+        for found in self.conn.query(sql, _params(params)):
+            return found
+        return None
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        """Run one statement; inside `write()` when it changes anything."""
+        return self.conn.execute(sql, _params(params))
+
+    def close(self) -> None:
+        """Close every connection this object opened."""
+        with self._all_lock:
+            for conn in self._all:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()

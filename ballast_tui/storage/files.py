@@ -1,0 +1,92 @@
+"""Parquet files of a workspace: atomic writes and the cleanup of leftovers.
+
+A file is written under a temporary name, fsynced, renamed into place, and the
+directory fsynced, before the row that names it is committed. So a crash
+leaves either nothing or a complete file no row names yet, which `sweep`
+removes at the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TMP_SUFFIX = ".tmp"
+_HASH_CHUNK = 1 << 20
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> str:
+    """Write `table` to `path` atomically; return the file's content hash (blake2b hex)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    try:
+        with open(tmp, "wb") as sink:
+            pq.write_table(table, sink, compression="zstd")
+            sink.flush()
+            os.fsync(sink.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    digest = file_hash(tmp)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+    return digest
+
+
+def write_stream_atomic(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> tuple[str, int]:
+    """Write record batches to `path` atomically without holding them all; return (hash, rows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    rows = 0
+    with open(tmp, "wb") as sink:
+        with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+            for batch in batches:
+                rows += batch.num_rows
+                writer.write_batch(batch)
+        sink.flush()
+        os.fsync(sink.fileno())
+    digest = file_hash(tmp)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+    return digest, rows
+
+
+def file_hash(path: Path) -> str:
+    """The blake2b digest of a file's bytes."""
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as source:
+        while chunk := source.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sweep(data_dir: Path, referenced: set[str]) -> list[Path]:
+    """Remove temporary files, and Parquet files no row names, under `data_dir`; return what went.
+
+    `referenced` holds paths relative to `data_dir` (``<board_id>/<file>``).
+    """
+    removed: list[Path] = []
+    if not data_dir.exists():
+        return removed
+    for path in data_dir.rglob("*"):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(data_dir).as_posix()
+        if path.name.endswith(TMP_SUFFIX) or (path.suffix == ".parquet" and relative not in referenced):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

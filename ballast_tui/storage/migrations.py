@@ -1,0 +1,191 @@
+"""The schema, as an ordered list of migrations recorded in the database itself.
+
+Never edit a migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('human', 'agent')),
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE boards (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('dashboard', 'conversation')),
+            title TEXT NOT NULL,
+            owner_id TEXT NOT NULL REFERENCES users(id),
+            visibility TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'link_view')),
+            slug TEXT UNIQUE,
+            password_hash TEXT,
+            password_version INTEGER NOT NULL DEFAULT 0,
+            layout TEXT NOT NULL DEFAULT '{"rows":[]}',
+            refresh_enabled INTEGER NOT NULL DEFAULT 0,
+            refresh_interval INTEGER NOT NULL DEFAULT 3600,
+            last_refreshed_at TEXT,
+            saved_as TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE grants (
+            board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            role TEXT NOT NULL CHECK (role IN ('editor', 'viewer')),
+            PRIMARY KEY (board_id, user_id)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE blocks (
+            id TEXT PRIMARY KEY,
+            board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            config TEXT NOT NULL,
+            value TEXT,
+            displayed INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 1,
+            position INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            current_run_id TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (board_id, name)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            block_id TEXT NOT NULL,
+            board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('success', 'error')),
+            trigger TEXT NOT NULL,
+            actor TEXT,
+            fingerprint TEXT NOT NULL,
+            inputs TEXT NOT NULL,
+            output TEXT,
+            file TEXT,
+            error TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            duration_ms REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX runs_by_block ON runs (block_id, started_at)")
+    db.execute("CREATE INDEX runs_by_fingerprint ON runs (block_id, fingerprint, status)")
+    db.execute(
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            format TEXT NOT NULL,
+            file TEXT NOT NULL,
+            row_count INTEGER NOT NULL,
+            columns TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (board_id, name)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE messages (
+            id TEXT PRIMARY KEY,
+            board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            author TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    # No foreign key: the audit outlives the boards it speaks of.
+    db.execute(
+        """
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            board_id TEXT,
+            actor TEXT,
+            action TEXT NOT NULL,
+            target TEXT,
+            details TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX audit_by_board ON audit (board_id, seq)")
+    for statement in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER audit_no_{statement.lower()} BEFORE {statement} ON audit "
+            "BEGIN SELECT RAISE(ABORT, 'audit events are never changed'); END"
+        )
+    db.execute(
+        """
+        CREATE TRIGGER runs_no_update BEFORE UPDATE ON runs
+        BEGIN SELECT RAISE(ABORT, 'runs are immutable'); END"""
+    )
+
+
+def _v2_runs_never_deleted(db: sqlite_utils.Database) -> None:
+    # The board's own deletion still removes them (ON DELETE CASCADE runs after the board row is gone).
+    db.execute(
+        """
+        CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs
+        WHEN EXISTS (SELECT 1 FROM boards WHERE id = OLD.board_id)
+        BEGIN SELECT RAISE(ABORT, 'runs are never deleted while their board exists'); END"""
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
+    (1, "initial schema", _v1_initial),
+    (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
+]
+
+
+def apply_migrations(db: sqlite_utils.Database) -> int:
+    """Apply every migration not yet recorded; return the schema version. Call inside a write transaction."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {row["version"] for row in db.query("SELECT version FROM schema_migrations")}
+    for version, name, migrate in MIGRATIONS:
+        if version in done:
+            continue
+        migrate(db)
+        db.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            [version, name, datetime.now(UTC).isoformat()],
+        )
+    return max(v for v, _, _ in MIGRATIONS)

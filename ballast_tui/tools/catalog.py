@@ -1,0 +1,239 @@
+"""Catalog tools: list, import a file, push rows or Arrow, rename (rewriting every reader)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ballast_tui.engine import catalog
+from ballast_tui.engine.blocks import validate_name
+from ballast_tui.engine.board_graph import build_graph
+from ballast_tui.engine.errors import InvalidRequest, NotFound
+from ballast_tui.engine.rename import rewrite_readers
+from ballast_tui.storage import repos
+from ballast_tui.storage.db import dumps, utcnow
+from ballast_tui.tools.common import (
+    Board,
+    board_graph,
+    cascade,
+    check_unlocked,
+    describe_block,
+    load_block,
+    load_board,
+    mark_pending,
+    publish,
+    record,
+)
+from ballast_tui.tools.registry import REGISTRY, Args, Context
+
+
+class BoardArgs(Args):
+    dashboard_id: str
+
+
+class ImportArgs(Args):
+    dashboard_id: str
+    name: str
+    format: Literal["csv", "parquet", "json"]
+    content: str | None = None
+    path: str | None = None
+
+
+class PushArgs(Args):
+    dashboard_id: str
+    name: str
+    rows: list[Any] | None = None
+    arrow: str | None = None
+    mode: Literal["replace", "append"] = "replace"
+
+
+class RenameArgs(Args):
+    dashboard_id: str
+    name: str
+    new_name: str = Field(min_length=1)
+
+
+def describe_source(row: dict[str, Any]) -> dict[str, Any]:
+    kind = "import" if row["format"] in catalog.READERS else "push"
+    return {
+        "name": row["name"],
+        "kind": kind,
+        "format": row["format"],
+        "row_count": row["row_count"],
+        "columns": row["columns"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+@REGISTRY.tool("catalog_list", BoardArgs)
+def catalog_list(ctx: Context, args: BoardArgs) -> dict[str, Any]:
+    """The named tables a SQL block of this board can read: sources and block outputs."""
+    board = load_board(ctx, args.dashboard_id, "view")
+    sources = [describe_source(s) for s in repos.sources(ctx.ws.db, board.id)]
+    runs = repos.runs_by_id(
+        ctx.ws.db, [b["current_run_id"] for b in repos.blocks(ctx.ws.db, board.id) if b["current_run_id"]]
+    )
+    for block in repos.blocks(ctx.ws.db, board.id):
+        run = runs.get(block["current_run_id"] or "")
+        output = run["output"] if run and run["status"] == "success" else None
+        sources.append(
+            {
+                "name": block["name"],
+                "kind": "block",
+                "block_id": block["id"],
+                "block_type": block["type"],
+                "state": block["state"],
+                "row_count": output["row_count"] if output else None,
+                "columns": output["columns"] if output else [],
+                "updated_at": block["updated_at"],
+            }
+        )
+    return {"sources": sources}
+
+
+def _check_new_source_name(ctx: Context, board: Board, name: str) -> None:
+    validate_name(name)
+    if any(b["name"] == name for b in repos.blocks(ctx.ws.db, board.id)):
+        raise InvalidRequest(f"{name!r} is the name of a block of this board; pick another source name")
+
+
+def _store_source(
+    ctx: Context,
+    board: Board,
+    name: str,
+    file_format: str,
+    stored: tuple[str, str, int, list[dict[str, str]]],
+    action: str,
+) -> dict[str, Any]:
+    """Write the source row (new or replacing), audit it, and re-run the blocks that read it."""
+    file_name, content_hash, row_count, columns = stored
+    old = repos.source(ctx.ws.db, board.id, name)
+    now = utcnow()
+    g = board_graph(ctx, board.id)
+    with ctx.ws.board_lock(board.id), ctx.ws.db.write() as tx:
+        mark_pending(tx, g, g.readers_of_source(name))
+        if old is None:
+            tx.table("sources").insert(
+                {
+                    "id": catalog.source_id(),
+                    "board_id": board.id,
+                    "name": name,
+                    "format": file_format,
+                    "file": file_name,
+                    "row_count": row_count,
+                    "columns": dumps(columns),
+                    "content_hash": content_hash,
+                    "created_by": ctx.user.id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        else:
+            tx.execute(
+                "UPDATE sources SET format = ?, file = ?, row_count = ?, columns = ?, content_hash = ?, "
+                "updated_at = ? WHERE id = ?",
+                [file_format, file_name, row_count, dumps(columns), content_hash, now, old["id"]],
+            )
+        record(
+            tx, ctx, board.id, action, name, format=file_format, row_count=row_count, replaced=old is not None
+        )
+        repos.touch_board(tx, board.id)
+    if old is not None and old["file"] != file_name:
+        (ctx.ws.board_dir(board.id) / old["file"]).unlink(missing_ok=True)
+    source = repos.source(ctx.ws.db, board.id, name)
+    assert source is not None
+    publish(ctx, board.id, "source_changed", name=name, row_count=row_count)
+    result = cascade(ctx, board.id, g.readers_of_source(name), "edit")
+    return {"source": describe_source(source), "cascade": result.describe()}
+
+
+@REGISTRY.tool("catalog_import", ImportArgs)
+def catalog_import(ctx: Context, args: ImportArgs) -> dict[str, Any]:
+    """Import a CSV, Parquet or JSON file as a source: `content` (base64) or a `path` inside the
+    workspace's import directory. Replaces a source of the same name; its readers re-run."""
+    board = load_board(ctx, args.dashboard_id, "edit")
+    _check_new_source_name(ctx, board, args.name)
+    if (args.content is None) == (args.path is None):
+        raise InvalidRequest("give exactly one of `content` (base64) or `path`")
+    if args.content is not None:
+        raw = catalog.decode_base64(args.content, "content")
+        stored = catalog.import_content(ctx.ws, board.id, raw, args.format)
+    else:
+        stored = catalog.read_file_to_source(
+            ctx.ws, board.id, catalog.import_path(ctx.ws, args.path or ""), args.format
+        )
+    return _store_source(ctx, board, args.name, args.format, stored, "source_import")
+
+
+@REGISTRY.tool("catalog_push", PushArgs)
+def catalog_push(ctx: Context, args: PushArgs) -> dict[str, Any]:
+    """Push a table as a source: `rows` (objects) or `arrow` (base64 IPC stream); `mode` replaces
+    the source or appends to it. Its readers re-run."""
+    board = load_board(ctx, args.dashboard_id, "edit")
+    _check_new_source_name(ctx, board, args.name)
+    if (args.rows is None) == (args.arrow is None):
+        raise InvalidRequest("give exactly one of `rows` or `arrow`")
+    if args.rows is not None:
+        table, file_format = catalog.rows_to_table(args.rows), "rows"
+    else:
+        table, file_format = catalog.arrow_to_table(catalog.decode_base64(args.arrow or "", "arrow")), "arrow"
+    existing = repos.source(ctx.ws.db, board.id, args.name)
+    if args.mode == "append" and existing is not None:
+        table = catalog.appended(ctx.ws, board.id, ctx.ws.board_dir(board.id) / existing["file"], table)
+    stored = catalog.write_table_source(ctx.ws, board.id, table)
+    return _store_source(ctx, board, args.name, file_format, stored, "source_push")
+
+
+@REGISTRY.tool("catalog_rename", RenameArgs)
+def catalog_rename(ctx: Context, args: RenameArgs) -> dict[str, Any]:
+    """Rename a source (or a block's output) and rewrite every block that reads it, in one transaction."""
+    board = load_board(ctx, args.dashboard_id, "edit")
+    new_name = validate_name(args.new_name)
+    blocks = repos.blocks(ctx.ws.db, board.id)
+    source = repos.source(ctx.ws.db, board.id, args.name)
+    renamed_block = next((b for b in blocks if b["name"] == args.name), None)
+    if source is None and renamed_block is None:
+        raise NotFound(f"no source or block named {args.name!r} in {board.id}")
+    taken = {b["name"] for b in blocks} | {s["name"] for s in repos.sources(ctx.ws.db, board.id)}
+    if new_name != args.name and new_name in taken:
+        raise InvalidRequest(f"the name {new_name!r} is already used in this board")
+    readers = [b for b in blocks if renamed_block is None or b["id"] != renamed_block["id"]]
+    rewritten = rewrite_readers(readers, args.name, new_name)
+    for block_id in [*rewritten, *([renamed_block["id"]] if renamed_block else [])]:
+        check_unlocked(ctx, board.id, block_id)
+    with ctx.ws.db.write() as tx:
+        if source is not None:
+            tx.execute(
+                "UPDATE sources SET name = ?, updated_at = ? WHERE id = ?", [new_name, utcnow(), source["id"]]
+            )
+        else:
+            assert renamed_block is not None
+            repos.update_block(tx, renamed_block["id"], name=new_name)
+        for block_id, config in rewritten.items():
+            repos.update_block(tx, block_id, config=config)
+        # Check the renamed graph inside the transaction: a failure rolls all of it back.
+        renamed = build_graph(
+            repos.blocks(ctx.ws.db, board.id), {s["name"]: s for s in repos.sources(ctx.ws.db, board.id)}
+        )
+        mark_pending(tx, renamed, rewritten)
+        record(tx, ctx, board.id, "source_rename", args.name, new_name=new_name, rewritten=sorted(rewritten))
+        repos.touch_board(tx, board.id)
+    for block_id in rewritten:
+        publish(
+            ctx,
+            board.id,
+            "block_changed",
+            block_id=block_id,
+            change="updated",
+            block=describe_block(load_block(ctx, board, block_id)),
+        )
+    publish(ctx, board.id, "source_changed", name=new_name, previous=args.name)
+    result = cascade(ctx, board.id, list(rewritten), "edit")
+    answer_source = repos.source(ctx.ws.db, board.id, new_name)
+    return {
+        "source": describe_source(answer_source) if answer_source else {"name": new_name, "kind": "block"},
+        "rewritten": sorted(rewritten),
+        "cascade": result.describe(),
+    }

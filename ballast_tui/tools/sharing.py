@@ -1,0 +1,156 @@
+"""Sharing tools: visibility, publish and unpublish, grants, transfer."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.hashing import hash_secret
+from ballast_tui.engine.ids import random_base36
+from ballast_tui.storage import repos
+from ballast_tui.tools.common import load_board, public_url, publish, record
+from ballast_tui.tools.registry import REGISTRY, Args, Context
+
+SLUG_STEM_MAX = 48
+
+
+class VisibilityArgs(Args):
+    dashboard_id: str
+    visibility: Literal["private", "link_view"]
+
+
+class PublishArgs(Args):
+    dashboard_id: str
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class GrantArgs(Args):
+    dashboard_id: str
+    user: str
+    role: Literal["editor", "viewer", "none"]
+
+
+class TransferArgs(Args):
+    dashboard_id: str
+    user: str
+
+
+def slugify(title: str) -> str:
+    """The title as a URL slug: lower-case ASCII words joined by '-'."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:SLUG_STEM_MAX].strip("-")
+    return stem or "dashboard"
+
+
+def new_slug(title: str) -> str:
+    """Slugified title, '-', and 12 random base-36 characters."""
+    return f"{slugify(title)}-{random_base36(12)}"
+
+
+@REGISTRY.tool("dashboard_set_visibility", VisibilityArgs)
+def set_visibility(ctx: Context, args: VisibilityArgs) -> dict[str, Any]:
+    """Make a board private or viewable by anyone with its link."""
+    board = load_board(ctx, args.dashboard_id, "manage")
+    if args.visibility == "link_view":
+        return {"visibility": "link_view", **_publish(ctx, board.id, board.row, None, keep_password=True)}
+    return {"visibility": "private", **_unpublish(ctx, board.id, board.row)}
+
+
+def _publish(
+    ctx: Context, board_id: str, row: dict[str, Any], password: str | None, keep_password: bool = False
+) -> dict[str, Any]:
+    slug = row["slug"] or new_slug(row["title"])
+    changes: dict[str, Any] = {"visibility": "link_view", "slug": slug}
+    if not keep_password:
+        changes["password_hash"] = hash_secret(password) if password else None
+        changes["password_version"] = row["password_version"] + 1
+    with ctx.ws.db.write() as tx:
+        repos.update_board(tx, board_id, **changes)
+        record(
+            tx,
+            ctx,
+            board_id,
+            "publish",
+            board_id,
+            slug=slug,
+            password_protected=bool(password) if not keep_password else bool(row["password_hash"]),
+        )
+    publish(ctx, board_id, "board_changed", change="visibility", visibility="link_view")
+    return {"slug": slug, "publicUrl": public_url(ctx, slug)}
+
+
+def _unpublish(ctx: Context, board_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    with ctx.ws.db.write() as tx:
+        repos.update_board(
+            tx,
+            board_id,
+            visibility="private",
+            slug=None,
+            password_hash=None,
+            password_version=row["password_version"] + 1,
+        )
+        record(tx, ctx, board_id, "unpublish", board_id, slug=row["slug"])
+    publish(ctx, board_id, "board_changed", change="visibility", visibility="private")
+    return {"slug": None, "publicUrl": None}
+
+
+@REGISTRY.tool("dashboard_publish", PublishArgs)
+def dashboard_publish(ctx: Context, args: PublishArgs) -> dict[str, Any]:
+    """Publish as a link anyone can open (optionally behind a password); answers `slug` and `publicUrl`."""
+    board = load_board(ctx, args.dashboard_id, "manage")
+    if args.password is not None and not args.password:
+        raise InvalidRequest("an empty password protects nothing; leave it out to publish without one")
+    return _publish(ctx, board.id, board.row, args.password)
+
+
+@REGISTRY.tool("dashboard_unpublish", PublishArgs)
+def dashboard_unpublish(ctx: Context, args: PublishArgs) -> dict[str, Any]:
+    """Take the public link down; the board becomes private and the old link answers 404."""
+    board = load_board(ctx, args.dashboard_id, "manage")
+    if args.password is not None:
+        raise InvalidRequest("dashboard_unpublish takes no password")
+    return _unpublish(ctx, board.id, board.row)
+
+
+@REGISTRY.tool("dashboard_grant", GrantArgs)
+def dashboard_grant(ctx: Context, args: GrantArgs) -> dict[str, Any]:
+    """Give a user (by name or id) the editor or viewer role on a board; `none` revokes."""
+    board = load_board(ctx, args.dashboard_id, "manage")
+    user = ctx.ws.users.find(args.user)
+    if user.id == board.row["owner_id"]:
+        raise InvalidRequest(f"{user.name} owns this board; transfer it to change that")
+    with ctx.ws.db.write() as tx:
+        if args.role == "none":
+            tx.execute("DELETE FROM grants WHERE board_id = ? AND user_id = ?", [board.id, user.id])
+        else:
+            tx.execute(
+                "INSERT INTO grants (board_id, user_id, role) VALUES (?, ?, ?) "
+                "ON CONFLICT (board_id, user_id) DO UPDATE SET role = excluded.role",
+                [board.id, user.id, args.role],
+            )
+        record(tx, ctx, board.id, "grant", user.id, user=user.name, role=args.role)
+    publish(ctx, board.id, "board_changed", change="grants", user_id=user.id, role=args.role)
+    return {"grants": repos.grants(ctx.ws.db, board.id)}
+
+
+@REGISTRY.tool("dashboard_transfer", TransferArgs)
+def dashboard_transfer(ctx: Context, args: TransferArgs) -> dict[str, Any]:
+    """Make another user the owner; the previous owner stays on as an editor."""
+    board = load_board(ctx, args.dashboard_id, "manage")
+    user = ctx.ws.users.find(args.user)
+    if user.id == board.row["owner_id"]:
+        raise InvalidRequest(f"{user.name} already owns this board")
+    with ctx.ws.db.write() as tx:
+        tx.execute("DELETE FROM grants WHERE board_id = ? AND user_id = ?", [board.id, user.id])
+        tx.execute(
+            "INSERT OR REPLACE INTO grants (board_id, user_id, role) VALUES (?, ?, 'editor')",
+            [board.id, board.row["owner_id"]],
+        )
+        repos.update_board(tx, board.id, owner_id=user.id)
+        record(tx, ctx, board.id, "transfer", user.id, to=user.name, previous_owner=board.row["owner_id"])
+    publish(ctx, board.id, "board_changed", change="owner", owner_id=user.id)
+    return {"owner": user.describe()}
