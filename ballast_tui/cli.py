@@ -33,10 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ballast {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo", parents=[common], help="create a demo workspace with a sample dashboard"
-    )
+    demo = commands.add_parser("demo", parents=[common], help="create a demo dashboard and open it")
     demo.add_argument("--rows", type=int, default=300_000, help=argparse.SUPPRESS)
+    demo.add_argument("--no-tui", action="store_true", help="build it and print it, not opening the app")
+
+    open_ = commands.add_parser("open", parents=[common], help="the app, straight on one dashboard")
+    open_.add_argument("dashboard_id")
 
     serve = commands.add_parser("serve", parents=[common], help="run the server alone")
     serve.add_argument("--host", default=DEFAULT_HOST)
@@ -83,9 +85,6 @@ def _fail(message: str, code: int = 1) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ballast` console script."""
     args = _parser().parse_args(argv)
-    if args.command is None:
-        _parser().print_help()
-        return 0
     settings = Settings(
         **({"public_url": args.public_url, "max_body": args.max_body} if args.command == "serve" else {})
     )
@@ -116,12 +115,18 @@ def _dispatch(args: argparse.Namespace, ws: Workspace) -> int:
         run_server(ws, args.host, args.port)
         return 0
     ctx = Context(ws, ws.users.local(), client="cli")
+    if args.command is None:
+        return _run_app(ws, None)
+    if args.command == "open":
+        return _run_app(ws, args.dashboard_id)
     if args.command == "demo":
-        from ballast_tui.demo import open_or_build_demo_in
+        from ballast_tui.demo import build_demo, find_demo
 
-        dashboard_id = open_or_build_demo_in(ws, rows=args.rows)
-        _print_board(ctx, dashboard_id)
-        return 0
+        dashboard_id = find_demo(ws) or build_demo(ws, rows=args.rows)
+        if args.no_tui or not sys.stdout.isatty():
+            _print_board(ctx, dashboard_id)
+            return 0
+        return _run_app(ws, dashboard_id)
     if args.command == "import":
         return _import(ctx, args)
     if args.command == "export":
@@ -142,6 +147,15 @@ def _dispatch(args: argparse.Namespace, ws: Workspace) -> int:
         print(json.dumps(load_registry().call(ctx, args.name, arguments), indent=2, default=str))
         return 0
     return _fail(f"unknown command {args.command}")
+
+
+def _run_app(ws: Workspace, dashboard_id: str | None) -> int:
+    """The TUI on this workspace, as the local OS user."""
+    from ballast_tui.app import BallastApp
+    from ballast_tui.backend import LocalBackend
+
+    BallastApp(LocalBackend(ws, ws.users.local()), dashboard_id).run()
+    return 0
 
 
 def _import(ctx: Context, args: argparse.Namespace) -> int:

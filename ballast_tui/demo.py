@@ -9,6 +9,8 @@ exactly as a person at the TUI or an agent over MCP would build it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -299,6 +301,17 @@ def build_demo(ws: Workspace, rows: int = 300_000) -> str:
         return registry.call(ctx, tool, arguments)
 
     board_id = str(call("dashboard_create", title=DEMO_TITLE)["dashboard"]["id"])
+    try:
+        _fill(call, ws, board_id, rows)
+    except BaseException:
+        # No half-built demo for `open_or_build_demo` to find next time.
+        with suppress(Exception):
+            call("dashboard_delete", dashboard_id=board_id)
+        raise
+    return board_id
+
+
+def _fill(call: Callable[..., dict[str, Any]], ws: Workspace, board_id: str, rows: int) -> None:
     data_file = write_sales_parquet(ws.paths.imports / DEMO_FILE, rows, ws.today())
     try:
         call("catalog_import", dashboard_id=board_id, name="sales", format="parquet", path=DEMO_FILE)
@@ -316,7 +329,6 @@ def build_demo(ws: Workspace, rows: int = 300_000) -> str:
         if displayed:
             call("dashboard_set_displayed", dashboard_id=board_id, block_id=ids[name], displayed=True)
     call("dashboard_set_layout", dashboard_id=board_id, rows=_layout_rows(ids))
-    return board_id
 
 
 def find_demo(ws: Workspace) -> str | None:

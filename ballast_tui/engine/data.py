@@ -127,6 +127,7 @@ def block_data(
     answer: Row = {
         "block_id": block["id"],
         "run_id": run["id"] if run else None,
+        "finished_at": run["finished_at"] if run else None,
         "status": block["state"],
         "error": block["error"],
         "columns": output.columns if output else [],

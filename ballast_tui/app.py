@@ -1,0 +1,50 @@
+"""The Textual app: a shell holding the backend, the bindings and the screen stack.
+
+Everything a person sees is a screen (`screens/`) or a widget (`widgets/`);
+they reach the engine only through `self.app.backend`.
+"""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+from ballast_tui.backend import Backend
+from ballast_tui.engine.errors import ToolError
+from ballast_tui.screens.dashboard import DashboardScreen
+from ballast_tui.screens.dashboards import DashboardsScreen
+
+
+class BallastApp(App[None]):
+    """Ballast: reactive dashboards in the terminal."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Ballast"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help"),
+    ]
+
+    def __init__(self, backend: Backend, dashboard_id: str | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.start_dashboard = dashboard_id
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.backend.session.user_name} · {self.backend.session.where}"
+        self.push_screen(DashboardsScreen())
+        if self.start_dashboard:
+            self.push_screen(DashboardScreen(self.start_dashboard))
+
+    def show_error(self, error: Exception) -> None:
+        """Tell the person what was refused, in the contract's words."""
+        if isinstance(error, ToolError):
+            self.notify(error.message, title=error.code.replace("_", " "), severity="error", timeout=8)
+        else:
+            self.notify(str(error) or type(error).__name__, title="error", severity="error", timeout=8)
+
+    def action_help(self) -> None:
+        self.action_show_help_panel()
+
+    async def on_unmount(self) -> None:
+        await self.backend.close()

@@ -1,0 +1,91 @@
+"""The TUI's seam: one Backend protocol, whichever way the tools are reached.
+
+Screens and widgets know only `Backend`: `call(tool, **args)` answers the
+tool's dict or raises the same `ToolError` the engine raises; `events(board)`
+is an async iterator of the board's events; `session` says who we are.
+`LocalBackend` calls the registry in-process (on its thread pool, never on the
+UI loop) and subscribes to the bus directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ballast_tui.engine.events import Event
+from ballast_tui.engine.ids import random_base36
+from ballast_tui.engine.users import User
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.tools.registry import Context, Registry, load_registry
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Who this app is, as the others see it."""
+
+    session_id: str
+    user_id: str
+    user_name: str
+    kind: str
+    where: str
+
+
+class Backend(Protocol):
+    """What the app needs of the tools, wherever they run."""
+
+    session: SessionInfo
+
+    async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        """Run a tool; its answer, or the ToolError it refused with."""
+        ...
+
+    def events(self, dashboard_id: str) -> AsyncIterator[Event]:
+        """The board's events, as they happen."""
+        ...
+
+    async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
+        """Write a block's whole output to `target`; the number of rows."""
+        ...
+
+    async def close(self) -> None:
+        """Leave: release locks and presence."""
+        ...
+
+
+class LocalBackend:
+    """The registry in-process, and the workspace's bus."""
+
+    def __init__(self, ws: Workspace, user: User, registry: Registry | None = None) -> None:
+        self.ws = ws
+        self.user = user
+        self.registry = registry or load_registry()
+        self.session = SessionInfo(
+            f"tui-{random_base36(10)}", user.id, user.name, user.kind, str(ws.paths.root)
+        )
+        self._context = Context(ws, user, self.session.session_id, client="tui")
+
+    async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        return await self.registry.acall(self._context, tool, arguments)
+
+    async def events(self, dashboard_id: str) -> AsyncIterator[Event]:
+        async for event in self.ws.bus.stream(dashboard_id):
+            yield event
+
+    async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
+        from ballast_tui.tools.exports import export_block
+
+        def write() -> int:
+            with open(target, "wb") as sink:
+                return export_block(self._context, dashboard_id, block_id, fmt, sink)
+
+        return await asyncio.get_running_loop().run_in_executor(None, write)
+
+    async def close(self) -> None:
+        released = self.ws.sessions.leave(self._context.session_key)
+        for lock in released:
+            self.ws.bus.publish(
+                lock.dashboard_id, "lock", block_id=lock.block_id, lock=None, released=lock.describe()
+            )

@@ -1,0 +1,33 @@
+"""Typed access to the app's backend from any screen or widget."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.dom import DOMNode
+
+from ballast_tui.engine.errors import ToolError
+
+if TYPE_CHECKING:
+    from ballast_tui.app import BallastApp
+    from ballast_tui.backend import Backend
+
+
+class UsesBackend(DOMNode):
+    """Mixin for screens and widgets that call tools."""
+
+    @property
+    def ballast(self) -> BallastApp:
+        return cast("BallastApp", self.app)
+
+    @property
+    def backend(self) -> Backend:
+        return self.ballast.backend
+
+    async def call(self, tool: str, **arguments: Any) -> dict[str, Any] | None:
+        """Run a tool; on a refusal, show it to the person and answer None."""
+        try:
+            return await self.backend.call(tool, **arguments)
+        except ToolError as error:
+            self.ballast.show_error(error)
+            return None
