@@ -63,7 +63,7 @@ class LocalBackend:
         self.user = user
         self.registry = registry or load_registry()
         self.session = SessionInfo(
-            f"tui-{random_base36(10)}", user.id, user.name, user.kind, str(ws.paths.root)
+            f"tui-{random_base36(10)}", user.id, user.name, user.kind, ws.paths.root.name
         )
         self._context = Context(ws, user, self.session.session_id, client="tui")
 

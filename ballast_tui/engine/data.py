@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from ballast_tui.engine.cascade import CascadeResult
+from ballast_tui.engine.errors import NotFound
 from ballast_tui.engine.outputs import Output, output_of_file
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
@@ -119,17 +120,38 @@ def current_output(ws: Workspace, board_id: str, block: Row) -> tuple[Row | None
     return run, output_of_file(ws.board_dir(board_id) / run["file"], run["output"]["content_hash"], run["id"])
 
 
+def run_output(ws: Workspace, board_id: str, block: Row, run_id: str) -> tuple[Row, Output | None]:
+    """A given run of the block and, when it succeeded, its output."""
+    run = repos.run(ws.db, board_id, run_id)
+    if run is None or run["block_id"] != block["id"]:
+        raise NotFound(f"no run {run_id!r} of block {block['name']!r}")
+    if run["status"] != "success" or not run["file"]:
+        return run, None
+    return run, output_of_file(ws.board_dir(board_id) / run["file"], run["output"]["content_hash"], run["id"])
+
+
 def block_data(
-    ws: Workspace, board_id: str, block: Row, limit: int, offset: int, max_points: int | None
+    ws: Workspace,
+    board_id: str,
+    block: Row,
+    limit: int,
+    offset: int,
+    max_points: int | None,
+    run_id: str | None = None,
 ) -> Row:
-    """The contract's `dashboard_block_data` answer."""
-    run, output = current_output(ws, board_id, block)
+    """The contract's `dashboard_block_data` answer, for the current run or the one asked for."""
+    if run_id is None:
+        run, output = current_output(ws, board_id, block)
+        status, error = block["state"], block["error"]
+    else:
+        run, output = run_output(ws, board_id, block, run_id)
+        status, error = run["status"], run["error"]
     answer: Row = {
         "block_id": block["id"],
         "run_id": run["id"] if run else None,
         "finished_at": run["finished_at"] if run else None,
-        "status": block["state"],
-        "error": block["error"],
+        "status": status,
+        "error": error,
         "columns": output.columns if output else [],
         "row_count": output.row_count if output else 0,
         "rows": _page(ws, board_id, output, limit, offset) if output else [],

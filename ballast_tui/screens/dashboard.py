@@ -10,7 +10,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ballast_tui.engine import layout_edit as layout_ops
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.grid import Grid
 from ballast_tui.widgets.views import ControlChanged
 
@@ -20,8 +22,25 @@ class DashboardScreen(UsesBackend, Screen[None]):
 
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Dashboards"),
+        Binding("escape", "back", "Back"),
+        Binding("e", "edit_block", "Edit"),
+        Binding("a", "add_block", "Add"),
+        Binding("g", "graph", "Blocks"),
+        Binding("h", "history", "History"),
+        Binding("k", "catalog", "Catalog"),
+        Binding("s", "share", "Share"),
+        Binding("x", "export", "Export"),
         Binding("R", "refresh_board", "Refresh"),
+        Binding("t", "refresh_settings", "Auto-refresh", show=False),
+        Binding("u", "audit", "Audit", show=False),
+        Binding("ctrl+up", "move_block('up')", "Move block up", show=False),
+        Binding("ctrl+down", "move_block('down')", "Move block down", show=False),
+        Binding("ctrl+left", "move_block('left')", "Move block left", show=False),
+        Binding("ctrl+right", "move_block('right')", "Move block right", show=False),
+        Binding("plus,equals_sign", "resize_row(20)", "Taller row", show=False),
+        Binding("minus", "resize_row(-20)", "Shorter row", show=False),
+        Binding("right_square_bracket", "resize_width(1)", "Wider block", show=False),
+        Binding("left_square_bracket", "resize_width(-1)", "Narrower block", show=False),
         Binding("tab", "focus_next", "Next block", show=False),
         Binding("shift+tab", "focus_previous", "Previous block", show=False),
     ]
@@ -49,10 +68,17 @@ class DashboardScreen(UsesBackend, Screen[None]):
         if answer is None:
             self.dismiss()
             return
+        focused = self.focused_block()
         self.dashboard = answer["dashboard"]
         self.blocks = {b["id"]: b for b in self.dashboard["blocks"]}
         self.render_title()
-        await self.query_one(Grid).build(self.dashboard_id, self.dashboard["layout"], self.blocks)
+        grid = self.query_one(Grid)
+        await grid.build(self.dashboard_id, self.dashboard["layout"], self.blocks)
+        cell = grid.cell(focused["id"]) if focused else None
+        if cell is not None:
+            cell.focus()
+        elif grid.cells():
+            grid.cells()[0].focus()
 
     def render_title(self) -> None:
         d = self.dashboard
@@ -109,6 +135,88 @@ class DashboardScreen(UsesBackend, Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def focused_block(self) -> dict[str, Any] | None:
+        """The block whose cell holds the focus, if any."""
+        node = self.focused
+        while node is not None and not isinstance(node, BlockCell):
+            node = node.parent  # type: ignore[assignment]
+        return self.blocks.get(node.block["id"]) if isinstance(node, BlockCell) else None
+
+    def _need_block(self) -> dict[str, Any] | None:
+        block = self.focused_block()
+        if block is None:
+            self.notify("Move to a block first (tab), or open the block list with g.")
+        return block
+
+    def action_edit_block(self) -> None:
+        from ballast_tui.screens.editor import BlockEditorScreen
+
+        block = self._need_block()
+        if block is not None:
+            self.app.push_screen(BlockEditorScreen(self.dashboard_id, block))
+
+    def action_add_block(self) -> None:
+        from ballast_tui.screens.editor import NewBlockScreen
+
+        self.app.push_screen(NewBlockScreen(self.dashboard_id))
+
+    def action_graph(self) -> None:
+        from ballast_tui.screens.graph import GraphScreen
+
+        self.app.push_screen(GraphScreen(self.dashboard_id))
+
+    def action_history(self) -> None:
+        from ballast_tui.screens.history import HistoryScreen
+
+        block = self._need_block()
+        if block is not None:
+            self.app.push_screen(HistoryScreen(self.dashboard_id, block))
+
+    def action_catalog(self) -> None:
+        from ballast_tui.screens.catalog import CatalogScreen
+
+        self.app.push_screen(CatalogScreen(self.dashboard_id))
+
+    def action_share(self) -> None:
+        from ballast_tui.screens.share import ShareScreen
+
+        self.app.push_screen(ShareScreen(self.dashboard_id))
+
+    def action_refresh_settings(self) -> None:
+        from ballast_tui.screens.share import RefreshSettingsScreen
+
+        self.app.push_screen(RefreshSettingsScreen(self.dashboard_id))
+
+    def action_audit(self) -> None:
+        from ballast_tui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen(self.dashboard_id))
+
+    def action_export(self) -> None:
+        from ballast_tui.screens.export import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.dashboard_id, self.focused_block()))
+
+    async def _set_layout(self, layout: dict[str, Any] | None) -> None:
+        if layout is not None and layout != self.dashboard.get("layout"):
+            await self.call("dashboard_set_layout", dashboard_id=self.dashboard_id, rows=layout["rows"])
+
+    async def action_move_block(self, direction: str) -> None:
+        block = self._need_block()
+        if block is not None:
+            await self._set_layout(layout_ops.move_block(self.dashboard["layout"], block["id"], direction))
+
+    async def action_resize_row(self, delta_px: int) -> None:
+        block = self._need_block()
+        if block is not None:
+            types = {b["id"]: b["type"] for b in self.blocks.values()}
+            await self._set_layout(layout_ops.resize_row(self.dashboard["layout"], block["id"], delta_px, types))
+
+    async def action_resize_width(self, delta_cols: int) -> None:
+        block = self._need_block()
+        if block is not None:
+            await self._set_layout(layout_ops.resize_width(self.dashboard["layout"], block["id"], delta_cols))
 
     @work(group="refresh", exclusive=True)
     async def action_refresh_board(self) -> None:

@@ -67,11 +67,13 @@ class RunBlockArgs(Args):
     dashboard_id: str
     block_id: str
     filter_overrides: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
 
 
 class BlockDataArgs(Args):
     dashboard_id: str
     block_id: str
+    run_id: str | None = None
     limit: int = Field(default=100, ge=0, le=100_000)
     offset: int = Field(default=0, ge=0)
     max_points: int | None = Field(default=None, ge=2, le=100_000)
@@ -262,18 +264,24 @@ def _resolve_overrides(ctx: Context, board: Board, overrides: dict[str, Any]) ->
 @REGISTRY.tool("dashboard_run_block", RunBlockArgs)
 def run_block(ctx: Context, args: RunBlockArgs) -> dict[str, Any]:
     """Run one block now. With `filter_overrides` ({control id: value}) the values are bound for
-    this call alone and nothing is stored; without, a `manual` run is recorded."""
-    action = "view" if args.filter_overrides else "edit"
+    this call alone, and with `config` a draft config runs instead of the saved one (an editor's
+    preview); either way nothing is stored. Without them, a `manual` run is recorded."""
+    ephemeral = args.filter_overrides is not None or args.config is not None
+    action = "edit" if args.config is not None or not ephemeral else "view"
     board = load_board(ctx, args.dashboard_id, action)
     block = load_block(ctx, board, args.block_id)
-    if args.filter_overrides:
-        overrides = _resolve_overrides(ctx, board, args.filter_overrides)
-        g = board_graph(ctx, board.id)
+    if ephemeral:
+        overrides = _resolve_overrides(ctx, board, args.filter_overrides or {})
+        blocks = repos.blocks(ctx.ws.db, board.id)
+        if args.config is not None:
+            draft = validate_config(block["type"], args.config)
+            blocks = [{**b, "config": draft} if b["id"] == block["id"] else b for b in blocks]
+        g = board_graph(ctx, board.id, blocks)
         needed = (g.downstream(overrides) & g.upstream([block["id"]])) | {block["id"]}
         result = Cascade(
             ctx.ws, g, board.id, trigger="manual", actor=ctx.user.id, persist=False, overrides=overrides
         ).run(needed, force=needed)
-        return {"run": data.unpersisted_run(ctx.ws, board.id, block, result, MAX_RUN_ROWS)}
+        return {"run": data.unpersisted_run(ctx.ws, board.id, g.by_id[block["id"]], result, MAX_RUN_ROWS)}
     result = cascade(ctx, board.id, [block["id"]], "manual", force=[block["id"]])
     return {
         "run": data.persisted_run(ctx.ws, board.id, block, result, MAX_RUN_ROWS),
@@ -283,8 +291,8 @@ def run_block(ctx: Context, args: RunBlockArgs) -> dict[str, Any]:
 
 @REGISTRY.tool("dashboard_block_data", BlockDataArgs)
 def block_data(ctx: Context, args: BlockDataArgs) -> dict[str, Any]:
-    """A block's current output: rows by `limit`/`offset`; for a chart, its series reduced in the
-    database to at most `max_points` points that keep the shape."""
+    """A block's current output (or, with `run_id`, that earlier run's): rows by `limit`/`offset`;
+    for a chart, its series reduced in the database to at most `max_points` points that keep the shape."""
     board = load_board(ctx, args.dashboard_id, "view")
     block = load_block(ctx, board, args.block_id)
-    return data.block_data(ctx.ws, board.id, block, args.limit, args.offset, args.max_points)
+    return data.block_data(ctx.ws, board.id, block, args.limit, args.offset, args.max_points, args.run_id)
