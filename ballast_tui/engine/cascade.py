@@ -10,6 +10,7 @@ of it is marked `upstream_error` without running. With `persist=False` (a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable, Mapping
@@ -285,7 +286,8 @@ class Cascade:
         output: Output | None = None
         file_name: str | None = None
         if isinstance(produced, Output):
-            output = produced
+            # A view of its upstream's file: a copy, so naming this run leaves the upstream's alone.
+            output = dataclasses.replace(produced, run_id=None)
             file_name = produced.path.name if produced.path else None
         elif produced is not None:
             file_name = f"{run_id}.parquet"

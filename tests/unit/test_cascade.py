@@ -494,3 +494,28 @@ def test_daterange_binds_inclusive_date_ends(
     data = call("dashboard_block_data", dashboard_id=board, block_id=query)
     assert data["rows"] == [{"s": start, "e": end, "t": "DATE", "days": days}]
     assert [c["type"] for c in data["columns"][:2]] == ["DATE", "DATE"]
+
+
+def test_a_pass_through_table_keeps_its_upstream_run_identity(call: ToolClient, board: str) -> None:
+    call("dashboard_add_block", dashboard_id=board, type="sql", name="base", config={"sql": "select 1 as v"})
+    call("dashboard_add_block", dashboard_id=board, type="table", name="shown", config={"source": "base"})
+    call(
+        "dashboard_add_block",
+        dashboard_id=board,
+        type="sql",
+        name="reader",
+        config={"sql": "select v from base"},
+    )
+    base_id = next(
+        b["id"]
+        for b in call("dashboard_get", dashboard_id=board)["dashboard"]["blocks"]
+        if b["name"] == "base"
+    )
+    call("dashboard_update_block", dashboard_id=board, block_id=base_id, config={"sql": "select 2 as v"})
+    blocks = {b["name"]: b for b in call("dashboard_get", dashboard_id=board)["dashboard"]["blocks"]}
+    runs = {
+        n: call("dashboard_runs", dashboard_id=board, block_id=blocks[n]["id"], limit=1)["runs"][0]
+        for n in ("base", "shown", "reader")
+    }
+    assert runs["shown"]["inputs"]["upstream"] == {"base": runs["base"]["id"]}
+    assert runs["reader"]["inputs"]["upstream"] == {"base": runs["base"]["id"]}
