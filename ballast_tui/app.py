@@ -6,6 +6,8 @@ they reach the engine only through `self.app.backend`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -13,6 +15,9 @@ from ballast_tui.backend import Backend
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
+
+Service = Callable[[], Awaitable[Callable[[], Awaitable[None]]]]
+"""Something to run beside the app on its loop: started on load, answering its stop function."""
 
 
 class BallastApp(App[None]):
@@ -25,10 +30,19 @@ class BallastApp(App[None]):
         Binding("f1", "help", "Help"),
     ]
 
-    def __init__(self, backend: Backend, dashboard_id: str | None = None) -> None:
+    def __init__(
+        self, backend: Backend, dashboard_id: str | None = None, services: Sequence[Service] = ()
+    ) -> None:
         super().__init__()
         self.backend = backend
         self.start_dashboard = dashboard_id
+        self.services = list(services)
+        self._stops: list[Callable[[], Awaitable[None]]] = []
+
+    async def on_load(self) -> None:
+        # Services (the embedded server) start on the app's loop before the first screen.
+        for start in self.services:
+            self._stops.append(await start())
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.backend.session.user_name} · {self.backend.session.where}"
@@ -48,3 +62,5 @@ class BallastApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.backend.close()
+        for stop in reversed(self._stops):
+            await stop()

@@ -21,6 +21,8 @@ from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, Registry, load_registry
 
+HEARTBEAT_S = 10.0
+
 
 @dataclass(frozen=True)
 class SessionInfo:
@@ -71,8 +73,26 @@ class LocalBackend:
         return await self.registry.acall(self._context, tool, arguments)
 
     async def events(self, dashboard_id: str) -> AsyncIterator[Event]:
-        async for event in self.ws.bus.stream(dashboard_id):
-            yield event
+        """The board's events; while followed, this app is a session in the board's presence."""
+        key = self._context.session_key
+        sessions = self.ws.sessions
+        sessions.ensure(key, self.user.id, self.user.name, self.user.kind, "tui")
+        sessions.join(key, dashboard_id)
+        self.ws.bus.publish(dashboard_id, "presence", sessions=sessions.presence(dashboard_id))
+        beat = asyncio.create_task(self._heartbeat(key))
+        try:
+            async for event in self.ws.bus.stream(dashboard_id):
+                yield event
+        finally:
+            beat.cancel()
+            sessions.join(key, "")
+            self.ws.bus.publish(dashboard_id, "presence", sessions=sessions.presence(dashboard_id))
+
+    async def _heartbeat(self, key: str) -> None:
+        """Keep this session's locks: a session silent past the timeout loses them."""
+        while True:
+            self.ws.sessions.heartbeat(key)
+            await asyncio.sleep(HEARTBEAT_S)
 
     async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
         from ballast_tui.tools.exports import export_block

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import shutil
 import sys
-from collections.abc import Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from ballast_tui import __version__
-from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings, resolve_workspace
+from ballast_tui.config import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Settings,
+    WorkspacePaths,
+    live_server,
+    resolve_workspace,
+)
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.ids import random_base36
+from ballast_tui.engine.users import Users
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage.db import Database
 from ballast_tui.tools.registry import Context, load_registry
 
 
@@ -26,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         default=argparse.SUPPRESS,
         help="workspace directory (default: $BALLAST_WORKSPACE, else the platform's user data dir)",
+    )
+    common.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help="act as this API token's user on a server (default: $BALLAST_TOKEN, else the local OS user)",
     )
     parser = argparse.ArgumentParser(
         prog="ballast", parents=[common], description="Terminal-native, reactive, collaborative dashboards."
@@ -39,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
 
     open_ = commands.add_parser("open", parents=[common], help="the app, straight on one dashboard")
     open_.add_argument("dashboard_id")
+
+    connect = commands.add_parser("connect", parents=[common], help="the app against a server elsewhere")
+    connect.add_argument("url")
 
     serve = commands.add_parser("serve", parents=[common], help="run the server alone")
     serve.add_argument("--host", default=DEFAULT_HOST)
@@ -65,10 +88,27 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--dashboard", required=True, metavar="ID")
     imp.add_argument("--name", metavar="N", help="source name (default: the file's stem)")
 
-    export = commands.add_parser("export", parents=[common], help="export a block's whole output")
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="export a block's whole output, or the dashboard drawn as an SVG",
+        description="With --block: the block's whole current output as CSV (default), Parquet or JSON. "
+        "Without --block (or with --format svg): the dashboard drawn as the terminal draws it, as an SVG.",
+    )
     export.add_argument("dashboard_id")
-    export.add_argument("--block", metavar="NAME", required=True)
-    export.add_argument("--format", choices=("csv", "parquet", "json"), default="csv")
+    export.add_argument("--block", metavar="NAME", help="the block whose output to export (name or id)")
+    export.add_argument(
+        "--format",
+        choices=("csv", "parquet", "json", "svg"),
+        help="csv, parquet or json for a block (default csv); "
+        "svg for the whole dashboard (the default without --block)",
+    )
+    export.add_argument(
+        "--size",
+        metavar="COLSxROWS",
+        default="120x40",
+        help="terminal size the dashboard is drawn at, for svg (default 120x40)",
+    )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
 
     tool = commands.add_parser("tool", parents=[common], help="run one tool with JSON arguments")
@@ -85,6 +125,8 @@ def _fail(message: str, code: int = 1) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ballast` console script."""
     args = _parser().parse_args(argv)
+    if args.command in (None, "open", "connect"):
+        return _tui(args)
     settings = Settings(
         **({"public_url": args.public_url, "max_body": args.max_body} if args.command == "serve" else {})
     )
@@ -115,10 +157,6 @@ def _dispatch(args: argparse.Namespace, ws: Workspace) -> int:
         run_server(ws, args.host, args.port)
         return 0
     ctx = Context(ws, ws.users.local(), client="cli")
-    if args.command is None:
-        return _run_app(ws, None)
-    if args.command == "open":
-        return _run_app(ws, args.dashboard_id)
     if args.command == "demo":
         from ballast_tui.demo import build_demo, find_demo
 
@@ -130,31 +168,142 @@ def _dispatch(args: argparse.Namespace, ws: Workspace) -> int:
     if args.command == "import":
         return _import(ctx, args)
     if args.command == "export":
-        from ballast_tui.tools.exports import export_block
-
-        if args.output:
-            with open(args.output, "wb") as sink:
-                rows = export_block(ctx, args.dashboard_id, args.block, args.format, sink)
-            print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
-        else:
-            export_block(ctx, args.dashboard_id, args.block, args.format, sys.stdout.buffer)
-        return 0
+        return _export(ctx, args)
     if args.command == "tool":
         try:
             arguments = json.loads(args.arguments)
         except ValueError:
             return _fail("the arguments must be a JSON object")
-        print(json.dumps(load_registry().call(ctx, args.name, arguments), indent=2, default=str))
+        print(json.dumps(_call(ctx, args.name, arguments), indent=2, default=str))
         return 0
     return _fail(f"unknown command {args.command}")
 
 
+def _call(ctx: Context, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Run a tool: through the workspace's running server when there is one (so every session
+    sees the change live), else in this process."""
+    info = live_server(ctx.ws.paths)
+    if info is None or info.get("pid") == os.getpid():
+        return load_registry().call(ctx, tool, arguments)
+    token = ctx.ws.users.add_token(ctx.user.id)
+    request = urllib.request.Request(
+        f"{info['url']}/api/v1/tools/{tool}",
+        data=json.dumps(arguments).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "X-Ballast-Client": "cli",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+    except urllib.error.HTTPError as refusal:
+        from ballast_tui.remote import error_from
+
+        raise error_from(refusal.code, json.loads(refusal.read() or b"{}")) from None
+    finally:
+        ctx.ws.users.revoke(token)
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    return getattr(args, "token", None) or os.environ.get("BALLAST_TOKEN") or None
+
+
+def _tui(args: argparse.Namespace) -> int:
+    """`ballast`, `ballast open ID`, `ballast connect URL`: the app, served here or joining a server."""
+    dashboard_id = getattr(args, "dashboard_id", None)
+    if args.command == "connect":
+        token = _token(args)
+        if token is None:
+            return _fail("connect needs a token: --token T or $BALLAST_TOKEN")
+        return _run_remote(args.url, token, dashboard_id)
+    paths = WorkspacePaths(resolve_workspace(getattr(args, "workspace", None)))
+    info = live_server(paths) if paths.db.exists() else None
+    if info is not None and info.get("pid") != os.getpid():
+        # Another `ballast` serves this workspace: join it as another session.
+        token = _token(args)
+        if token is not None:
+            return _run_remote(str(info["url"]), token, dashboard_id)
+        users = Users(Database(paths.db))
+        token = users.add_token(users.local().id)
+        try:
+            return _run_remote(str(info["url"]), token, dashboard_id)
+        finally:
+            users.revoke(token)
+            users.db.close()
+    with Workspace(paths.root) as ws:
+        return _run_app(ws, dashboard_id)
+
+
+def _run_remote(url: str, token: str, dashboard_id: str | None) -> int:
+    from ballast_tui.app import BallastApp
+    from ballast_tui.remote import RemoteBackend
+
+    backend = RemoteBackend(url, token)
+    try:
+        asyncio.run(backend.start())
+    except ToolError as error:
+        return _fail(f"{url}: {error.message}")
+    except (OSError, aiohttp.ClientError) as error:
+        return _fail(f"cannot reach {url}: {error}")
+    BallastApp(backend, dashboard_id).run()
+    return 0
+
+
 def _run_app(ws: Workspace, dashboard_id: str | None) -> int:
-    """The TUI on this workspace, as the local OS user."""
+    """The TUI on this workspace as the local OS user, serving it for others on the embedded server."""
     from ballast_tui.app import BallastApp
     from ballast_tui.backend import LocalBackend
+    from server.embedded import start_embedded
 
-    BallastApp(LocalBackend(ws, ws.users.local()), dashboard_id).run()
+    async def embedded_server() -> Callable[[], Awaitable[None]]:
+        return await start_embedded(ws)
+
+    BallastApp(LocalBackend(ws, ws.users.local()), dashboard_id, services=[embedded_server]).run()
+    return 0
+
+
+def _export(ctx: Context, args: argparse.Namespace) -> int:
+    """A block's whole output (csv, parquet, json), or the dashboard drawn as the terminal draws it (svg)."""
+    fmt = args.format or ("csv" if args.block else "svg")
+    if fmt == "svg":
+        if args.block:
+            return _fail(
+                "svg draws the whole dashboard, not one block: leave out --block, "
+                "or export the block as csv, parquet or json"
+            )
+        return _export_svg(ctx, args)
+    if not args.block:
+        return _fail(f"--format {fmt} exports one block's output: name it with --block NAME")
+    from ballast_tui.tools.exports import export_block
+
+    if args.output:
+        with open(args.output, "wb") as sink:
+            rows = export_block(ctx, args.dashboard_id, args.block, fmt, sink)
+        print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
+    else:
+        export_block(ctx, args.dashboard_id, args.block, fmt, sys.stdout.buffer)
+    return 0
+
+
+def _export_svg(ctx: Context, args: argparse.Namespace) -> int:
+    from ballast_tui.backend import LocalBackend
+    from ballast_tui.render_svg import parse_size, render_svg
+
+    try:
+        size = parse_size(args.size)
+    except ValueError as error:
+        return _fail(str(error))
+    # A missing board or role is refused here, in the tool's words, before anything is drawn.
+    board = load_registry().call(ctx, "dashboard_get", {"dashboard_id": args.dashboard_id})["dashboard"]
+    svg = render_svg(LocalBackend(ctx.ws, ctx.user), args.dashboard_id, size)
+    if args.output:
+        Path(args.output).write_text(svg, encoding="utf-8")
+        print(f"wrote {board['title']!r} as drawn at {size[0]}x{size[1]} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(svg)
+        sys.stdout.flush()
     return 0
 
 
@@ -176,7 +325,7 @@ def _import(ctx: Context, args: argparse.Namespace) -> int:
     staged = ctx.ws.paths.imports / f"cli_{random_base36(8)}{source.suffix.lower()}"
     shutil.copyfile(source, staged)
     try:
-        answer = load_registry().call(
+        answer = _call(
             ctx,
             "catalog_import",
             {"dashboard_id": args.dashboard, "name": name, "format": fmt, "path": staged.name},

@@ -13,6 +13,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_QUERY_TIMEOUT_S = 30.0
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+DEFAULT_SCHEDULER_TICK_S = 1.0
 
 
 def resolve_workspace(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -34,6 +35,10 @@ class Settings:
     duckdb_threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     public_url: str | None = None
     max_body: int = DEFAULT_MAX_BODY
+    refresh_time_scale: float = 1.0
+    """Every auto-refresh interval is multiplied by this (tests use ~0.003, so 300 s is about 1 s)."""
+    scheduler_tick_s: float = DEFAULT_SCHEDULER_TICK_S
+    """How often the server's scheduler looks for dashboards due for a refresh."""
 
 
 @dataclass(frozen=True)
@@ -75,3 +80,60 @@ def read_server_json(paths: WorkspacePaths) -> dict[str, object] | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def process_alive(pid: object) -> bool:
+    """Whether `pid` names a running process (one of another user counts as running)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def live_server(paths: WorkspacePaths) -> dict[str, object] | None:
+    """The workspace's `server.json` when the process it names is alive, else None (absent or stale)."""
+    info = read_server_json(paths)
+    if info is None or not process_alive(info.get("pid")):
+        return None
+    return info
+
+
+def write_server_json(paths: WorkspacePaths, info: dict[str, object]) -> None:
+    """Write `server.json` atomically: a temporary file, fsync, rename, fsync of the directory."""
+    target = paths.server_json
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(info, handle, indent=2)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+    try:
+        directory = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(directory)
+    except OSError:
+        pass
+    finally:
+        os.close(directory)
+
+
+def remove_server_json(paths: WorkspacePaths, pid: int | None = None) -> bool:
+    """Remove `server.json` if it names `pid` (default: this process); answer whether it was removed."""
+    info = read_server_json(paths)
+    if info is None or info.get("pid") != (os.getpid() if pid is None else pid):
+        return False
+    try:
+        paths.server_json.unlink()
+    except FileNotFoundError:
+        return False
+    return True

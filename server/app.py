@@ -2,18 +2,61 @@
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from socket import getfqdn
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import load_registry
-from server.keys import AUTH_POOL, REGISTRY, WORKSPACE
+from server.export_route import setup_export_route
+from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
 from server.middlewares import access_log_middleware, auth_middleware, error_middleware
+from server.openapi import setup_openapi
+from server.public_routes import setup_public_routes
 from server.routes import setup_routes
+from server.scheduler import scheduler_ctx
+from server.ws import setup_ws
 
 AUTH_WORKERS = 4
+
+
+@dataclasses.dataclass
+class _Announced:
+    """The public base URL this app told its workspace, to take back when it stops."""
+
+    url: str | None = None
+
+
+ANNOUNCED = web.AppKey("announced", _Announced)
+
+
+def announce_address(app: web.Application, host: str, port: int) -> None:
+    """Tell the workspace the address the server actually listens on, as the base of `publicUrl`.
+
+    Only when no `--public-url` was given (`Settings.public_url` is None); a
+    wildcard host (all interfaces) is named by this machine's host name. The
+    workspace gets its settings back when the app stops.
+    """
+    ws = app[WORKSPACE]
+    if ws.settings.public_url is not None:
+        return
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = getfqdn() or "localhost"
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    url = f"http://{shown}:{port}"
+    ws.settings = dataclasses.replace(ws.settings, public_url=url)
+    app[ANNOUNCED].url = url
+
+
+async def _forget_address(app: web.Application) -> None:
+    ws = app[WORKSPACE]
+    announced = app[ANNOUNCED].url
+    if announced is not None and ws.settings.public_url == announced:
+        ws.settings = dataclasses.replace(ws.settings, public_url=None)
 
 
 async def _auth_pool(app: web.Application) -> AsyncIterator[None]:
@@ -24,6 +67,13 @@ async def _auth_pool(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    """On shutdown, close every open WebSocket (clients see "going away" and may reconnect)."""
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[WEBSOCKETS]
+    for socket in list(sockets):
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
 def create_app(ws: Workspace) -> web.Application:
@@ -38,6 +88,15 @@ def create_app(ws: Workspace) -> web.Application:
     )
     app[WORKSPACE] = ws
     app[REGISTRY] = load_registry()
+    app[WEBSOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(_auth_pool)
+    app.cleanup_ctx.append(scheduler_ctx)
+    app.on_shutdown.append(_close_websockets)
+    app[ANNOUNCED] = _Announced()
+    app.on_cleanup.append(_forget_address)
     setup_routes(app)
+    setup_public_routes(app)
+    setup_export_route(app)
+    setup_ws(app)
+    setup_openapi(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
@@ -21,3 +22,6 @@ AUTH_POOL = web.AppKey("auth_pool", ThreadPoolExecutor)
 
 USER = web.RequestKey("user", User)
 """The authenticated user of a request (absent on public routes)."""
+
+WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
+"""Every open WebSocket, closed when the server shuts down (a `WeakSet`: a closed one just goes)."""

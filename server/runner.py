@@ -1,24 +1,67 @@
-"""Running the server: on a free or given port, until SIGINT/SIGTERM."""
+"""Running the server: on a free or given port, until SIGINT/SIGTERM.
+
+`serve` is the foreground server of ``ballast serve``: it refuses to start when
+the workspace's `server.json` names another live server, writes `server.json`
+(atomically) once it listens, prints ``Ballast serving URL``, and on SIGINT or
+SIGTERM cancels running queries, closes WebSockets, stops the scheduler and
+removes `server.json`. `start_server` is the bare part (tests and the TUI's
+embedded server use it): it neither checks nor writes `server.json`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import json
+import logging
+import os
 import signal
+import sys
+from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ballast_tui.config import live_server, remove_server_json, write_server_json
 from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
-from server.app import create_app
+from server.app import announce_address, create_app
 
 SHUTDOWN_TIMEOUT_S = 10.0
+
+log = logging.getLogger("ballast.server")
+
+# Extra fields the access log and the scheduler attach to their records.
+_LOG_FIELDS = ("method", "path", "status", "duration_ms", "user_id", "remote", "board_id", "trigger")
+
+
+class ServeError(RuntimeError):
+    """The server cannot start; the message says why, for a person."""
+
+
+class ServerAlreadyRunning(ServeError):
+    """The workspace's `server.json` names another live server."""
+
+    def __init__(self, url: str, pid: object) -> None:
+        super().__init__(f"a server for this workspace is already running at {url} (pid {pid})")
+        self.url = url
+        self.pid = pid
 
 
 def display_url(host: str, port: int) -> str:
     """``http://HOST:PORT``, with an IPv6 literal in brackets."""
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return f"http://{shown}:{port}"
+
+
+def client_url(host: str, port: int) -> str:
+    """The address a client on this machine connects to (a wildcard host becomes the loopback)."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host in ("::", "[::]"):
+        host = "::1"
+    return display_url(host, port)
 
 
 async def start_server(ws: Workspace, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -33,14 +76,66 @@ async def start_server(ws: Workspace, host: str, port: int) -> tuple[web.AppRunn
         await site.start()
         addresses = runner.addresses
         bound = int(addresses[0][1]) if addresses else port
+        announce_address(runner.app, host, bound)
     except BaseException:
         await runner.cleanup()
         raise
     return runner, bound
 
 
+async def _listening(info: dict[str, object], timeout: float = 1.0) -> bool:
+    """Whether something accepts connections at the address a `server.json` names.
+
+    A refused connection means the file is stale even though its pid is alive (the
+    pid was reused by another program); a slow answer counts as listening.
+    """
+    url = urlsplit(str(info.get("url", "")))
+    port = info.get("port", url.port)
+    if not url.hostname or not isinstance(port, int):
+        return True  # cannot tell: trust the live pid
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(url.hostname, port), timeout)
+    except TimeoutError:
+        return True
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def check_not_running(ws: Workspace) -> None:
+    """Refuse (`ServerAlreadyRunning`) when `server.json` names another live server of the workspace.
+
+    Live means its process exists (and is not this one) and its address accepts connections;
+    a stale file is left for `serve` to replace.
+    """
+    info = live_server(ws.paths)
+    if info is None or info.get("pid") == os.getpid():
+        return
+    if await _listening(info):
+        raise ServerAlreadyRunning(str(info.get("url", "an unknown address")), info.get("pid"))
+
+
+def server_info(host: str, port: int) -> dict[str, object]:
+    """What `server.json` says of this process's server."""
+    return {
+        "url": client_url(host, port),
+        "host": host,
+        "port": port,
+        "pid": os.getpid(),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+
+
 async def serve(ws: Workspace, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM, then cancel running queries and stop gracefully."""
+    """Serve until SIGINT or SIGTERM, then cancel running queries and stop gracefully.
+
+    Raises `ServerAlreadyRunning` (before binding anything) when another server has the workspace,
+    and `ServeError` when the address cannot be bound.
+    """
+    await check_not_running(ws)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
@@ -48,22 +143,74 @@ async def serve(ws: Workspace, host: str, port: int) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
-    runner, bound = await start_server(ws, host, port)
     try:
-        print(f"Ballast serving {display_url(host, bound)}", flush=True)
-        # Blocks a stopped process left pending run again, off the loop, while requests are served.
-        resuming = loop.run_in_executor(None, resume_pending, ws)
-        await stop.wait()
-        if not resuming.done():
+        try:
+            runner, bound = await start_server(ws, host, port)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise ServeError(f"cannot listen on {display_url(host, port)}: {reason}") from None
+        try:
+            write_server_json(ws.paths, server_info(host, bound))
+            print(f"Ballast serving {display_url(host, bound)}", flush=True)
+            log.info("serving %s (pid %d)", display_url(host, bound), os.getpid())
+            # Blocks a stopped process left pending run again, off the loop, while requests are served.
+            resuming = loop.run_in_executor(None, resume_pending, ws)
+            await stop.wait()
+            log.info("stopping: cancelling running queries")
+            if not resuming.done():
+                ws.executor.cancel()
+        finally:
+            # Interrupt what runs now; the app's shutdown then closes WebSockets, lets requests
+            # end (bounded by SHUTDOWN_TIMEOUT_S) and stops the scheduler, which cancels its own.
             ws.executor.cancel()
+            try:
+                await runner.cleanup()
+            finally:
+                remove_server_json(ws.paths)
     finally:
-        ws.executor.cancel()
-        await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the record's structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _LOG_FIELDS:
+            if name in record.__dict__:
+                entry[name] = record.__dict__[name]
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging() -> None:
+    """JSON lines on stderr at INFO (access log included), unless logging is already configured."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("ballast").setLevel(logging.INFO)
+
+
 def run_server(ws: Workspace, host: str, port: int) -> None:
-    """Run the server in the foreground until SIGINT/SIGTERM; the caller closes `ws` afterwards."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(ws, host, port))
+    """Run the server in the foreground until SIGINT/SIGTERM; the caller closes `ws` afterwards.
+
+    Exits with status 1 and a message on stderr when another server already has the workspace
+    or the address cannot be bound.
+    """
+    configure_logging()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(ws, host, port))
+    except ServeError as error:
+        raise SystemExit(f"ballast: {error}") from None

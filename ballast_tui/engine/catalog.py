@@ -44,11 +44,16 @@ def decode_base64(content: str, what: str) -> bytes:
 def import_path(ws: Workspace, requested: str) -> Path:
     """A server-side path, refused unless it is a file inside the workspace's import directory."""
     root = ws.paths.imports.resolve()
-    path = (root / requested).resolve() if not os.path.isabs(requested) else Path(requested).resolve()
-    if not path.is_relative_to(root):
-        raise InvalidRequest(f"imports are read only from {root}; {requested!r} is outside it")
-    if not path.is_file():
-        raise InvalidRequest(f"no file {requested!r} in the import directory")
+    if "\x00" in requested:
+        raise InvalidRequest("an import path cannot contain a NUL character")
+    try:
+        path = (root / requested).resolve() if not os.path.isabs(requested) else Path(requested).resolve()
+        if not path.is_relative_to(root):
+            raise InvalidRequest(f"imports are read only from {root}; {requested!r} is outside it")
+        if not path.is_file():
+            raise InvalidRequest(f"no file {requested!r} in the import directory")
+    except OSError as error:  # e.g. a name too long for the file system
+        raise InvalidRequest(f"cannot read {requested!r}: {error.strerror or error}") from None
     return path
 
 
@@ -112,7 +117,11 @@ def write_table_source(
     ws: Workspace, board_id: str, table: pa.Table
 ) -> tuple[str, str, int, list[dict[str, str]]]:
     file_name = f"src_{random_base36(12)}.parquet"
-    content_hash = write_parquet_atomic(table, ws.board_dir(board_id) / file_name)
+    try:
+        content_hash = write_parquet_atomic(table, ws.board_dir(board_id) / file_name)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as error:
+        # e.g. an empty object as a value: a struct without fields, which Parquet cannot hold
+        raise InvalidRequest(f"these rows cannot be stored as a table: {error}") from None
     return file_name, content_hash, table.num_rows, describe_schema(table.schema)
 
 

@@ -199,7 +199,8 @@ def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_
             "reduced": output.row_count > 0,
             "points": table.num_rows,
         }
-    cols = ", ".join(_ident(c) for c in [x, *ys] if c)
+    # Each column once: a chart may plot a column against itself (x == y), and the answer is by name.
+    cols = ", ".join(_ident(c) for c in dict.fromkeys([x, *ys]) if c)
     if output.row_count <= max_points or kind == "bar":
         sql = f"SELECT {cols} FROM __out " + ("" if kind == "bar" else f"ORDER BY {_ident(x)} ") + "LIMIT $n"
         table = ws.executor.query(board_id, sql, relation, {"n": max_points})

@@ -62,7 +62,9 @@ def move_block(layout: Mapping[str, Any], block_id: str, direction: str) -> Layo
     return {"rows": rows}
 
 
-def resize_row(layout: Mapping[str, Any], block_id: str, delta_px: int, types: Mapping[str, str]) -> Layout | None:
+def resize_row(
+    layout: Mapping[str, Any], block_id: str, delta_px: int, types: Mapping[str, str]
+) -> Layout | None:
     """Make the block's row taller or shorter by `delta_px` (at least one text row)."""
     rows = copy.deepcopy(list(layout["rows"]))
     r, _ = _find(layout, block_id)

@@ -99,6 +99,15 @@ class Users:
         with self.db.write() as db:
             return self._new_token(db, user_id)
 
+    def revoke(self, token: str) -> None:
+        """Forget a token (e.g. the one a `ballast` minted to join a running server, on exit)."""
+        parts = token.split("_", 2)
+        if len(parts) == 3:
+            with self.db.write() as db:
+                db.execute("DELETE FROM tokens WHERE id = ?", [parts[1]])
+        with self._lock:
+            self._verified.pop(hashlib.sha256(token.encode()).digest(), None)
+
     def _new_token(self, db: Any, user_id: str) -> str:
         token_id = random_base36(12)
         secret = secrets.token_urlsafe(24)

@@ -41,8 +41,8 @@ class DashboardScreen(UsesBackend, Screen[None]):
         Binding("minus", "resize_row(-20)", "Shorter row", show=False),
         Binding("right_square_bracket", "resize_width(1)", "Wider block", show=False),
         Binding("left_square_bracket", "resize_width(-1)", "Narrower block", show=False),
-        Binding("tab", "focus_next", "Next block", show=False),
-        Binding("shift+tab", "focus_previous", "Previous block", show=False),
+        Binding("tab", "app.focus_next", "Next block", show=False),
+        Binding("shift+tab", "app.focus_previous", "Previous block", show=False),
     ]
 
     def __init__(self, dashboard_id: str) -> None:
@@ -50,6 +50,9 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.dashboard_id = dashboard_id
         self.dashboard: dict[str, Any] = {}
         self.blocks: dict[str, dict[str, Any]] = {}
+        self.sessions: list[dict[str, Any]] = []
+        self.locks: dict[str, dict[str, Any]] = {}
+        self.connection = "live"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,6 +74,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
         focused = self.focused_block()
         self.dashboard = answer["dashboard"]
         self.blocks = {b["id"]: b for b in self.dashboard["blocks"]}
+        self.locks = {lock["block_id"]: lock for lock in self.dashboard.get("locks", [])}
         self.render_title()
         grid = self.query_one(Grid)
         await grid.build(self.dashboard_id, self.dashboard["layout"], self.blocks)
@@ -79,6 +83,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
             cell.focus()
         elif grid.cells():
             grid.cells()[0].focus()
+        self.mark_locks()
 
     def render_title(self) -> None:
         d = self.dashboard
@@ -89,6 +94,30 @@ class DashboardScreen(UsesBackend, Screen[None]):
             f" ({hidden} hidden)[/dim]"
         )
 
+    def render_presence(self) -> None:
+        """Who else is here (people and agents) and what each has open; the connection when it is down."""
+        me = self.backend.session.session_id
+        others = [s for s in self.sessions if s["session"] != me]
+        parts = []
+        for session in others:
+            who = session["user"]["name"] + (" 🤖" if session["kind"] == "agent" else "")
+            block = self.blocks.get(session.get("block_id") or "")
+            parts.append(f"[b]{who}[/b]" + (f" [dim]editing[/dim] {block['name']}" if block else ""))
+        text = ("[dim]also here:[/dim] " + " · ".join(parts)) if parts else ""
+        if self.connection == "lost":
+            text = "[reverse red] connection lost: reconnecting… [/]  " + text
+        bar = self.query_one("#presence", Static)
+        bar.update(text)
+        bar.display = bool(text)
+
+    def mark_locks(self) -> None:
+        """Mark each cell held by someone else with the holder's name."""
+        me = self.backend.session.session_id
+        for cell in self.query_one(Grid).cells():
+            lock = self.locks.get(cell.block["id"])
+            mine = lock is not None and lock.get("session") == me
+            cell.locked_by = "" if lock is None or mine else str(lock["holder"]["name"])
+
     @work(group="events", exclusive=True)
     async def follow_events(self) -> None:
         """Apply every event of the board as it comes; nothing polls."""
@@ -98,7 +127,23 @@ class DashboardScreen(UsesBackend, Screen[None]):
     async def apply_event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         grid = self.query_one(Grid)
-        if kind == "run_started":
+        if kind == "presence":
+            self.sessions = event["sessions"]
+            self.render_presence()
+        elif kind == "lock":
+            if event.get("lock"):
+                self.locks[event["block_id"]] = event["lock"]
+            else:
+                self.locks.pop(event["block_id"], None)
+            self.mark_locks()
+        elif kind == "connection":
+            self.connection = event["state"]
+            self.render_presence()
+            if event["state"] == "resumed":
+                await self.reload()
+        elif kind == "reload":
+            await self.reload()
+        elif kind == "run_started":
             cell = grid.cell(event["block_id"])
             if cell is not None:
                 cell.running = True
@@ -211,7 +256,9 @@ class DashboardScreen(UsesBackend, Screen[None]):
         block = self._need_block()
         if block is not None:
             types = {b["id"]: b["type"] for b in self.blocks.values()}
-            await self._set_layout(layout_ops.resize_row(self.dashboard["layout"], block["id"], delta_px, types))
+            await self._set_layout(
+                layout_ops.resize_row(self.dashboard["layout"], block["id"], delta_px, types)
+            )
 
     async def action_resize_width(self, delta_cols: int) -> None:
         block = self._need_block()

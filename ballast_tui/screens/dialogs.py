@@ -16,6 +16,7 @@ class PromptDialog(ModalScreen[str | None]):
     PromptDialog { align: center middle; }
     PromptDialog > Vertical { width: 60; max-width: 90%; height: auto; border: round $accent; padding: 1 2;
                               background: $surface; }
+    PromptDialog Label { width: 1fr; }
     PromptDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     PromptDialog Button { margin-left: 1; }
     """
@@ -56,6 +57,7 @@ class ConfirmDialog(ModalScreen[bool]):
     ConfirmDialog { align: center middle; }
     ConfirmDialog > Vertical { width: 60; max-width: 90%; height: auto; border: round $error; padding: 1 2;
                                background: $surface; }
+    ConfirmDialog Label { width: 1fr; }
     ConfirmDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     ConfirmDialog Button { margin-left: 1; }
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -74,16 +75,27 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sweep(data_dir: Path, referenced: set[str]) -> list[Path]:
+SWEEP_MIN_AGE_S = 120.0
+
+
+def sweep(data_dir: Path, referenced: set[str], min_age_s: float = SWEEP_MIN_AGE_S) -> list[Path]:
     """Remove temporary files, and Parquet files no row names, under `data_dir`; return what went.
 
-    `referenced` holds paths relative to `data_dir` (``<board_id>/<file>``).
+    `referenced` holds paths relative to `data_dir` (``<board_id>/<file>``). Only
+    files older than `min_age_s` go: another live process on the workspace (a
+    server, a second `ballast`) may be between writing a file and committing
+    the row that names it.
     """
     removed: list[Path] = []
     if not data_dir.exists():
         return removed
+    cutoff = time.time() - min_age_s
     for path in data_dir.rglob("*"):
-        if not path.is_file():
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if not path.is_file() or stat.st_mtime > cutoff:
             continue
         relative = path.relative_to(data_dir).as_posix()
         if path.name.endswith(TMP_SUFFIX) or (path.suffix == ".parquet" and relative not in referenced):

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT
 from ballast_tui.engine import access
 from ballast_tui.engine.blocks import CONTROL_TYPES
 from ballast_tui.engine.board_graph import BoardGraph, build_graph
@@ -79,9 +80,15 @@ def describe_block(row: Row) -> Row:
 
 
 def public_url(ctx: Context, slug: str | None) -> str | None:
+    """``{public base URL}/public/dashboards/{slug}``, or None for an unpublished board.
+
+    The base is `Settings.public_url`: `--public-url` when given, else the
+    address a running server announced (`server.app.announce_address` sets it
+    once the server listens), else the default address a server would take.
+    """
     if not slug:
         return None
-    base = (ctx.ws.settings.public_url or "http://127.0.0.1:8765").rstrip("/")
+    base = (ctx.ws.settings.public_url or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
     return f"{base}/public/dashboards/{slug}"
 
 

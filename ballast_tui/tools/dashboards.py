@@ -90,6 +90,8 @@ def dashboard_get(ctx: Context, args: BoardArgs) -> dict[str, Any]:
         "blocks": described,
         "layout": board.row["layout"],
         "locks": ctx.ws.sessions.locks(board.id),
+        "grants": repos.grants(ctx.ws.db, board.id),
+        "owner": ctx.ws.users.get(board.row["owner_id"]).describe(),
     }
     if board.row["kind"] == "conversation":
         dashboard["messages"] = repos.messages(ctx.ws.db, board.id)

@@ -13,11 +13,17 @@ if TYPE_CHECKING:
     from ballast_tui.backend import Backend
 
 
-class UsesBackend(DOMNode):
-    """Mixin for screens and widgets that call tools."""
+class UsesBackend:
+    """Mixin for screens and widgets that call tools.
+
+    Deliberately not a `DOMNode`: Textual inherits default CSS along the first
+    DOMNode base only, so a DOMNode mixin listed first would hide the styles of
+    the Screen or Widget it is mixed into.
+    """
 
     @property
     def ballast(self) -> BallastApp:
+        assert isinstance(self, DOMNode), "UsesBackend is for screens and widgets"
         return cast("BallastApp", self.app)
 
     @property

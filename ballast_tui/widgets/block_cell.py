@@ -7,11 +7,14 @@ exclusive worker, so a newer load cancels an older one.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -23,18 +26,31 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 class BlockCell(UsesBackend, Vertical, can_focus=True):
-    """A displayed block: title, state and view."""
+    """A displayed block: its title and state on the border, and its view inside.
+
+    The title sits on the top border and the state (age, spinner, error) on the
+    bottom one, so that every text row inside is the view's: a control fits a
+    cell three rows tall.
+    """
 
     DEFAULT_CSS = """
-    BlockCell { border: round $panel; height: 1fr; padding: 0 1; }
-    BlockCell:focus-within, BlockCell:focus { border: round $accent; }
-    BlockCell > .cell-title { height: 1; }
-    BlockCell.-error { border: round $error; }
-    BlockCell > .cell-error { color: $error; height: auto; }
+    BlockCell {
+        border: round $foreground 25%; height: 1fr; padding: 0 1;
+        border-title-color: $text; border-subtitle-color: $text-muted;
+        border-subtitle-align: right;
+    }
+    BlockCell:focus-within, BlockCell:focus { border: round $accent; border-title-color: $accent; }
+    BlockCell.-locked { border-subtitle-color: $warning; }
+    BlockCell.-error { border: round $error; border-subtitle-color: $error; }
+    BlockCell > .cell-error { color: $error; height: auto; max-height: 100%; display: none; }
+    BlockCell.-error > .cell-error { display: block; }
+    BlockCell.-error > BlockView { display: none; }
     """
 
     state: reactive[str] = reactive("pending")
     running: reactive[bool] = reactive(False)
+    locked_by: reactive[str] = reactive("")
+    """The name of whoever else has the block open in an editor ("" when nobody does)."""
 
     def __init__(self, dashboard_id: str, block: dict[str, Any]) -> None:
         super().__init__(id=f"cell-{block['id']}")
@@ -44,7 +60,6 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         self._tick = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="cell-title")
         yield Static(classes="cell-error")
         yield view_for(self.block)
 
@@ -56,7 +71,8 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         self.set_interval(0.1, self._spin)
         self.set_interval(30, self._render_title)
         self.state = self.block["state"]
-        self.load()
+        # After the first layout, so the view asks for data at its real size.
+        self.call_after_refresh(self.load)
 
     def _spin(self) -> None:
         if self.running:
@@ -71,13 +87,25 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
             status = age(self.finished_at)
         else:
             status = self.state.replace("_", " ")
-        self.query_one(".cell-title", Static).update(f"[b]{title}[/b]  [dim]{status}[/dim]")
+        if self.locked_by:
+            status = f"locked by {self.locked_by} · {status}"
+        self.border_title = Content.styled(str(title), "bold")
+        self.border_subtitle = Content(status)
+
+    @property
+    def title_text(self) -> str:
+        """The title and state as a person reads them on the border."""
+        return f"{self.border_title or ''}  {self.border_subtitle or ''}"
 
     def watch_state(self, state: str) -> None:
         self.set_class(state in ("error", "upstream_error"), "-error")
         self._render_title()
 
     def watch_running(self, running: bool) -> None:
+        self._render_title()
+
+    def watch_locked_by(self, locked_by: str) -> None:
+        self.set_class(bool(locked_by), "-locked")
         self._render_title()
 
     def update_block(self, block: dict[str, Any]) -> None:
@@ -88,18 +116,40 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
     @work(exclusive=True, group="load")
     async def load(self) -> None:
         """Fetch the block's current output at the size the view can show, and draw it."""
+        try:
+            request = self.view.data_request()
+        except NoMatches:
+            return  # not composed yet, or on its way out
         data = await self.call(
-            "dashboard_block_data",
-            dashboard_id=self.dashboard_id,
-            block_id=self.block["id"],
-            **self.view.data_request(),
+            "dashboard_block_data", dashboard_id=self.dashboard_id, block_id=self.block["id"], **request
         )
         if data is None:
             return
         self.finished_at = data.get("finished_at")
         self.state = data["status"]
-        error = self.query_one(".cell-error", Static)
-        error.update(data.get("error") or "" if self.state in ("error", "upstream_error") else "")
-        error.display = self.state in ("error", "upstream_error")
-        self.view.show(self.block, data)
+        failed = self.state in ("error", "upstream_error")
+        message = data.get("error") or ("an upstream block failed" if self.state == "upstream_error" else "")
+        try:
+            self.query_one(".cell-error", Static).update(Content(message if failed else ""))
+            self.view.show(self.block, data)
+        except NoMatches:
+            return  # the grid was rebuilt while the data came
         self._render_title()
+
+    @on(BlockView.DataWanted)
+    def _data_wanted(self, message: BlockView.DataWanted) -> None:
+        message.stop()
+        if message.request is None:
+            self.load()
+        else:
+            self.load_more(message.request)
+
+    @work(exclusive=True, group="page")
+    async def load_more(self, request: dict[str, Any]) -> None:
+        """Fetch one more slice the view asked for (a table's next page) and hand it over."""
+        data = await self.call(
+            "dashboard_block_data", dashboard_id=self.dashboard_id, block_id=self.block["id"], **request
+        )
+        if data is not None:
+            with suppress(NoMatches):
+                self.view.show_more(data, request)

@@ -27,7 +27,9 @@ class TopLevelSnapshots(SVGImageExtension):
         return str(SNAPSHOTS)
 
 
-def screenshot(app: App[Any], size: tuple[int, int], run_before: Callable[[Pilot[Any]], Awaitable[None]]) -> str:
+def screenshot(
+    app: App[Any], size: tuple[int, int], run_before: Callable[[Pilot[Any]], Awaitable[None]]
+) -> str:
     """The app's screen as SVG once `run_before` has brought it where it should be."""
     from textual._doc import take_svg_screenshot
 

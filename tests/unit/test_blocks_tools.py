@@ -374,20 +374,28 @@ def test_manual_run_is_recorded_newest_first(call: ToolClient, board: str) -> No
 
 
 def test_run_block_with_a_draft_config_previews_without_saving(ws: Any, call: Any, board: str) -> None:
-    block = call("dashboard_add_block", dashboard_id=board, type="sql", name="q", config={"sql": "select 1 as v"})
+    block = call(
+        "dashboard_add_block", dashboard_id=board, type="sql", name="q", config={"sql": "select 1 as v"}
+    )
     block_id = block["block"]["id"]
     runs_before = call("dashboard_runs", dashboard_id=board, block_id=block_id)["runs"]
-    preview = call("dashboard_run_block", dashboard_id=board, block_id=block_id, config={"sql": "select 41 + 1 as v"})
+    preview = call(
+        "dashboard_run_block", dashboard_id=board, block_id=block_id, config={"sql": "select 41 + 1 as v"}
+    )
     assert preview["run"]["rows"] == [{"v": 42}] and preview["run"]["persisted"] is False
     saved = call("dashboard_get", dashboard_id=board)["dashboard"]["blocks"][0]
     assert saved["config"]["sql"] == "select 1 as v" and saved["version"] == 1
     assert call("dashboard_runs", dashboard_id=board, block_id=block_id)["runs"] == runs_before
     with pytest.raises(InvalidRequest, match="statements"):
-        call("dashboard_run_block", dashboard_id=board, block_id=block_id, config={"sql": "select 1; select 2"})
+        call(
+            "dashboard_run_block", dashboard_id=board, block_id=block_id, config={"sql": "select 1; select 2"}
+        )
 
 
 def test_block_data_reads_an_earlier_run(call: Any, board: str) -> None:
-    block = call("dashboard_add_block", dashboard_id=board, type="sql", name="q", config={"sql": "select 1 as v"})
+    block = call(
+        "dashboard_add_block", dashboard_id=board, type="sql", name="q", config={"sql": "select 1 as v"}
+    )
     block_id = block["block"]["id"]
     first_run = block["block"]["current_run_id"]
     call("dashboard_update_block", dashboard_id=board, block_id=block_id, config={"sql": "select 2 as v"})

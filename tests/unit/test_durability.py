@@ -111,6 +111,10 @@ def test_kill_9_mid_stream_keeps_database_intact_and_acknowledged_changes(
     board_dir = root / "data" / board
     (board_dir / "run_cutshort0000000.parquet.tmp").write_bytes(b"PAR1 half a file")
     pq.write_table(pa.table({"v": [1]}), board_dir / "run_uncommitted0000.parquet")
+    # The crash was a while ago: leftovers are older than any live writer's files could be.
+    long_ago = time.time() - 3600
+    for leftover in (root / "data").rglob("*"):
+        os.utime(leftover, (long_ago, long_ago))
 
     with Workspace(root) as ws:
         call = ToolClient(ws, ws.users.local())
@@ -164,3 +168,18 @@ def test_kill_9_mid_stream_keeps_database_intact_and_acknowledged_changes(
             "dashboard_add_block", dashboard_id=board, type="sql", name="after", config={"sql": "select 1"}
         )
         assert after["block"]["state"] == "success"
+
+
+def test_opening_a_workspace_leaves_another_process_fresh_files_alone(tmp_path: Path) -> None:
+    """A second process opening the workspace must not delete what a live writer has not committed yet."""
+    root = tmp_path / "ws"
+    with Workspace(root) as ws:
+        board = ToolClient(ws, ws.users.local())("dashboard_create", title="Live")["dashboard"]["id"]
+    board_dir = root / "data" / board
+    board_dir.mkdir(parents=True, exist_ok=True)
+    in_flight = board_dir / "run_beingwritten000.parquet.tmp"
+    in_flight.write_bytes(b"PAR1 still being written")
+    written = board_dir / "run_notyetcommitted.parquet"
+    pq.write_table(pa.table({"v": [1]}), written)
+    with Workspace(root):
+        assert in_flight.exists() and written.exists()

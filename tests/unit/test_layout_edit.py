@@ -31,7 +31,9 @@ def rows(*blocks: list[str]) -> dict[str, Any]:
         (rows(["b0", "b1", "b2", "b3"], ["b4"]), "b4", "up", rows(["b4"], ["b0", "b1", "b2", "b3"])),
     ],
 )
-def test_move_block(layout: dict[str, Any], block: str, direction: str, expected: dict[str, Any] | None) -> None:
+def test_move_block(
+    layout: dict[str, Any], block: str, direction: str, expected: dict[str, Any] | None
+) -> None:
     assert move_block(layout, block, direction) == expected
 
 
@@ -59,8 +61,15 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(max_examples=200)
-@given(layouts(), st.lists(st.tuples(st.integers(0, 7), st.sampled_from(["up", "down", "left", "right", "wider",
-                                                                          "narrower", "taller", "shorter"]))))
+@given(
+    layouts(),
+    st.lists(
+        st.tuples(
+            st.integers(0, 7),
+            st.sampled_from(["up", "down", "left", "right", "wider", "narrower", "taller", "shorter"]),
+        )
+    ),
+)
 def test_every_edit_keeps_the_layout_valid(layout: dict[str, Any], edits: list[tuple[int, str]]) -> None:
     shown = {b: "chart" for row in layout["rows"] for b in row["blocks"]}
     for index, edit in edits:

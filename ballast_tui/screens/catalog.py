@@ -1,0 +1,286 @@
+"""A board's catalog: the tables its SQL can read (sources and block outputs); import and rename.
+
+Importing reads the file here and sends its bytes base64 as `catalog_import`'s
+`content`, so it works the same against the embedded engine and a server
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ballast_tui.engine import access
+from ballast_tui.engine.errors import ToolError
+from ballast_tui.formatting import age
+from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
+from ballast_tui.widgets.backend_access import UsesBackend
+
+FORMATS_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+NAME_MAX = 63
+CATALOG_EVENTS = {"source_changed", "block_changed", "run_finished", "board_changed"}
+
+
+def source_name_for(path: Path) -> str:
+    """The file's stem as a source name: ``[a-z_][a-z0-9_]*``, at most 63 characters."""
+    name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_")
+    name = re.sub(r"_+", "_", name) or "data"
+    if name[0].isdigit():
+        name = "_" + name
+    return name[:NAME_MAX]
+
+
+def format_for(path: Path) -> str | None:
+    """csv, parquet or json, from the file's extension; None when it is none of them."""
+    return FORMATS_BY_SUFFIX.get(path.suffix.lower())
+
+
+def wrapped(text: str, width: int = 54) -> str:
+    """Text broken into lines that fit the app's 60-column dialogs."""
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def may(node: UsesBackend, role: str | None, action: str) -> bool:
+    """Whether `role` may do `action`; if not, show the same refusal the tool would give."""
+    try:
+        access.require(role, action)
+    except ToolError as error:
+        node.ballast.show_error(error)
+        return False
+    return True
+
+
+class CatalogScreen(UsesBackend, Screen[None]):
+    """Sources and block outputs of one board, with the selected table's columns."""
+
+    CSS_PATH = "catalog.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("i", "import_file", "Import file"),
+        Binding("r", "rename", "Rename"),
+        Binding("f5", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, dashboard_id: str) -> None:
+        super().__init__()
+        self.dashboard_id = dashboard_id
+        self.title_text = ""
+        self.role: str | None = None
+        self.sources: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="catalog-title")
+        with Horizontal(id="catalog-body"):
+            yield DataTable(id="sources", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="detail-pane"):
+                yield Static(id="detail")
+        yield Static(id="status", classes="muted")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        table = self.query_one("#sources", DataTable)
+        table.add_column("Name", key="name")
+        table.add_column("Kind", key="kind")
+        table.add_column(Text("Rows", justify="right"), key="rows")
+        table.focus()
+        answer = await self.call("dashboard_get", dashboard_id=self.dashboard_id)
+        if answer is None:
+            self.dismiss()
+            return
+        self.title_text = answer["dashboard"]["title"]
+        self.role = answer["dashboard"]["role"]
+        self.query_one("#catalog-title", Static).update(
+            f"[b]Catalog[/b] · {self.title_text}  [dim]{self.role} · tables its SQL can read[/dim]"
+        )
+        await self.reload()
+        self.follow_events()
+
+    @work(group="events", exclusive=True)
+    async def follow_events(self) -> None:
+        """Keep the list current while others import, rename or re-run."""
+        async for event in self.backend.events(self.dashboard_id):
+            if event["type"] in CATALOG_EVENTS:
+                self.reload_later()
+
+    @work(group="catalog", exclusive=True)
+    async def reload_later(self) -> None:
+        await self.reload()
+
+    async def reload(self) -> None:
+        answer = await self.call("catalog_list", dashboard_id=self.dashboard_id)
+        if answer is None:
+            return
+        self.sources = answer["sources"]
+        self.refill()
+
+    def refill(self) -> None:
+        table = self.query_one("#sources", DataTable)
+        selected = self.selected_name()
+        table.clear()
+        for source in self.sources:
+            kind = source["block_type"] if source["kind"] == "block" else f"{source['format']} source"
+            rows = "—" if source["row_count"] is None else f"{source['row_count']:,}"
+            table.add_row(source["name"], kind, Text(rows, justify="right"), key=source["name"])
+        names = [s["name"] for s in self.sources]
+        if selected in names:
+            table.move_cursor(row=names.index(selected))
+        self.show_detail()
+
+    def selected_name(self) -> str | None:
+        table = self.query_one("#sources", DataTable)
+        if table.row_count == 0:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(key.value)
+
+    def selected(self) -> dict[str, Any] | None:
+        name = self.selected_name()
+        return next((s for s in self.sources if s["name"] == name), None)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        source = self.selected()
+        detail = self.query_one("#detail", Static)
+        if source is None:
+            detail.update("[dim]No sources yet. Press i to import a CSV, Parquet or JSON file.[/dim]")
+            return
+        rows = "no output" if source["row_count"] is None else f"{source['row_count']:,} rows"
+        if source["kind"] == "block":
+            what = f"output of a {source['block_type']} block · {source['state'].replace('_', ' ')}"
+        else:
+            what = f"{source['kind']}ed {source['format']} source"
+        lines = [
+            f"[b]{source['name']}[/b]",
+            f"[dim]{what}[/dim]",
+            f"{rows} · changed {age(source['updated_at'])}",
+        ]
+        lines.append("")
+        if source["columns"]:
+            width = max(len(c["name"]) for c in source["columns"])
+            lines.append("[b]Columns[/b]")
+            lines += [f"{c['name']:<{width}}  [dim]{c['type']}[/dim]" for c in source["columns"]]
+        else:
+            lines.append("[dim]no columns yet[/dim]")
+        detail.update("\n".join(lines))
+
+    def block_names(self) -> dict[str, str]:
+        return {s["block_id"]: s["name"] for s in self.sources if s["kind"] == "block"}
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    async def action_reload(self) -> None:
+        await self.reload()
+
+    @work(group="catalog-action")
+    async def action_import_file(self) -> None:
+        if not may(self, self.role, "edit"):
+            return
+        answer = await self.app.push_screen_wait(
+            PromptDialog(
+                "File to import (CSV, Parquet or JSON)",
+                placeholder="~/data/sales.csv or /path/to/file.parquet",
+            )
+        )
+        if not answer or not answer.strip():
+            return
+        path = Path(answer.strip()).expanduser()
+        if not path.is_file():
+            self.notify(f"There is no file {path}", title="import", severity="error")
+            return
+        file_format = format_for(path)
+        if file_format is None:
+            self.notify("The file must end in .csv, .parquet or .json", title="import", severity="error")
+            return
+        name = await self.app.push_screen_wait(
+            PromptDialog(wrapped(f"Source name for {path.name}"), value=source_name_for(path))
+        )
+        if not name or not name.strip():
+            return
+        name = name.strip()
+        existing = next((s for s in self.sources if s["name"] == name and s["kind"] != "block"), None)
+        if existing is not None and not await self.app.push_screen_wait(
+            ConfirmDialog(
+                wrapped(
+                    f"A source named {name} exists ({existing['row_count']:,} rows). Replace its data? "
+                    "Blocks that read it re-run."
+                ),
+                confirm="Replace",
+            )
+        ):
+            return
+        self.set_status(f"Importing {path.name}…")
+        try:
+            content = await asyncio.to_thread(lambda: base64.b64encode(path.read_bytes()).decode("ascii"))
+        except OSError as error:
+            self.ballast.show_error(error)
+            self.set_status("")
+            return
+        result = await self.call(
+            "catalog_import", dashboard_id=self.dashboard_id, name=name, format=file_format, content=content
+        )
+        if result is None:
+            self.set_status("")
+            return
+        source = result["source"]
+        message = f"Imported {source['row_count']:,} rows from {path.name} as {source['name']}"
+        await self.reload()
+        self.select(source["name"])
+        self.set_status(message)
+        self.notify(message, title="import")
+
+    @work(group="catalog-action")
+    async def action_rename(self) -> None:
+        source = self.selected()
+        if source is None or not may(self, self.role, "edit"):
+            return
+        old = source["name"]
+        new = await self.app.push_screen_wait(
+            PromptDialog(wrapped(f"New name for {old} (blocks that read it are rewritten)"), value=old)
+        )
+        if not new or not new.strip() or new.strip() == old:
+            return
+        new = new.strip()
+        result = await self.call("catalog_rename", dashboard_id=self.dashboard_id, name=old, new_name=new)
+        if result is None:
+            return
+        await self.reload()
+        names = self.block_names()
+        rewritten = [names.get(block_id, block_id) for block_id in result["rewritten"]]
+        message = f"Renamed {old} → {new}. " + (
+            f"Rewritten: {', '.join(rewritten)}" if rewritten else "No block read it."
+        )
+        self.select(new)
+        self.set_status(message)
+        self.notify(message, title="rename")
+
+    def select(self, name: str) -> None:
+        names = [s["name"] for s in self.sources]
+        if name in names:
+            self.query_one("#sources", DataTable).move_cursor(row=names.index(name))

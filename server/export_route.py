@@ -1,0 +1,266 @@
+"""``GET /api/v1/dashboards/{id}/blocks/{block_id}/data.{csv|parquet|json}``: a block's whole output.
+
+The route streams: `export_block` runs on a worker thread and writes into a
+sink that hands chunks of at most `CHUNK_BYTES` to a bounded queue, which the
+handler drains into a `web.StreamResponse`. The thread waits while the queue
+is full, so a slow client slows the export down instead of piling it up in
+memory, and nothing is ever truncated.
+
+Errors found before the first byte (role, unknown block, no output, a bad
+override) answer in the contract's JSON shape. A failure after the headers
+went out cannot change the status any more: the connection is closed without
+the chunked terminator, so the client sees a broken transfer, never a short
+file that looks complete.
+
+`filter_overrides` is a JSON object in the query string, e.g.
+``?filter_overrides={"region":"eu"}``; the block is then computed with those
+values for this call alone and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from aiohttp import web
+
+from ballast_tui.engine.errors import InvalidRequest, NotFound
+from ballast_tui.tools.exports import FORMATS, MEDIA_TYPES, export_block
+from ballast_tui.tools.registry import Context
+from server.routes import API, tool_context
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+log = logging.getLogger("ballast.server")
+
+CHUNK_BYTES = 1 << 20
+"""The most one queued chunk holds."""
+QUEUE_CHUNKS = 8
+"""Chunks waiting for the client at most, per export."""
+EXPORT_WORKERS = 8
+"""Exports streaming at once; more wait for a free worker."""
+_POLL_S = 0.5
+
+EXPORT_POOL = web.AppKey("export_pool", ThreadPoolExecutor)
+EXPORT_STOPPING = web.AppKey("export_stopping", threading.Event)
+
+_QUERY_PARAMS = frozenset({"filter_overrides"})
+
+
+@dataclass(frozen=True)
+class _Start:
+    """Every check passed: the block about to be written."""
+
+    name: str
+
+
+class _Done:
+    """The export finished; every byte was queued."""
+
+
+class _Aborted(Exception):
+    """The client went away or the server stops: the worker stops writing."""
+
+
+_Item = _Start | _Done | bytes | BaseException
+
+
+class _Bridge:
+    """From the export's thread to the handler: a bounded queue on the handler's loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, stopping: threading.Event) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[_Item] = asyncio.Queue(QUEUE_CHUNKS)
+        self.aborted = threading.Event()
+        self.stopping = stopping
+
+    def put(self, item: _Item) -> None:
+        """Queue `item`, waiting while the queue is full; `_Aborted` once the reader is gone."""
+        if self.aborted.is_set() or self.stopping.is_set():
+            raise _Aborted
+        future: Future[None] = asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop)
+        while True:
+            try:
+                future.result(timeout=_POLL_S)
+                return
+            except FutureTimeout:
+                if self.aborted.is_set() or self.stopping.is_set():
+                    future.cancel()
+                    raise _Aborted from None
+
+    def abort(self) -> None:
+        """The handler stops reading: the worker stops at its next write, never blocked on a full queue."""
+        self.aborted.set()
+        while not self.queue.empty():
+            self.queue.get_nowait()
+
+
+class _Sink(io.RawIOBase):
+    """A binary file for `export_block` whose writes become queued chunks."""
+
+    def __init__(self, bridge: _Bridge) -> None:
+        super().__init__()
+        self._bridge = bridge
+        self._buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer) -> int:
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        while len(self._buffer) >= CHUNK_BYTES:
+            self._bridge.put(bytes(self._buffer[:CHUNK_BYTES]))
+            del self._buffer[:CHUNK_BYTES]
+        return len(view)
+
+    def drain(self) -> None:
+        """Queue what is left in the buffer."""
+        if self._buffer:
+            self._bridge.put(bytes(self._buffer))
+            self._buffer.clear()
+
+
+def _produce(
+    ctx: Context,
+    dashboard_id: str,
+    block_ref: str,
+    fmt: str,
+    overrides: dict[str, Any] | None,
+    bridge: _Bridge,
+) -> None:
+    """The worker: export into the bridge, then `_Done`, or the exception that stopped it."""
+    sink = _Sink(bridge)
+    try:
+        export_block(
+            ctx,
+            dashboard_id,
+            block_ref,
+            fmt,
+            cast(IO[bytes], sink),
+            filter_overrides=overrides,
+            on_start=lambda block: bridge.put(_Start(str(block["name"]))),
+        )
+        sink.drain()
+        bridge.put(_Done())
+    except _Aborted:
+        return
+    except BaseException as error:  # handed to the handler, which answers or logs it
+        with contextlib.suppress(_Aborted, RuntimeError):  # RuntimeError: the loop is closed
+            bridge.put(error)
+
+
+def _overrides(request: web.Request) -> dict[str, Any] | None:
+    """The `filter_overrides` query parameter as a JSON object; unknown parameters refused."""
+    unknown = sorted(set(request.query) - _QUERY_PARAMS)
+    if unknown:
+        raise InvalidRequest(
+            f"unknown query parameter {', '.join(unknown)}; this route takes filter_overrides"
+        )
+    values = request.query.getall("filter_overrides", [])
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequest("give filter_overrides once")
+    try:
+        parsed = json.loads(values[0])
+    except ValueError as error:
+        raise InvalidRequest(f"filter_overrides is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequest("filter_overrides must be a JSON object of control name or id to value")
+    return parsed
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """The worker reports through the queue; this keeps asyncio from warning about its result."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def export_data(request: web.Request) -> web.StreamResponse:
+    """Stream a block's whole current output as CSV, Parquet or JSON (the caller's role: view)."""
+    fmt = request.match_info["fmt"]
+    if fmt not in FORMATS:
+        raise NotFound(f"no export format {fmt!r}; use data.csv, data.parquet or data.json")
+    overrides = _overrides(request)
+    ctx = tool_context(request)
+    loop = asyncio.get_running_loop()
+    bridge = _Bridge(loop, request.app[EXPORT_STOPPING])
+    worker = loop.run_in_executor(
+        request.app[EXPORT_POOL],
+        _produce,
+        ctx,
+        request.match_info["id"],
+        request.match_info["block_id"],
+        fmt,
+        overrides,
+        bridge,
+    )
+    worker.add_done_callback(_retrieve)
+    try:
+        first = await bridge.queue.get()
+        if isinstance(first, BaseException):
+            raise first  # before any byte: the error middleware answers it in the contract's shape
+        assert isinstance(first, _Start)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": MEDIA_TYPES[fmt] + ("; charset=utf-8" if fmt != "parquet" else ""),
+                "Content-Disposition": f'attachment; filename="{first.name}.{fmt}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            }
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        return await _stream(request, response, bridge)
+    finally:
+        bridge.abort()
+
+
+async def _stream(request: web.Request, response: web.StreamResponse, bridge: _Bridge) -> web.StreamResponse:
+    try:
+        while True:
+            item = await bridge.queue.get()
+            if isinstance(item, _Done):
+                break
+            if isinstance(item, BaseException):
+                log.error("export of %s failed after its headers were sent", request.path, exc_info=item)
+                if request.transport is not None:
+                    request.transport.close()  # the client sees a broken transfer, not a short file
+                return response
+            assert isinstance(item, bytes)
+            await response.write(item)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client went away; the worker stops at its next write
+    return response
+
+
+async def _export_pool(app: web.Application) -> AsyncIterator[None]:
+    """The export workers, started and stopped with the app; stopping ends every export."""
+    pool = ThreadPoolExecutor(max_workers=EXPORT_WORKERS, thread_name_prefix="ballast-export")
+    app[EXPORT_POOL] = pool
+    try:
+        yield
+    finally:
+        app[EXPORT_STOPPING].set()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def setup_export_route(app: web.Application) -> None:
+    """Add the export route and its worker pool to `app`."""
+    app[EXPORT_STOPPING] = threading.Event()
+    app.cleanup_ctx.append(_export_pool)
+    app.router.add_get(
+        f"{API}/dashboards/{{id}}/blocks/{{block_id}}/data.{{fmt}}", export_data, name="block_export"
+    )

@@ -1,0 +1,69 @@
+"""``POST /api/v1/public/dashboards/{slug}``: a published board's displayed blocks, without auth.
+
+The route is thin: parse the body, apply the password rate limit (which is the
+transport's concern: it is keyed by the client's address), and call
+`ballast_tui.tools.public.public_dashboard` off the event loop.
+
+The limit: more than `PASSWORD_ATTEMPTS` wrong passwords within a minute from
+one client (its remote address) for one slug answer 429 `rate_limited` with
+`Retry-After`, on every further attempt that carries a password (the right one
+too) until the window passes. Requests without a password never count, and
+are never refused by the limit: reading an open board, or being told that a
+board needs a password, costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from ballast_tui.tools import public as public_access
+from server.jsonio import json_response, parse_object
+from server.keys import WORKSPACE
+from server.middlewares import error_body, public
+from server.ratelimit import AttemptLimiter
+
+API = "/api/v1"
+
+PASSWORD_LIMITER = web.AppKey("password_limiter", AttemptLimiter)
+"""Wrong public-link passwords per (client address, slug)."""
+
+
+def client_address(request: web.Request) -> str:
+    """The client the limit counts for: the peer's address (proxies' headers are not trusted)."""
+    return request.remote or "unknown"
+
+
+@public
+async def public_dashboard(request: web.Request) -> web.Response:
+    """``POST /api/v1/public/dashboards/{slug}`` with ``{password?, filter_overrides?}`` (or no body)."""
+    slug = request.match_info["slug"]
+    args = public_access.parse_request(parse_object(await request.read()))
+    workspace = request.app[WORKSPACE]
+    if not args.carries_password:
+        answer = await asyncio.to_thread(public_access.public_dashboard, workspace, slug, args)
+        return json_response({"success": True, **answer})
+    limiter = request.app[PASSWORD_LIMITER]
+    key = (client_address(request), slug)
+    wait = limiter.acquire(key)
+    if wait is not None:
+        message = f"too many wrong passwords for this dashboard; try again in {wait} s"
+        return json_response(
+            error_body("rate_limited", message), status=429, headers={"Retry-After": str(wait)}
+        )
+    failed = False
+    try:
+        answer = await asyncio.to_thread(public_access.public_dashboard, workspace, slug, args)
+    except public_access.WrongPassword:
+        failed = True
+        raise
+    finally:
+        limiter.release(key, failed)
+    return json_response({"success": True, **answer})
+
+
+def setup_public_routes(app: web.Application) -> None:
+    """Add the public dashboard route and its password limiter to `app`."""
+    app[PASSWORD_LIMITER] = AttemptLimiter()
+    app.router.add_post(f"{API}/public/dashboards/{{slug}}", public_dashboard, name="public_dashboard")

@@ -1,0 +1,202 @@
+"""Sharing by keyboard: publish with a password, unpublish, grant and revoke; auto-refresh settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ballast_tui.app import BallastApp
+from ballast_tui.backend import LocalBackend
+from ballast_tui.engine.errors import ToolError
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
+from ballast_tui.screens.share import GrantDialog, RefreshSettingsScreen, ShareScreen
+from ballast_tui.tools.registry import Context, load_registry
+from tests.tui.conftest import make_app, settle
+
+
+def board(ws: Workspace, board_id: str, user: Any = None) -> dict[str, Any]:
+    ctx = Context(ws, user or ws.users.local())
+    return load_registry().call(ctx, "dashboard_get", {"dashboard_id": board_id})["dashboard"]
+
+
+def text(screen: Any, selector: str) -> str:
+    return str(screen.query_one(selector).content)
+
+
+async def test_publishing_with_a_password_shows_the_link_and_unpublishing_takes_it_down(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ShareScreen)
+        assert "private" in text(screen, "#visibility")
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptDialog) and app.screen.query_one("#answer").password
+        await pilot.press(*"hunter2", "enter")
+        await settle(pilot)
+        assert app.screen is screen
+        published = board(ws, board_id)
+        assert published["visibility"] == "link_view" and published["passwordProtected"]
+        url = text(screen, "#public-url")
+        assert url == published["publicUrl"] and url.endswith(f"/public/dashboards/{published['slug']}")
+        assert "password protected" in text(screen, "#visibility")
+        await pilot.press("c")
+        assert app.clipboard == url
+
+        await pilot.press("u")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        unpublished = board(ws, board_id)
+        assert unpublished["visibility"] == "private" and unpublished["publicUrl"] is None
+        assert "private" in text(screen, "#visibility") and "Not published" in text(screen, "#public-url")
+
+
+async def test_publishing_without_a_password(demo_ws: tuple[Workspace, str]) -> None:
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("p", "enter")
+        await settle(pilot)
+        published = board(ws, board_id)
+        assert published["visibility"] == "link_view" and not published["passwordProtected"]
+        assert "no password" in text(app.screen, "#visibility")
+
+
+async def test_granting_a_viewer_then_revoking(demo_ws: tuple[Workspace, str]) -> None:
+    ws, board_id = demo_ws
+    bob, _ = ws.users.create("bob")
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ShareScreen)
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, GrantDialog)
+        await pilot.press(*"bob", "enter")
+        await settle(pilot)
+        assert board(ws, board_id, bob)["role"] == "viewer"
+        grants = screen.query_one("#grants")
+        assert [grants.get_row_at(i)[0::2] for i in range(grants.row_count)][1] == ["bob", "viewer"]
+        assert grants.get_row_at(1)[1] == "human"
+
+        await pilot.press("down", "d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        with pytest.raises(ToolError):
+            board(ws, board_id, bob)
+        assert grants.row_count == 1  # the owner alone
+
+
+async def test_reopened_share_screen_lists_grants_from_the_history(demo_ws: tuple[Workspace, str]) -> None:
+    ws, board_id = demo_ws
+    ws.users.create("bob")
+    ws.users.create("carol", "agent")
+    ctx = Context(ws, ws.users.local())
+    for user, role in (("bob", "editor"), ("carol", "viewer"), ("bob", "viewer")):
+        load_registry().call(ctx, "dashboard_grant", {"dashboard_id": board_id, "user": user, "role": role})
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        grants = app.screen.query_one("#grants")
+        rows = [grants.get_row_at(i) for i in range(grants.row_count)]
+        assert [(r[0], r[2]) for r in rows] == [
+            (ws.users.local().name, "owner"),
+            ("bob", "viewer"),
+            ("carol", "viewer"),
+        ]
+
+
+async def test_a_viewer_sees_sharing_but_publishing_says_why_not(demo_ws: tuple[Workspace, str]) -> None:
+    ws, board_id = demo_ws
+    bob, _ = ws.users.create("bob")
+    load_registry().call(
+        Context(ws, ws.users.local()),
+        "dashboard_grant",
+        {"dashboard_id": board_id, "user": "bob", "role": "viewer"},
+    )
+    app = BallastApp(LocalBackend(ws, bob), board_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, ShareScreen)
+        assert "you are a viewer" in text(app.screen, "#share-title")
+        for key in ("p", "g", "o"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, ShareScreen)
+        assert sum("a viewer may not manage this board" in n.message for n in app._notifications) == 3
+        assert board(ws, board_id)["visibility"] == "private"
+
+
+async def test_refresh_settings_hourly_and_enabled(demo_ws: tuple[Workspace, str]) -> None:
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    ctx = Context(ws, ws.users.local())
+
+    def settings() -> dict[str, Any]:
+        return load_registry().call(ctx, "dashboard_get_refresh", {"dashboard_id": board_id})
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RefreshSettingsScreen)
+        assert "never" in text(screen, "#last-refreshed")
+        await pilot.press("tab", "enter", "d", "enter")  # the interval: daily
+        await settle(pilot)
+        assert settings()["refreshInterval"] == 86400 and not settings()["refreshEnabled"]
+        await pilot.press("enter", "h", "enter")  # hourly
+        await settle(pilot)
+        await pilot.press("shift+tab", "space")  # the switch: on
+        await settle(pilot)
+        assert settings()["refreshEnabled"] is True and settings()["refreshInterval"] == 3600
+        await pilot.press("R")
+        await settle(pilot)
+        assert settings()["lastRefreshedAt"] is not None
+        assert "never" not in text(screen, "#last-refreshed")
+
+
+async def test_transferring_ownership_leaves_the_old_owner_an_editor(demo_ws: tuple[Workspace, str]) -> None:
+    ws, board_id = demo_ws
+    bob, _ = ws.users.create("bob")
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptDialog)
+        await pilot.press(*"bob", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+        assert board(ws, board_id, bob)["role"] == "owner" and board(ws, board_id)["role"] == "editor"
+        assert "you are an editor" in text(screen, "#share-title")
+        grants = screen.query_one("#grants")
+        rows = [grants.get_row_at(i) for i in range(grants.row_count)]
+        assert [(r[0], r[2]) for r in rows] == [("bob", "owner"), (ws.users.local().name, "editor")]
