@@ -25,6 +25,10 @@ Row = dict[str, Any]
 
 def _link_or_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        # Several runs may share one output file (a table block showing its source as it is):
+        # files are never modified, so the one already copied is the same.
+        return
     try:
         os.link(source, target)
     except OSError:

@@ -234,7 +234,7 @@ async def test_a_client_that_reconnects_with_its_last_seq_receives_what_it_misse
 
 
 async def test_a_client_too_far_behind_is_told_to_reload(api: Api) -> None:
-    alice, _bob, board, block = await shared_board(api)
+    alice, _bob, board, _block = await shared_board(api)
     async with connect(api, alice, "tui-a") as a:
         await a.send_json(
             {"type": "join", "dashboard_id": board, "last_seq": api.ws.bus.last_seq(board) + 50}
@@ -243,7 +243,7 @@ async def test_a_client_too_far_behind_is_told_to_reload(api: Api) -> None:
 
 
 async def test_strangers_and_anonymous_clients_are_refused(api: Api) -> None:
-    alice, _bob, board, _ = await shared_board(api)
+    _alice, _bob, board, _ = await shared_board(api)
     stranger = api.token("mallory")
     async with connect(api, stranger, "s") as socket:
         await socket.send_json({"type": "join", "dashboard_id": board})

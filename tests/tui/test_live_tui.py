@@ -36,7 +36,7 @@ async def test_a_change_in_one_app_appears_in_the_other_and_an_open_block_shows_
 ) -> None:
     ws, board_id = demo_ws
     owner = ws.users.local()
-    bob, bob_token = ws.users.create("bob")
+    _bob, bob_token = ws.users.create("bob")
     load_registry().call(
         Context(ws, owner), "dashboard_grant", {"dashboard_id": board_id, "user": "bob", "role": "editor"}
     )

@@ -44,3 +44,30 @@ async def test_creating_a_dashboard_opens_it(demo_ws: tuple[Workspace, str]) -> 
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
         assert app.screen.dashboard["title"] == "Quarterly"
+
+
+async def test_cloning_and_deleting_from_the_list_with_confirmation(demo_ws: tuple[Workspace, str]) -> None:
+    ws, board_id = demo_ws
+    app = make_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardsScreen)
+        await pilot.press("c")
+        await settle(pilot)
+        titles = sorted(b["title"] for b in screen.boards)
+        assert titles == ["Sales overview", "Sales overview (Copy)"]
+        copy_id = next(b["id"] for b in screen.boards if b["title"].endswith("(Copy)"))
+        table = screen.query_one("#boards")
+        table.move_cursor(row=table.get_row_index(copy_id))
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("n")  # "no" keeps it
+        await settle(pilot)
+        assert len(screen.boards) == 2
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert [b["id"] for b in screen.boards] == [board_id]
+        assert not (ws.paths.data / copy_id).exists()

@@ -482,3 +482,13 @@ def test_refresh_reruns_displayed_blocks_and_their_upstreams(call: ToolClient, b
     assert set(answer["cascade"]["ran"]) == {ids["region"], ids["q"], ids["plot"]}
     assert answer["lastRefreshedAt"]
     assert call("dashboard_get_refresh", dashboard_id=board)["lastRefreshedAt"] == answer["lastRefreshedAt"]
+
+
+def test_cloning_a_board_whose_blocks_share_an_output_file(call: Any, board: str) -> None:
+    call("dashboard_add_block", dashboard_id=board, type="sql", name="base", config={"sql": "select 1 as v"})
+    call("dashboard_add_block", dashboard_id=board, type="table", name="first", config={"source": "base"})
+    call("dashboard_add_block", dashboard_id=board, type="table", name="second", config={"source": "base"})
+    clone = call("dashboard_clone", dashboard_id=board)["dashboard"]["id"]
+    blocks = call("dashboard_get", dashboard_id=clone)["dashboard"]["blocks"]
+    for block in blocks:
+        assert call("dashboard_block_data", dashboard_id=clone, block_id=block["id"])["rows"] == [{"v": 1}]
