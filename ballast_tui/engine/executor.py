@@ -15,6 +15,7 @@ event loop, with a timer that interrupts it at the time limit.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
@@ -265,11 +266,16 @@ class Executor:
         return len(targets)
 
     def close(self) -> None:
-        """Cancel everything and close every instance."""
+        """Cancel everything and close every instance.
+
+        A query interrupted a moment ago may still hold its connection; closing
+        then must not fail the shutdown, so DuckDB's refusal is ignored.
+        """
         self.cancel()
         with self._lock:
             for instance in self._instances.values():
-                instance.con.close()
+                with contextlib.suppress(duckdb.Error):
+                    instance.con.close()
             self._instances.clear()
 
 

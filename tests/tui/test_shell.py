@@ -60,13 +60,14 @@ async def test_cloning_and_deleting_from_the_list_with_confirmation(demo_ws: tup
         copy_id = next(b["id"] for b in screen.boards if b["title"].endswith("(Copy)"))
         table = screen.query_one("#boards")
         table.move_cursor(row=table.get_row_index(copy_id))
+        # The delete worker waits for the answer: pause for the dialog, don't wait for the worker.
         await pilot.press("d")
-        await settle(pilot)
+        await pilot.pause(0.3)
         await pilot.press("n")  # "no" keeps it
         await settle(pilot)
         assert len(screen.boards) == 2
         await pilot.press("d")
-        await settle(pilot)
+        await pilot.pause(0.3)
         await pilot.press("y")
         await settle(pilot)
         assert [b["id"] for b in screen.boards] == [board_id]
