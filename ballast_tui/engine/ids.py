@@ -16,8 +16,3 @@ def random_base36(length: int = ID_LENGTH) -> str:
 def new_id(prefix: str) -> str:
     """A new id such as ``dash_k3j9…`` (prefix, underscore, 16 base-36 characters)."""
     return f"{prefix}_{random_base36()}"
-
-
-def has_prefix(value: str, *prefixes: str) -> bool:
-    """Whether `value` looks like an id with one of `prefixes`."""
-    return any(value.startswith(prefix + "_") for prefix in prefixes)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-import hmac
 import secrets
 import threading
 from dataclasses import dataclass
@@ -158,7 +157,3 @@ def _os_user_name() -> str:
     except (KeyError, OSError):
         name = "local"
     return name or "local"
-
-
-def same_secret(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

@@ -45,7 +45,7 @@ class DashboardsScreen(UsesBackend, Screen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Title", "Role", "Sharing", "Refresh", "Changed")
         table.focus()
-        self.reload()
+        # The list loads on ScreenResume, which Textual also sends when the screen is first shown.
 
     def on_screen_resume(self) -> None:
         self.reload()
