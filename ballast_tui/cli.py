@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import shutil
@@ -83,6 +84,26 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--agent", action="store_true", help="the user is an agent")
     add.add_argument("--admin", action="store_true", help="the user administers the workspace")
 
+    connection = commands.add_parser(
+        "connection", parents=[common], help="connect warehouses and app databases (administrators)"
+    ).add_subparsers(dest="connection_command", metavar="ACTION", required=True)
+    connection_add = connection.add_parser(
+        "add",
+        parents=[common],
+        help="connect a database to every dashboard's catalog",
+        description="URL: postgresql://USER:PASSWORD@HOST:PORT/DATABASE, sqlite:PATH or duckdb:PATH. "
+        "Give '-' (or nothing) to read it from standard input, keeping the password out of the "
+        "process list and the shell history. It is stored encrypted and never shown again.",
+    )
+    connection_add.add_argument("name", help="the name SQL uses: NAME.schema.table")
+    connection_add.add_argument("url", nargs="?", default="-", help="the database URL, or '-' for stdin")
+    connection_add.add_argument(
+        "--no-check", action="store_true", help="add it even if the database does not answer now"
+    )
+    connection.add_parser("list", parents=[common], help="the connections (never their passwords)")
+    connection_remove = connection.add_parser("remove", parents=[common], help="remove a connection")
+    connection_remove.add_argument("name")
+
     imp = commands.add_parser("import", parents=[common], help="import a CSV, Parquet or JSON file")
     imp.add_argument("path")
     imp.add_argument("--dashboard", required=True, metavar="ID")
@@ -111,6 +132,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
 
+    commands.add_parser(
+        "mcp",
+        parents=[common],
+        help="serve the tools to an AI agent over MCP (stdio)",
+        description="An MCP server over stdin/stdout for an agent (any MCP client), acting as the user of "
+        "--token or $BALLAST_TOKEN, else the local OS user. When the workspace's server is running it acts "
+        "through it, so its presence and locks are shared with people; otherwise it runs the engine itself.",
+    )
+
     tool = commands.add_parser("tool", parents=[common], help="run one tool with JSON arguments")
     tool.add_argument("name")
     tool.add_argument("arguments", nargs="?", default="{}", help="a JSON object")
@@ -127,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in (None, "open", "connect"):
         return _tui(args)
+    if args.command == "mcp":
+        return _mcp(args)
     settings = Settings(
         **({"public_url": args.public_url, "max_body": args.max_body} if args.command == "serve" else {})
     )
@@ -165,6 +197,8 @@ def _dispatch(args: argparse.Namespace, ws: Workspace) -> int:
             _print_board(ctx, dashboard_id)
             return 0
         return _run_app(ws, dashboard_id)
+    if args.command == "connection":
+        return _connection(ctx, args)
     if args.command == "import":
         return _import(ctx, args)
     if args.command == "export":
@@ -234,6 +268,18 @@ def _tui(args: argparse.Namespace) -> int:
             users.db.close()
     with Workspace(paths.root) as ws:
         return _run_app(ws, dashboard_id)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    """`ballast mcp`: the MCP server over stdio (the workspace is opened only when no server runs)."""
+    from ballast_tui.mcp_server import run_stdio
+
+    try:
+        return run_stdio(resolve_workspace(getattr(args, "workspace", None)), _token(args))
+    except ToolError as error:
+        return _fail(f"{error.code}: {error.message}")
+    except (OSError, aiohttp.ClientError) as error:
+        return _fail(f"cannot reach the workspace's server: {error}")
 
 
 def _run_remote(url: str, token: str, dashboard_id: str | None) -> int:
@@ -338,6 +384,50 @@ def _import(ctx: Context, args: argparse.Namespace) -> int:
         f"({', '.join(c['name'] + ' ' + c['type'] for c in src['columns'])})"
     )
     return 0
+
+
+def _connection(ctx: Context, args: argparse.Namespace) -> int:
+    """`ballast connection add|list|remove`: the connection tools, through a running server if any."""
+    if args.connection_command == "add":
+        url = args.url
+        if url == "-":
+            url = getpass.getpass("URL (not shown): ") if sys.stdin.isatty() else sys.stdin.readline()
+        answer = _call(
+            ctx,
+            "connection_add",
+            {"name": args.name, "url": _absolute_file_url(url.strip()), "check": not args.no_check},
+        )["connection"]
+        tables = "" if answer["tables"] is None else f": {answer['tables']} tables"
+        print(f"connected {answer['name']} ({_where(answer)}){tables}")
+        print(f"read its tables as {answer['name']}.schema.table")
+        return 0
+    if args.connection_command == "remove":
+        print(f"removed {_call(ctx, 'connection_remove', {'name': args.name})['removed']}")
+        return 0
+    connections = _call(ctx, "connection_list", {})["connections"]
+    if not connections:
+        print("no connections; add one with `ballast connection add NAME URL`")
+    for item in connections:
+        tables = "tables not listed yet" if item["tables"] is None else f"{item['tables']} tables"
+        print(f"{item['name']:<16} {_where(item)}  ({tables}; added {item['created_at'][:10]})")
+    return 0
+
+
+def _where(connection: dict[str, Any]) -> str:
+    if connection["driver"] == "postgresql":
+        user = f"{connection['user']}@" if connection.get("user") else ""
+        port = connection["port"]
+        return f"postgresql {user}{connection['host']}:{port}/{connection.get('database') or ''}"
+    return f"{connection['driver']} {connection['path']}"
+
+
+def _absolute_file_url(url: str) -> str:
+    """sqlite:/duckdb: URLs with a path relative to here made absolute (the server may run elsewhere)."""
+    scheme, _, rest = url.partition(":")
+    if scheme.lower() not in ("sqlite", "duckdb") or rest.startswith("///"):
+        return url
+    path = rest[2:] if rest.startswith("//") else rest
+    return f"{scheme.lower()}://{Path(path).expanduser().resolve()}"
 
 
 def _print_board(ctx: Context, dashboard_id: str) -> None:

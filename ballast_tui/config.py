@@ -39,6 +39,12 @@ class Settings:
     """Every auto-refresh interval is multiplied by this (tests use ~0.003, so 300 s is about 1 s)."""
     scheduler_tick_s: float = DEFAULT_SCHEDULER_TICK_S
     """How often the server's scheduler looks for dashboards due for a refresh."""
+    catalog_ttl_s: float = 300.0
+    """How long a connection's list of tables and columns is reused before it is looked up again."""
+    remote_cache_bytes: int = 256 * 1024 * 1024
+    """Memory for connected data kept between refreshes (per dashboard and query), for viewers' overrides."""
+    pushdown: bool = True
+    """Run a block that reads only one connection in that database; False pulls its tables instead."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,16 @@ class WorkspacePaths:
     @property
     def server_json(self) -> Path:
         return self.root / "server.json"
+
+    @property
+    def published(self) -> Path:
+        """Drawings of published dashboards (page SVGs, preview PNGs), one folder per board."""
+        return self.root / "published"
+
+    @property
+    def secret(self) -> Path:
+        """The server's signing key (public-page cookies and forms), readable by the owner only."""
+        return self.root / "secret.key"
 
     def board_dir(self, board_id: str) -> Path:
         return self.data / board_id

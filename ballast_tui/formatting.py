@@ -15,3 +15,11 @@ def age(iso: str | None, now: datetime | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return "just now"
+
+
+def who(name: str, kind: str | None = None, created_by: str | None = None) -> str:
+    """A person's name as is; an agent's marked as one, with whose agent it is when known:
+    'alice', 'claude (agent)', 'claude (agent of alice)'."""
+    if kind != "agent":
+        return name
+    return f"{name} (agent of {created_by})" if created_by else f"{name} (agent)"

@@ -53,14 +53,22 @@ def error_from(status: int, body: dict[str, Any]) -> errors.ToolError:
     return error
 
 
+async def keep_alive(socket: aiohttp.ClientWebSocketResponse) -> None:
+    """Send heartbeats while the socket is open: a session's locks last as long as they come."""
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        while not socket.closed:
+            await socket.send_json({"type": "heartbeat"})
+            await asyncio.sleep(HEARTBEAT_S)
+
+
 class RemoteBackend:
     """Tools over `/api/v1/tools/*`, events over `/api/v1/ws`."""
 
-    def __init__(self, url: str, token: str, client: str = "tui") -> None:
+    def __init__(self, url: str, token: str, client: str = "tui", session_id: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.client = client
-        self.session = SessionInfo(f"tui-{random_base36(10)}", "", "", "human", self.url)
+        self.session = SessionInfo(session_id or f"tui-{random_base36(10)}", "", "", "human", self.url)
         self._http: aiohttp.ClientSession | None = None
         self._headers = {
             "Authorization": f"Bearer {token}",
@@ -76,7 +84,7 @@ class RemoteBackend:
         try:
             async with (
                 aiohttp.ClientSession(headers=self._headers) as http,
-                http.ws_connect(self._ws_url(), heartbeat=HEARTBEAT_S) as socket,
+                http.ws_connect(self.ws_url(), heartbeat=HEARTBEAT_S) as socket,
             ):
                 frame = await socket.receive(timeout=10)
         except aiohttp.WSServerHandshakeError as refused:
@@ -89,7 +97,8 @@ class RemoteBackend:
         self.session = SessionInfo(self.session.session_id, user["id"], user["name"], user["kind"], self.url)
         return self
 
-    def _ws_url(self) -> str:
+    def ws_url(self) -> str:
+        """The WebSocket address of this session."""
         base = self.url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         return f"{base}/api/v1/ws?session={self.session.session_id}&client={self.client}"
 
@@ -113,12 +122,12 @@ class RemoteBackend:
         lost = False
         while True:
             try:
-                async with self.http.ws_connect(self._ws_url(), heartbeat=HEARTBEAT_S) as socket:
+                async with self.http.ws_connect(self.ws_url(), heartbeat=HEARTBEAT_S) as socket:
                     join: dict[str, Any] = {"type": "join", "dashboard_id": dashboard_id}
                     if last_seq is not None:
                         join["last_seq"] = last_seq
                     await socket.send_json(join)
-                    beat = asyncio.create_task(self._heartbeat(socket))
+                    beat = asyncio.create_task(keep_alive(socket))
                     try:
                         async for frame in socket:
                             if frame.type != aiohttp.WSMsgType.TEXT:
@@ -149,13 +158,6 @@ class RemoteBackend:
                 yield {"type": "connection", "state": "lost", "dashboard_id": dashboard_id}
             await asyncio.sleep(delay)
             delay = min(RECONNECT_MAX_S, delay * 2)
-
-    @staticmethod
-    async def _heartbeat(socket: aiohttp.ClientWebSocketResponse) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            while not socket.closed:
-                await socket.send_json({"type": "heartbeat"})
-                await asyncio.sleep(HEARTBEAT_S)
 
     async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
         """Stream a block's whole output to `target`; the number of bytes written."""

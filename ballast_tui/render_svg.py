@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.app import App
@@ -45,12 +46,15 @@ def _board_built(app: App[None]) -> bool:
     return any(w.node is screen and w.group in ENDLESS_GROUPS for w in app.workers)
 
 
-async def wait_until_drawn(pilot: Pilot[None], timeout: float = 120.0) -> None:
-    """Wait until every cell has its data: the grid built, no finite worker left and no block
-    running, twice in a row."""
+async def wait_until_drawn(
+    pilot: Pilot[None], timeout: float = 120.0, built: Callable[[App[None]], bool] | None = None
+) -> None:
+    """Wait until every cell has its data: the grid built (`built`, by default the dashboard
+    screen's), no finite worker left and no block running, twice in a row."""
     from ballast_tui.widgets.block_cell import BlockCell
 
     app = pilot.app
+    built = built or _board_built
     deadline = time.monotonic() + timeout
     quiet = 0
     while quiet < 2:
@@ -59,7 +63,7 @@ async def wait_until_drawn(pilot: Pilot[None], timeout: float = 120.0) -> None:
         await pilot.pause()
         finite = [w for w in app.workers if w.group not in ENDLESS_GROUPS and not w.is_finished]
         running = any(cell.running for cell in app.screen.query(BlockCell))
-        if not _board_built(app):
+        if not built(app):
             await asyncio.sleep(0.02)
             quiet = 0
         elif finite:

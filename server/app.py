@@ -14,8 +14,10 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import load_registry
 from server.export_route import setup_export_route
 from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
+from server.mcp_http import setup_mcp_http
 from server.middlewares import access_log_middleware, auth_middleware, error_middleware
 from server.openapi import setup_openapi
+from server.public_page import setup_public_page
 from server.public_routes import setup_public_routes
 from server.routes import setup_routes
 from server.scheduler import scheduler_ctx
@@ -96,7 +98,9 @@ def create_app(ws: Workspace) -> web.Application:
     app.on_cleanup.append(_forget_address)
     setup_routes(app)
     setup_public_routes(app)
+    setup_public_page(app)
     setup_export_route(app)
     setup_ws(app)
+    setup_mcp_http(app)
     setup_openapi(app)
     return app

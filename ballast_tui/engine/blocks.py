@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -127,24 +127,74 @@ def _is_option(value: Any, options: list[Any]) -> bool:
     return any(type(value) is type(option) and value == option for option in options)
 
 
-def describe_validation_error(error: ValidationError, what: str) -> str:
-    """One readable line from a pydantic error: where, and what was wrong."""
+def describe_validation_error(
+    error: ValidationError, what: str, model: type[BaseModel] | None = None, prefix: str = ""
+) -> str:
+    """One readable line from a pydantic error: where, what was wrong, and (given the model) which
+    fields it accepts when a field was unknown."""
     parts = []
     for item in error.errors()[:3]:
-        where = ".".join(str(p) for p in item["loc"]) or what
+        where = ".".join([prefix] * bool(prefix) + [str(p) for p in item["loc"]]) or what
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown field"
+            if model is not None and len(item["loc"]) == 1:
+                message += f" (accepted fields: {', '.join(model.model_fields)})"
         elif item["type"] == "missing":
             message = "required"
         parts.append(f"{where}: {message}")
     return f"invalid {what}: " + "; ".join(parts)
 
 
+def _literal_values(annotation: Any) -> list[Any]:
+    """The values of the `Literal`s in a field's annotation (through unions and `Annotated`)."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    return [value for arg in get_args(annotation) for value in _literal_values(arg)]
+
+
+def _strip_titles(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_strip_titles(v) for v in schema]
+    return schema
+
+
+def validation_refusal(
+    error: ValidationError, what: str, model: type[BaseModel], prefix: str = ""
+) -> InvalidRequest:
+    """A refusal that says which field, why, and what would be accepted.
+
+    Besides the message, the answer carries `field` (the dotted path of the first
+    problem), and when the model knows: `accepted` (the field names, for an unknown
+    field; the allowed values, for a value outside a fixed list) and `expected` (the
+    JSON Schema of the field).
+    """
+    first = error.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    extra: dict[str, Any] = {"field": ".".join([prefix] * bool(prefix) + loc) or prefix or None}
+    top = loc[0] if loc else None
+    if first["type"] == "extra_forbidden" and len(loc) == 1:
+        extra["accepted"] = list(model.model_fields)
+    elif top in model.model_fields:
+        values = _literal_values(model.model_fields[top].annotation)
+        if values:
+            extra["accepted"] = values
+        properties = model.model_json_schema().get("properties", {})
+        if top in properties:
+            extra["expected"] = _strip_titles(properties[top])
+    return InvalidRequest(describe_validation_error(error, what, model, prefix), **extra)
+
+
 def validate_type(block_type: object) -> str:
     """The block type, or a refusal listing the known ones."""
     if block_type not in CONFIG_MODELS:
-        raise InvalidRequest(f"unknown block type {block_type!r}; use one of: {', '.join(BLOCK_TYPES)}")
+        raise InvalidRequest(
+            f"unknown block type {block_type!r}; use one of: {', '.join(BLOCK_TYPES)}",
+            field="type",
+            accepted=list(BLOCK_TYPES),
+        )
     return str(block_type)
 
 
@@ -161,11 +211,15 @@ def validate_config(block_type: str, config: object) -> dict[str, Any]:
     """The normalized config of a block of `block_type`, or `InvalidRequest`."""
     model = CONFIG_MODELS[validate_type(block_type)]
     if not isinstance(config, dict):
-        raise InvalidRequest(f"config of a {block_type} block must be an object")
+        raise InvalidRequest(
+            f"config of a {block_type} block must be an object",
+            field="config",
+            accepted=list(model.model_fields),
+        )
     try:
         parsed = model.model_validate(config)
     except ValidationError as error:
-        raise InvalidRequest(describe_validation_error(error, f"{block_type} config")) from None
+        raise validation_refusal(error, f"{block_type} config", model, prefix="config") from None
     return parsed.model_dump(mode="json", exclude_none=True)
 
 
@@ -178,7 +232,9 @@ def validate_control_value(block_type: str, config: dict[str, Any], value: objec
     """A value the control allows, normalized; `InvalidRequest` otherwise."""
     if block_type == ENUM:
         if not _is_option(value, config["options"]):
-            raise InvalidRequest(f"{value!r} is not one of the options {config['options']!r}")
+            raise InvalidRequest(
+                f"{value!r} is not one of the options {config['options']!r}", accepted=config["options"]
+            )
         return value
     if block_type == DATERANGE:
         try:

@@ -4,6 +4,11 @@ Edges come from `source`, `inputs` and the tables a SQL block reads. Building
 the graph refuses unknown names, inputs that are not controls, undeclared
 `$params` and cycles, so a change that would break the graph is refused
 before anything is saved.
+
+A three-part name (``warehouse.public.orders``) that is no block or source is
+a connected table: a source of the graph, whose existence is checked where a
+block is saved (`ballast_tui.tools.connections.check_connected_reads`) and
+where it runs, not here (the graph is built without touching a network).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from ballast_tui.engine import graph
-from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, references
+from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, SOURCE_READERS, references
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.sql import ParsedQuery, parse_query
 
@@ -48,6 +53,7 @@ class BoardGraph:
     by_name: dict[str, Row] = field(default_factory=dict)
     upstream_ids: dict[str, list[str]] = field(default_factory=dict)
     upstream_sources: dict[str, list[str]] = field(default_factory=dict)
+    upstream_remote: dict[str, list[str]] = field(default_factory=dict)
     params: dict[str, frozenset[str]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
 
@@ -68,7 +74,15 @@ class BoardGraph:
         return [b for b in self.order if b in wanted]
 
     def readers_of_source(self, name: str) -> list[str]:
-        return [b for b, names in self.upstream_sources.items() if name in names]
+        return [
+            b
+            for b in self.upstream_sources
+            if name in self.upstream_sources[b] or name in self.upstream_remote.get(b, [])
+        ]
+
+    def sources_of(self, block_id: str) -> list[str]:
+        """The catalog sources a block reads: local ones, then connected tables."""
+        return self.upstream_sources.get(block_id, []) + self.upstream_remote.get(block_id, [])
 
 
 def build_graph(blocks: Sequence[Row], sources: Mapping[str, Row]) -> BoardGraph:
@@ -95,17 +109,26 @@ def _link(g: BoardGraph, block: Row) -> None:
         g.params[block["id"]] = query.params
     upstream_ids: list[str] = []
     upstream_sources: list[str] = []
+    upstream_remote: list[str] = []
     for name in sorted(references(block["type"], config, tables)):
         if name in g.by_name:
             upstream_ids.append(g.by_name[name]["id"])
         elif name in g.sources:
             upstream_sources.append(name)
+        elif name.count(".") == 2 and (name in tables or block["type"] in SOURCE_READERS):
+            upstream_remote.append(name)
         else:
+            known = sorted({*g.by_name, *g.sources} - {block["name"]})
+            hint = " (a connected table is named connection.schema.table)" if "." in name else ""
             raise InvalidRequest(
                 f"block {block['name']!r} reads {name!r}, which is neither a block nor a source of this board"
+                + hint
+                + (f"; it has: {', '.join(known)}" if known else "; it has no other block or source yet"),
+                accepted=known,
             )
     g.upstream_ids[block["id"]] = upstream_ids
     g.upstream_sources[block["id"]] = upstream_sources
+    g.upstream_remote[block["id"]] = upstream_remote
 
 
 def _parse_for(block: Row) -> ParsedQuery:

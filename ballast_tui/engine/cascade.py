@@ -6,6 +6,10 @@ its bound values) is compared with its earlier successful runs: a match reuses
 that run's output. An error records an error run, and everything downstream
 of it is marked `upstream_error` without running. With `persist=False` (a
 `filter_overrides` call) nothing is written: no run, no file, no state.
+
+A block that reads connected tables runs through `remote.runner`; its
+fingerprint includes the board's refresh epoch (what it read is reused until
+the next refresh, never after), and its run records what was sent (`remote`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from ballast_tui.engine.blocks import CONTROL_TYPES, bound_values
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.ids import new_id
-from ballast_tui.engine.outputs import Output, compute, describe_schema, output_of_file
+from ballast_tui.engine.outputs import Output, compute, describe_schema, output_of_file, source_query
+from ballast_tui.engine.remote.runner import RemoteRun, run_sql
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import dumps, utcnow
@@ -50,6 +55,7 @@ class CascadeResult:
     outputs: dict[str, Output] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    remote: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def describe(self) -> dict[str, list[str]]:
         """The contract's `cascade`: ``{"ran", "reused", "failed"}`` (plus the blocks not run)."""
@@ -85,6 +91,7 @@ class Cascade:
         self.result = CascadeResult()
         self._outside: dict[str, Output | None] = {}
         self._sources: dict[str, Output] = {}
+        self._epoch: int | None = None
 
     # -- reading what is already there ----------------------------------------
 
@@ -114,6 +121,21 @@ class Cascade:
                 path=self.ws.board_dir(self.board_id) / row["file"],
             )
         return self._sources[name]
+
+    def _remote_epoch(self) -> int:
+        """The board's refresh count: connected data read before the last refresh is not reused."""
+        if self._epoch is None:
+            row = self.ws.db.row("SELECT remote_epoch FROM boards WHERE id = ?", [self.board_id])
+            self._epoch = int(row["remote_epoch"]) if row else 0
+        return self._epoch
+
+    def _remote_run(self, block_id: str) -> RemoteRun | None:
+        if not self.g.upstream_remote.get(block_id):
+            return None
+        # A refresh, a schedule or a recorded manual run reads anew; edits, controls and viewers'
+        # overrides may reuse what this epoch already read.
+        reuse = not self.persist or self.trigger in ("edit", "control")
+        return RemoteRun(self.ws.connections, self.board_id, self._remote_epoch(), reuse=reuse)
 
     def control_value(self, block: Mapping[str, Any]) -> Any:
         if block["id"] in self.overrides:
@@ -200,6 +222,7 @@ class Cascade:
         inputs = self._inputs(block_id)
         bound = self._bound(block)
         value = self.control_value(block) if block["type"] in CONTROL_TYPES else None
+        remote = self._remote_run(block_id)
         fingerprint = digest(
             {
                 "type": block["type"],
@@ -208,6 +231,7 @@ class Cascade:
                 "upstream": {name: out.content_hash for name, out in sorted(inputs.items())},
                 "bound": bound,
                 "today": str(self.ws.today()) if block["type"] in CONTROL_TYPES else None,
+                **({"remote_epoch": remote.epoch} if remote is not None else {}),
             }
         )
         if self.persist and not forced and self._reuse(block, fingerprint):
@@ -216,15 +240,24 @@ class Cascade:
             self._publish("run_started", block_id=block_id, block_name=block["name"], trigger=self.trigger)
         started_at, t0 = utcnow(), time.perf_counter()
         try:
-            produced = compute(self.ws.executor, self.board_id, block, inputs, bound, value, self.ws.today())
+            if remote is not None:
+                sql = block["config"]["sql"] if block["type"] == "sql" else source_query(block)
+                produced = run_sql(self.ws.executor, remote, sql, inputs, bound)
+            else:
+                produced = compute(
+                    self.ws.executor, self.board_id, block, inputs, bound, value, self.ws.today()
+                )
             error = None
         except QueryError as failure:
             produced, error = None, str(failure)
         duration_ms = round((time.perf_counter() - t0) * 1000, 3)
+        trace = remote.trace if remote is not None else None
+        if trace is not None:
+            self.result.remote[block_id] = trace
         if not self.persist:
             self._keep_unpersisted(block_id, produced, error)
             return
-        self._record(block, fingerprint, inputs, bound, produced, error, started_at, duration_ms)
+        self._record(block, fingerprint, inputs, bound, produced, error, started_at, duration_ms, trace)
 
     def _reuse(self, block: Mapping[str, Any], fingerprint: str) -> bool:
         run = repos.reusable_run(self.ws.db, block["id"], fingerprint)
@@ -281,6 +314,7 @@ class Cascade:
         error: str | None,
         started_at: str,
         duration_ms: float,
+        remote: list[dict[str, Any]] | None = None,
     ) -> None:
         run_id = new_id("run")
         output: Output | None = None
@@ -321,6 +355,7 @@ class Cascade:
             "started_at": started_at,
             "finished_at": utcnow(),
             "duration_ms": duration_ms,
+            "remote": remote,
         }
         with self.ws.db.write() as tx:
             repos.insert_run(tx, run)

@@ -86,6 +86,7 @@ def unpersisted_run(ws: Workspace, board_id: str, block: Row, result: CascadeRes
         "columns": output.columns if output else [],
         "row_count": output.row_count if output else 0,
         "rows": _page(ws, board_id, output, limit, 0) if output else [],
+        "remote": result.remote.get(block["id"]),
     }
 
 
@@ -106,6 +107,7 @@ def describe_run(run: Row) -> Row:
             "started_at",
             "finished_at",
             "duration_ms",
+            "remote",
         )
     }
 
@@ -146,12 +148,28 @@ def block_data(
     else:
         run, output = run_output(ws, board_id, block, run_id)
         status, error = run["status"], run["error"]
-    answer: Row = {
+    return {
         "block_id": block["id"],
         "run_id": run["id"] if run else None,
         "finished_at": run["finished_at"] if run else None,
         "status": status,
         "error": error,
+        **output_data(ws, board_id, block, output, limit, offset, max_points),
+    }
+
+
+def output_data(
+    ws: Workspace,
+    board_id: str,
+    block: Row,
+    output: Output | None,
+    limit: int,
+    offset: int,
+    max_points: int | None,
+) -> Row:
+    """What a view draws of one output: `columns`, `row_count`, a page of `rows`, and a chart's
+    `series` reduced to `max_points`."""
+    answer: Row = {
         "columns": output.columns if output else [],
         "row_count": output.row_count if output else 0,
         "rows": _page(ws, board_id, output, limit, offset) if output else [],

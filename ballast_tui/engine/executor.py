@@ -106,6 +106,11 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+def alarm(delay: float, action: Callable[[], None]) -> _Alarm:
+    """Call `action` after `delay` seconds from the shared watchdog thread, unless cancelled first."""
+    return _WATCHDOG.schedule(delay, action)
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

@@ -34,6 +34,7 @@ _SIMPLE_TYPES = {
     "large_binary": "BLOB",
     "date32[day]": "DATE",
     "null": "NULL",
+    "extension<arrow.uuid>": "UUID",
 }
 
 
@@ -107,6 +108,21 @@ def _require_columns(block: Mapping[str, Any], source: Output, wanted: list[str]
             f"{block['config']['source']!r} has no column {', '.join(repr(m) for m in missing)} "
             f"(its columns: {', '.join(source.column_names) or 'none'})"
         )
+
+
+def source_query(block: Mapping[str, Any]) -> str:
+    """The SELECT a chart, table or metric block makes of its `source` (for a connected table,
+    which is read through SQL like any block's query)."""
+    config = block["config"]
+    source = ".".join(_ident(part) for part in config["source"].split("."))
+    if block["type"] == "chart":
+        ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
+        wanted = list(dict.fromkeys([config["x"], *ys]))
+        return f"SELECT {', '.join(_ident(c) for c in wanted)} FROM {source}"
+    if block["type"] == "metric":
+        return f"SELECT {_ident(config['column'])} FROM {source} LIMIT 1"
+    columns = config.get("columns")
+    return f"SELECT {', '.join(_ident(c) for c in columns) if columns else '*'} FROM {source}"
 
 
 def control_table(block_type: str, value: Any, today: Any) -> pa.Table:

@@ -16,6 +16,13 @@ from typing import Any
 from ballast_tui.engine.errors import Locked
 
 LOCK_TIMEOUT_S = 30.0
+AGENT_CLIENT = "mcp"
+"""The client name of MCP sessions: whoever the user is, such a session works as an agent."""
+
+
+def session_kind(user_kind: str, client: str) -> str:
+    """A session's kind: `agent` for an agent user, or for any user's MCP client; else the user's."""
+    return "agent" if user_kind == "agent" or client == AGENT_CLIENT else user_kind
 
 
 def shown_session(key: str) -> str:
@@ -35,7 +42,9 @@ class Session:
     user_id: str
     user_name: str
     kind: str
+    """The session's kind: `agent` for an agent user or an MCP client (`session_kind`), else `human`."""
     client: str = "api"
+    user_kind: str = "human"
     dashboard_id: str | None = None
     open_block: str | None = None
     since: float = field(default_factory=time.time)
@@ -44,7 +53,7 @@ class Session:
     def describe(self) -> dict[str, Any]:
         return {
             "session": shown_session(self.id),
-            "user": {"id": self.user_id, "name": self.user_name, "kind": self.kind},
+            "user": {"id": self.user_id, "name": self.user_name, "kind": self.user_kind},
             "kind": self.kind,
             "client": self.client,
             "block_id": self.open_block,
@@ -59,6 +68,7 @@ class Lock:
     session_id: str
     user_id: str
     user_name: str
+    kind: str = "human"
     acquired: float = field(default_factory=time.time)
 
     def describe(self) -> dict[str, Any]:
@@ -66,7 +76,7 @@ class Lock:
             "dashboard_id": self.dashboard_id,
             "block_id": self.block_id,
             "session": shown_session(self.session_id),
-            "holder": {"id": self.user_id, "name": self.user_name},
+            "holder": {"id": self.user_id, "name": self.user_name, "kind": self.kind},
             "since": _iso(self.acquired),
         }
 
@@ -81,13 +91,18 @@ class Sessions:
         self._locks: dict[tuple[str, str], Lock] = {}
 
     def ensure(
-        self, session_id: str, user_id: str, user_name: str, kind: str, client: str = "api"
+        self, session_id: str, user_id: str, user_name: str, user_kind: str, client: str = "api"
     ) -> Session:
-        """The session of that id, created on first use; counts as a heartbeat."""
+        """The session of that id, created on first use; counts as a heartbeat.
+
+        Its kind follows from the user's and the client (`session_kind`).
+        """
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None:
-                session = self._sessions[session_id] = Session(session_id, user_id, user_name, kind, client)
+                kind = session_kind(user_kind, client)
+                session = Session(session_id, user_id, user_name, kind, client, user_kind)
+                self._sessions[session_id] = session
             session.last_seen = time.monotonic()
             return session
 
@@ -151,7 +166,7 @@ class Sessions:
             if current is not None and current.session_id == session.id:
                 return current
             self._drop_locks(lambda lock: lock.session_id == session.id)  # one open block per session
-            lock = Lock(dashboard_id, block_id, session.id, session.user_id, session.user_name)
+            lock = Lock(dashboard_id, block_id, session.id, session.user_id, session.user_name, session.kind)
             self._locks[(dashboard_id, block_id)] = lock
             session.dashboard_id = dashboard_id
             session.open_block = block_id

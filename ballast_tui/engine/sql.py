@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 from sqlglot import exp
@@ -25,7 +25,15 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from ballast_tui.engine.errors import InvalidRequest
 
-__all__ = ["ParsedQuery", "parse_query", "quote_identifier", "rename_table"]
+__all__ = [
+    "LocatedQuery",
+    "ParsedQuery",
+    "locate_tables",
+    "parse_query",
+    "quote_identifier",
+    "rename_table",
+    "splice",
+]
 
 _DIALECT = Dialect.get_or_raise("duckdb")
 _PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -84,6 +92,45 @@ def rename_table(sql: str, old: str, new: str) -> str:
     if any(start < 0 for start, _ in spans):
         raise InvalidRequest(f"could not locate every reference to {old} in the SQL; rename it by hand")
     return _splice(sql, spans, quote_identifier(new))
+
+
+@dataclass(frozen=True)
+class LocatedQuery:
+    """A query's syntax tree and where each real table reference is.
+
+    ``tables``: (dotted lower-case name, the `exp.Table` node, its [start, end)
+    span in the text); ``qualifiers``: (span, dotted name) of column
+    qualifiers that name a table implicitly (``orders`` in ``orders.amount``).
+    Spans are (-1, -1) where the text position is unknown.
+    """
+
+    tree: exp.Expr
+    tables: list[tuple[str, exp.Table, tuple[int, int]]]
+    qualifiers: list[tuple[tuple[int, int], str]]
+
+
+def locate_tables(sql: str) -> LocatedQuery:
+    """`sql`'s tree and table references, for rewrites that keep the rest of the text as written."""
+    tree, tokens = _parse_single_query(sql)
+    collected = _collect(tree, tokens)
+    return LocatedQuery(
+        tree,
+        [(ref.name, ref.node, ref.span) for ref in collected.tables if ref.node is not None],
+        [(span, ref.name) for span, ref in collected.qualifiers],
+    )
+
+
+def splice(sql: str, replacements: Sequence[tuple[tuple[int, int], str]]) -> str:
+    """``sql`` with each [start, end) span replaced by its text; nested spans go with their outer one."""
+    pieces: list[str] = []
+    position = 0
+    for (start, end), text in sorted(set(replacements)):
+        if start < position:
+            continue
+        pieces += [sql[position:start], text]
+        position = end
+    pieces.append(sql[position:])
+    return "".join(pieces)
 
 
 def quote_identifier(name: str) -> str:
@@ -281,6 +328,7 @@ class _TableRef:
 
     name: str
     span: tuple[int, int]  # [start, end) of the dotted name; (-1, -1) when unknown
+    node: exp.Table | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -384,7 +432,7 @@ class _Collector:
         name = ".".join(part.name.lower() for part in parts)
         if len(parts) == 1 and name in ctes:
             return None
-        return _TableRef(name, self._span(parts))
+        return _TableRef(name, self._span(parts), table)
 
     def _is_string_literal(self, identifier: exp.Identifier) -> bool:
         token = self._tokens_by_start.get(identifier.meta.get("start", -1))
@@ -446,13 +494,4 @@ def _collect(tree: exp.Expr, tokens: Sequence[Token]) -> _Collector:
 
 def _splice(sql: str, spans: Sequence[tuple[int, int]], replacement: str) -> str:
     """``sql`` with each span replaced by ``replacement``."""
-    ordered = sorted(set(spans))
-    pieces: list[str] = []
-    position = 0
-    for start, end in ordered:
-        if start < position:
-            continue  # nested inside a span already replaced
-        pieces += [sql[position:start], replacement]
-        position = end
-    pieces.append(sql[position:])
-    return "".join(pieces)
+    return splice(sql, [(span, replacement) for span in spans])

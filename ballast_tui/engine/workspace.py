@@ -13,6 +13,7 @@ from pathlib import Path
 from ballast_tui.config import Settings, WorkspacePaths
 from ballast_tui.engine.events import EventBus
 from ballast_tui.engine.executor import Executor
+from ballast_tui.engine.remote.store import Connections
 from ballast_tui.engine.sessions import Sessions
 from ballast_tui.engine.users import Users
 from ballast_tui.storage import repos
@@ -24,8 +25,18 @@ class Workspace:
     """Everything of one organisation, opened by one process."""
 
     def __init__(
-        self, root: Path, settings: Settings | None = None, today: Callable[[], date] = date.today
+        self,
+        root: Path,
+        settings: Settings | None = None,
+        today: Callable[[], date] = date.today,
+        *,
+        sweep_files: bool = True,
     ) -> None:
+        """Open (creating if needed) the workspace at `root`.
+
+        `sweep_files=False` is for helper processes beside a server (the page
+        renderer): leftovers are the serving process's to remove.
+        """
         self.paths = WorkspacePaths(Path(root).resolve())
         self.paths.ensure()
         self.settings = settings or Settings()
@@ -33,13 +44,14 @@ class Workspace:
         self.db = Database(self.paths.db)
         self.users = Users(self.db)
         self.executor = Executor(self.paths.data, self.settings)
+        self.connections = Connections(self.db, self.paths.root, self.settings)
         self.bus = EventBus()
         self.sessions = Sessions()
         workers = max(4, 2 * (os.cpu_count() or 1))
         self.block_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ballast-block")
         self._board_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._board_locks_guard = threading.Lock()
-        self.swept = sweep(self.paths.data, repos.referenced_files(self.db))
+        self.swept = sweep(self.paths.data, repos.referenced_files(self.db)) if sweep_files else []
 
     def board_lock(self, board_id: str) -> threading.Lock:
         """The lock that serializes the cascades of one board."""
@@ -52,6 +64,7 @@ class Workspace:
     def close(self) -> None:
         """Cancel running queries and release every resource."""
         self.executor.close()
+        self.connections.close()
         self.block_pool.shutdown(wait=True, cancel_futures=True)
         self.db.close()
 

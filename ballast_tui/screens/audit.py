@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from ballast_tui.formatting import who
 from ballast_tui.widgets.backend_access import UsesBackend
 
 AUDIT_LIMIT = 1_000
@@ -30,6 +31,14 @@ def when(at: str, this_year: str | None = None) -> str:
     """'2026-11-23 15:00:36' for an ISO timestamp (UTC); without the year when it is `this_year`."""
     text = at.replace("T", " ")[:19]
     return text[5:] if this_year and text.startswith(this_year) else text
+
+
+def actor(event: dict[str, Any]) -> str:
+    """Who made a change: a person by name; an agent marked as one, with the person who created it."""
+    created_by = event.get("actor_created_by") or {}
+    return who(
+        event.get("actor_name") or event.get("actor") or "", event.get("actor_kind"), created_by.get("name")
+    )
 
 
 def summarize(value: Any, names: dict[str, str] | None = None) -> str:
@@ -126,7 +135,7 @@ class AuditScreen(UsesBackend, Screen[None]):
         return [
             e
             for e in self.events
-            if not wanted or wanted in e["action"].lower() or wanted in (e.get("actor_name") or "").lower()
+            if not wanted or wanted in e["action"].lower() or wanted in actor(e).lower()
         ]
 
     def refill(self) -> None:
@@ -136,7 +145,7 @@ class AuditScreen(UsesBackend, Screen[None]):
         for event in self.shown():
             table.add_row(
                 when(event["at"], this_year),
-                event.get("actor_name") or event.get("actor") or "",
+                actor(event),
                 event["action"],
                 self.names.get(event["target"], event["target"] or ""),
                 summarize_details(event["details"], self.names),
@@ -160,9 +169,7 @@ class AuditScreen(UsesBackend, Screen[None]):
         event = next((e for e in self.events if e["id"] == key.value), None)
         if event is None:
             return
-        head = (
-            f"[b]{event['action']}[/b] by {event.get('actor_name') or event['actor']} at {when(event['at'])}"
-        )
+        head = f"[b]{event['action']}[/b] by {actor(event)} at {when(event['at'])}"
         target = self.names.get(event["target"])
         head += f" · target {event['target']}" + (f" ({target})" if target else "")
         detail.update(head + "\n" + json.dumps(event["details"], default=str, ensure_ascii=False))

@@ -140,6 +140,8 @@ class CatalogScreen(UsesBackend, Screen[None]):
         table.clear()
         for source in self.sources:
             kind = source["block_type"] if source["kind"] == "block" else f"{source['format']} source"
+            if source["kind"] == "connection":
+                kind = f"{source['format']} {source['table_type']}"
             rows = "—" if source["row_count"] is None else f"{source['row_count']:,}"
             table.add_row(source["name"], kind, Text(rows, justify="right"), key=source["name"])
         names = [s["name"] for s in self.sources]
@@ -168,15 +170,15 @@ class CatalogScreen(UsesBackend, Screen[None]):
             detail.update("[dim]No sources yet. Press i to import a CSV, Parquet or JSON file.[/dim]")
             return
         rows = "no output" if source["row_count"] is None else f"{source['row_count']:,} rows"
+        changed = f"{rows} · changed {age(source['updated_at'])}"
         if source["kind"] == "block":
             what = f"output of a {source['block_type']} block · {source['state'].replace('_', ' ')}"
+        elif source["kind"] == "connection":
+            what = f"{source['table_type']} of connection {source['connection']} ({source['format']})"
+            changed = f"runs there when a block reads only it · columns looked up {age(source['updated_at'])}"
         else:
             what = f"{source['kind']}ed {source['format']} source"
-        lines = [
-            f"[b]{source['name']}[/b]",
-            f"[dim]{what}[/dim]",
-            f"{rows} · changed {age(source['updated_at'])}",
-        ]
+        lines = [f"[b]{source['name']}[/b]", f"[dim]{what}[/dim]", changed]
         lines.append("")
         if source["columns"]:
             width = max(len(c["name"]) for c in source["columns"])
@@ -259,6 +261,9 @@ class CatalogScreen(UsesBackend, Screen[None]):
     async def action_rename(self) -> None:
         source = self.selected()
         if source is None or not may(self, self.role, "edit"):
+            return
+        if source["kind"] == "connection":
+            self.notify("A connected table keeps its database's name", title="rename", severity="warning")
             return
         old = source["name"]
         new = await self.app.push_screen_wait(

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ballast_tui.engine import layout_edit as layout_ops
+from ballast_tui.formatting import who
 from ballast_tui.widgets.backend_access import UsesBackend
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.grid import Grid
@@ -100,9 +101,9 @@ class DashboardScreen(UsesBackend, Screen[None]):
         others = [s for s in self.sessions if s["session"] != me]
         parts = []
         for session in others:
-            who = session["user"]["name"] + (" 🤖" if session["kind"] == "agent" else "")
+            name = who(session["user"]["name"], session["kind"])
             block = self.blocks.get(session.get("block_id") or "")
-            parts.append(f"[b]{who}[/b]" + (f" [dim]editing[/dim] {block['name']}" if block else ""))
+            parts.append(f"[b]{name}[/b]" + (f" [dim]editing[/dim] {block['name']}" if block else ""))
         text = ("[dim]also here:[/dim] " + " · ".join(parts)) if parts else ""
         if self.connection == "lost":
             text = "[reverse red] connection lost: reconnecting… [/]  " + text
@@ -111,12 +112,13 @@ class DashboardScreen(UsesBackend, Screen[None]):
         bar.display = bool(text)
 
     def mark_locks(self) -> None:
-        """Mark each cell held by someone else with the holder's name."""
+        """Mark each cell held by someone else with the holder's name (an agent marked as one)."""
         me = self.backend.session.session_id
         for cell in self.query_one(Grid).cells():
             lock = self.locks.get(cell.block["id"])
             mine = lock is not None and lock.get("session") == me
-            cell.locked_by = "" if lock is None or mine else str(lock["holder"]["name"])
+            holder = lock["holder"] if lock is not None else {}
+            cell.locked_by = "" if lock is None or mine else who(str(holder["name"]), holder.get("kind"))
 
     @work(group="events", exclusive=True)
     async def follow_events(self) -> None:

@@ -40,11 +40,14 @@ Draft = tuple[str, dict[str, Any]]
 def lock_holder(error: ToolError) -> str:
     """Who holds the lock a `Locked` refusal is about, as a person reads it."""
     lock = error.extra.get("lock") or {}
-    name = (lock.get("holder") or {}).get("name")
+    holder = lock.get("holder") or {}
+    name = holder.get("name")
     if not name:
         return error.message
-    session = lock.get("session")
-    return f"{name} (session {session})" if session else str(name)
+    notes = ["agent"] if holder.get("kind") == "agent" else []
+    if lock.get("session"):
+        notes.append(f"session {lock['session']}")
+    return f"{name} ({', '.join(notes)})" if notes else str(name)
 
 
 class ConflictDialog(ModalScreen[str]):

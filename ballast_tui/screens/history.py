@@ -302,6 +302,16 @@ def describe_inputs(run: Run) -> Text:
     if upstream:
         text.append("\nreads    ", style="dim")
         text.append(", ".join(f"{k} @ {v}" if v else f"{k} (source)" for k, v in sorted(upstream.items())))
+    for sent in run.get("remote") or []:
+        # What went to a connected database: pushed down whole, or one table pulled.
+        how = sent.get("mode", "?") + (", from cache" if sent.get("cached") else "")
+        if sent.get("rows") is not None:
+            how += f", {sent['rows']:,} rows"
+        text.append("\nsent     ", style="dim")
+        text.append(f"{sent.get('connection')} ({how}): ", style="bold")
+        text.append(str(sent.get("sql") or sent.get("fallback") or ""))
+        if sent.get("fallback"):
+            text.append(f"  [{sent['fallback']}]", style="dim")
     if run.get("error"):
         text.append("\nerror    ", style="dim")
         text.append(str(run["error"]), style="bold red")

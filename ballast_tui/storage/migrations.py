@@ -167,9 +167,44 @@ def _v2_runs_never_deleted(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v3_connections(db: sqlite_utils.Database) -> None:
+    # A connected warehouse or app database. `secret` is the URL encrypted with the workspace key
+    # (never stored in clear); `display` is what may be shown: driver, host, port, database, user.
+    db.execute(
+        """
+        CREATE TABLE connections (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            driver TEXT NOT NULL,
+            secret BLOB NOT NULL,
+            display TEXT NOT NULL,
+            listed_at TEXT,
+            created_by TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    # The tables a connection exposes, with their columns: looked up lazily, cached here.
+    db.execute(
+        """
+        CREATE TABLE connection_tables (
+            connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+            schema_name TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            table_type TEXT,
+            columns TEXT NOT NULL,
+            PRIMARY KEY (connection_id, schema_name, table_name)
+        )"""
+    )
+    # What a run sent to connected databases (the SQL, the names of its bound parameters).
+    db.execute("ALTER TABLE runs ADD COLUMN remote TEXT")
+    # Bumped by every refresh: connected data read before it is not reused after it.
+    db.execute("ALTER TABLE boards ADD COLUMN remote_epoch INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
+    (3, "connected warehouses and app databases", _v3_connections),
 ]
 
 

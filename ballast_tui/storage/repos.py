@@ -109,6 +109,20 @@ def blocks(db: Database, board_id: str) -> list[Row]:
     ]
 
 
+def block_states(db: Database, board_id: str) -> list[Row]:
+    """A board's blocks without their configs: id, name, type, version, displayed, current run,
+    state and value, in creation order (cheap enough for every published-page request)."""
+    rows = db.rows(
+        "SELECT id, name, type, version, displayed, current_run_id, state, value FROM blocks "
+        "WHERE board_id = ? ORDER BY position, id",
+        [board_id],
+    )
+    for row in rows:
+        row["value"] = loads(row["value"])
+        row["displayed"] = bool(row["displayed"])
+    return rows
+
+
 def block(db: Database, board_id: str, block_id: str) -> Row | None:
     row = db.row("SELECT * FROM blocks WHERE board_id = ? AND id = ?", [board_id, block_id])
     return _decode_block(row) if row else None
@@ -194,6 +208,7 @@ def source(db: Database, board_id: str, name: str) -> Row | None:
 def _decode_run(row: Row) -> Row:
     row["inputs"] = loads(row["inputs"], {})
     row["output"] = loads(row["output"])
+    row["remote"] = loads(row.get("remote"))
     return row
 
 
@@ -203,6 +218,7 @@ def insert_run(tx: sqlite_utils.Database, run: Row) -> None:
             **run,
             "inputs": dumps(run["inputs"]),
             "output": None if run.get("output") is None else dumps(run["output"]),
+            "remote": None if not run.get("remote") else dumps(run["remote"]),
         }
     )
 
@@ -274,14 +290,46 @@ def append_audit(
 
 
 def audit(db: Database, board_id: str, limit: int) -> list[Row]:
+    """A board's audit events, newest first, each naming its actor; an agent's also names the person
+    who created that agent (`actor_created_by`)."""
     rows = db.rows(
-        "SELECT a.id, a.board_id, a.actor, u.name AS actor_name, a.action, a.target, a.details, a.at "
-        "FROM audit a LEFT JOIN users u ON u.id = a.actor WHERE a.board_id = ? ORDER BY a.seq DESC LIMIT ?",
+        "SELECT a.id, a.board_id, a.actor, u.name AS actor_name, u.kind AS actor_kind, "
+        "c.id AS creator_id, c.name AS creator_name, a.action, a.target, a.details, a.at "
+        "FROM audit a LEFT JOIN users u ON u.id = a.actor LEFT JOIN users c ON c.id = u.created_by "
+        "WHERE a.board_id = ? ORDER BY a.seq DESC LIMIT ?",
         [board_id, limit],
     )
     for row in rows:
         row["details"] = loads(row["details"], {})
+        creator_id, creator_name = row.pop("creator_id"), row.pop("creator_name")
+        row["actor_created_by"] = (
+            {"id": creator_id, "name": creator_name}
+            if row["actor_kind"] == "agent" and creator_id is not None
+            else None
+        )
     return rows
+
+
+def board_origin(db: Database, board_id: str) -> Row | None:
+    """Where a board came from, as its audit recorded it: the conversation it was saved from or the
+    board it was cloned from (None for a board created from scratch)."""
+    row = db.row(
+        "SELECT a.actor, u.name AS actor_name, a.action, a.details, a.at "
+        "FROM audit a LEFT JOIN users u ON u.id = a.actor "
+        "WHERE a.board_id = ? AND a.target = ? AND a.action IN ('save', 'clone') ORDER BY a.seq LIMIT 1",
+        [board_id, board_id],
+    )
+    if row is None:
+        return None
+    details = loads(row["details"], {})
+    return {
+        "action": row["action"],
+        "source_id": details.get("source"),
+        "source_kind": details.get("source_kind"),
+        "source_title": details.get("source_title"),
+        "by": {"id": row["actor"], "name": row["actor_name"]},
+        "at": row["at"],
+    }
 
 
 def messages(db: Database, board_id: str) -> list[Row]:

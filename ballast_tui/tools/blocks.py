@@ -32,6 +32,7 @@ from ballast_tui.tools.common import (
     publish,
     record,
 )
+from ballast_tui.tools.connections import check_connected_reads
 from ballast_tui.tools.registry import REGISTRY, Args, Context
 
 MAX_RUN_ROWS = 1000
@@ -112,7 +113,8 @@ def add_block(ctx: Context, args: AddBlockArgs) -> dict[str, Any]:
         "state": "pending",
         "current_run_id": None,
     }
-    board_graph(ctx, board.id, [*repos.blocks(ctx.ws.db, board.id), proposed])
+    g = board_graph(ctx, board.id, [*repos.blocks(ctx.ws.db, board.id), proposed])
+    check_connected_reads(ctx, g, ["__new__"])
     with ctx.ws.db.write() as tx:
         row = repos.insert_block(tx, board.id, name, block_type, config, value)
         record(tx, ctx, board.id, "block_add", row["id"], name=name, type=block_type, config=config)
@@ -158,6 +160,8 @@ def update_block(ctx: Context, args: UpdateBlockArgs) -> dict[str, Any]:
         for b in blocks
     ]
     g = board_graph(ctx, board.id, proposed)
+    if args.config is not None:
+        check_connected_reads(ctx, g, [block["id"]])
     value = block["value"]
     if block["type"] in CONTROL_TYPES and args.config is not None:
         try:
@@ -277,6 +281,8 @@ def run_block(ctx: Context, args: RunBlockArgs) -> dict[str, Any]:
             draft = validate_config(block["type"], args.config)
             blocks = [{**b, "config": draft} if b["id"] == block["id"] else b for b in blocks]
         g = board_graph(ctx, board.id, blocks)
+        if args.config is not None:
+            check_connected_reads(ctx, g, [block["id"]])
         needed = (g.downstream(overrides) & g.upstream([block["id"]])) | {block["id"]}
         result = Cascade(
             ctx.ws, g, board.id, trigger="manual", actor=ctx.user.id, persist=False, overrides=overrides

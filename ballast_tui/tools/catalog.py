@@ -25,6 +25,7 @@ from ballast_tui.tools.common import (
     publish,
     record,
 )
+from ballast_tui.tools.connections import connected_sources
 from ballast_tui.tools.registry import REGISTRY, Args, Context
 
 
@@ -69,7 +70,8 @@ def describe_source(row: dict[str, Any]) -> dict[str, Any]:
 
 @REGISTRY.tool("catalog_list", BoardArgs)
 def catalog_list(ctx: Context, args: BoardArgs) -> dict[str, Any]:
-    """The named tables a SQL block of this board can read: sources and block outputs."""
+    """The named tables a SQL block of this board can read: sources, block outputs, and the tables of
+    connected warehouses and app databases (``connection.schema.table``, with their columns)."""
     board = load_board(ctx, args.dashboard_id, "view")
     sources = [describe_source(s) for s in repos.sources(ctx.ws.db, board.id)]
     runs = repos.runs_by_id(
@@ -90,7 +92,8 @@ def catalog_list(ctx: Context, args: BoardArgs) -> dict[str, Any]:
                 "updated_at": block["updated_at"],
             }
         )
-    return {"sources": sources}
+    connected, connections = connected_sources(ctx)
+    return {"sources": sources + connected, "connections": connections}
 
 
 def _check_new_source_name(ctx: Context, board: Board, name: str) -> None:

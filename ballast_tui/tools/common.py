@@ -15,6 +15,7 @@ from ballast_tui.engine.blocks import CONTROL_TYPES
 from ballast_tui.engine.board_graph import BoardGraph, build_graph
 from ballast_tui.engine.cascade import Cascade, CascadeResult
 from ballast_tui.engine.errors import NotFound
+from ballast_tui.engine.sessions import AGENT_CLIENT
 from ballast_tui.storage import repos
 from ballast_tui.tools.registry import Context
 
@@ -46,10 +47,17 @@ def load_board(ctx: Context, board_id: str, action: str) -> Board:
 def load_block(ctx: Context, board: Board, block_id: str) -> Row:
     """A block of the board, by id (or by name, for people typing at a prompt)."""
     row = repos.block(ctx.ws.db, board.id, block_id)
+    if row is not None:
+        return row
+    blocks = repos.blocks(ctx.ws.db, board.id)
+    row = next((b for b in blocks if b["name"] == block_id), None)
     if row is None:
-        row = next((b for b in repos.blocks(ctx.ws.db, board.id) if b["name"] == block_id), None)
-    if row is None:
-        raise NotFound(f"no block {block_id!r} in {board.id}")
+        names = [b["name"] for b in blocks]
+        raise NotFound(
+            f"no block {block_id!r} in {board.id}; "
+            + (f"its blocks (by name): {', '.join(names)}" if names else "it has no blocks yet"),
+            accepted=names,
+        )
     return row
 
 
@@ -122,7 +130,12 @@ def record(
     target: str | None = None,
     **details: Any,
 ) -> None:
-    """Append the audit event of a change, inside the change's own transaction."""
+    """Append the audit event of a change, inside the change's own transaction.
+
+    A change an MCP session made says so (`via: "mcp"`), whoever its user is.
+    """
+    if ctx.client == AGENT_CLIENT:
+        details = {**details, "via": AGENT_CLIENT}
     repos.append_audit(tx, board_id, ctx.user.id, action, target, details)
 
 

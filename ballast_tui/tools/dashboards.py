@@ -10,6 +10,7 @@ from pydantic import Field
 from ballast_tui.engine.cascade import Cascade
 from ballast_tui.engine.copying import copy_contents, remap_layout
 from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.explain import explain
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import utcnow
 from ballast_tui.tools.common import (
@@ -75,14 +76,19 @@ def dashboard_create(ctx: Context, args: CreateArgs) -> dict[str, Any]:
 
 @REGISTRY.tool("dashboard_get", BoardArgs)
 def dashboard_get(ctx: Context, args: BoardArgs) -> dict[str, Any]:
-    """A dashboard (or conversation) with its blocks, layout, visibility and the caller's role."""
+    """A dashboard (or conversation) with its blocks, layout, visibility and the caller's role.
+
+    Also `origin` (the conversation it was saved from, or the board it was cloned from) and
+    `explain`: which displayed block depends on what, and what a change to each block or source
+    would reach, so a change can be weighed before it is made.
+    """
     board = load_board(ctx, args.dashboard_id, "view")
     blocks = repos.blocks(ctx.ws.db, board.id)
     g = board_graph(ctx, board.id, blocks)
     described = []
     for block in blocks:
         item = describe_block(block)
-        item["upstream"] = g.upstream_ids.get(block["id"], []) + g.upstream_sources.get(block["id"], [])
+        item["upstream"] = g.upstream_ids.get(block["id"], []) + g.sources_of(block["id"])
         item["downstream"] = g.downstream_of(block["id"])
         described.append(item)
     dashboard = {
@@ -92,6 +98,8 @@ def dashboard_get(ctx: Context, args: BoardArgs) -> dict[str, Any]:
         "locks": ctx.ws.sessions.locks(board.id),
         "grants": repos.grants(ctx.ws.db, board.id),
         "owner": ctx.ws.users.get(board.row["owner_id"]).describe(),
+        "origin": repos.board_origin(ctx.ws.db, board.id),
+        "explain": explain(g),
     }
     if board.row["kind"] == "conversation":
         dashboard["messages"] = repos.messages(ctx.ws.db, board.id)
@@ -104,6 +112,7 @@ def dashboard_delete(ctx: Context, args: BoardArgs) -> dict[str, Any]:
     """Delete a board: its blocks, runs, sources and data files. The audit keeps the fact."""
     board = load_board(ctx, args.dashboard_id, "manage")
     ctx.ws.executor.close_board(board.id)
+    ctx.ws.connections.cancel(board.id)
     with ctx.ws.board_lock(board.id), ctx.ws.db.write() as tx:
         tx.execute("DELETE FROM boards WHERE id = ?", [board.id])
         record(tx, ctx, board.id, "delete", board.id, title=board.row["title"], kind=board.row["kind"])
@@ -119,12 +128,27 @@ def copy_board(ctx: Context, source_id: str, kind: str, title: str, action: str)
         row = repos.insert_board(tx, kind, _title(title), ctx.user.id)
         mapping = copy_contents(ctx.ws, tx, source.id, row["id"], ctx.user.id)
         repos.update_board(tx, row["id"], layout=remap_layout(source.row["layout"], mapping))
-        record(tx, ctx, row["id"], action, row["id"], source=source.id, title=row["title"])
+        record(
+            tx,
+            ctx,
+            row["id"],
+            action,
+            row["id"],
+            source=source.id,
+            source_kind=source.row["kind"],
+            source_title=source.row["title"],
+            title=row["title"],
+        )
         record(tx, ctx, source.id, f"{action}d_to" if action == "save" else "cloned_to", row["id"])
         if action == "save":
             repos.update_board(tx, source.id, saved_as=row["id"])
     board = load_board(ctx, row["id"], "view")
-    return {"dashboard": describe_board(ctx, board.row, board.role)}
+    return {
+        "dashboard": {
+            **describe_board(ctx, board.row, board.role),
+            "origin": repos.board_origin(ctx.ws.db, board.id),
+        }
+    }
 
 
 @REGISTRY.tool("dashboard_clone", BoardArgs)
@@ -170,11 +194,16 @@ def dashboard_set_refresh(ctx: Context, args: RefreshSettingsArgs) -> dict[str, 
 
 
 def refresh_board(ctx: Context, board_id: str, trigger: str) -> dict[str, Any]:
-    """Re-run every block a displayed block depends on, and the displayed ones, reading sources anew."""
+    """Re-run every block a displayed block depends on, and the displayed ones, reading sources anew.
+
+    A new refresh epoch starts first: connected data read before it is not reused after it.
+    """
     board = load_board(ctx, board_id, "edit")
     g = board_graph(ctx, board.id)
     displayed = [b["id"] for b in g.blocks if b["displayed"]]
     run_set = g.upstream(displayed)
+    with ctx.ws.db.write() as tx:
+        tx.execute("UPDATE boards SET remote_epoch = remote_epoch + 1 WHERE id = ?", [board.id])
     result = Cascade(ctx.ws, g, board.id, trigger=trigger, actor=ctx.user.id).run(run_set, force=run_set)
     with ctx.ws.db.write() as tx:
         tx.execute("UPDATE boards SET last_refreshed_at = ? WHERE id = ?", [utcnow(), board.id])

@@ -200,7 +200,7 @@ def _describe(
     return described
 
 
-def _layout_order(layout: Row, displayed: Mapping[str, Row]) -> tuple[Row, list[str]]:
+def layout_order(layout: Row, displayed: Mapping[str, Row]) -> tuple[Row, list[str]]:
     """The layout restricted to displayed blocks, and those blocks in reading order."""
     rows: list[Row] = []
     order: list[str] = []
@@ -233,7 +233,7 @@ def public_dashboard(ws: Workspace, slug: str, request: PublicRequest) -> Row:
     blocks = repos.blocks(ws.db, board_id)
     overrides = resolve_overrides(blocks, request.filter_overrides or {}, displayed_only=True)
     displayed = {b["id"]: b for b in blocks if b["displayed"]}
-    layout, order = _layout_order(board["layout"], displayed)
+    layout, order = layout_order(board["layout"], displayed)
     result = CascadeResult()
     if overrides:
         sources = {s["name"]: s for s in repos.sources(ws.db, board_id)}

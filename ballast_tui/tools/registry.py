@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ballast_tui.engine.blocks import describe_validation_error
+from ballast_tui.engine.blocks import validation_refusal
 from ballast_tui.engine.errors import InvalidRequest, NotFound
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.users import User
@@ -114,7 +114,7 @@ class Registry:
         try:
             parsed = tool.args.model_validate(arguments)
         except ValidationError as error:
-            raise InvalidRequest(describe_validation_error(error, f"arguments of {name}")) from None
+            raise validation_refusal(error, f"arguments of {name}", tool.args) from None
         try:
             return {"success": True, **tool.handler(ctx, parsed)}
         except QueryError as error:
@@ -134,6 +134,7 @@ def load_registry() -> Registry:
     from ballast_tui.tools import (  # noqa: F401  (imported for their registrations)
         blocks,
         catalog,
+        connections,
         conversations,
         dashboards,
         layout,

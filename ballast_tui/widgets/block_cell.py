@@ -79,8 +79,8 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
             self._tick += 1
             self._render_title()
 
-    def _render_title(self) -> None:
-        title = self.block.get("config", {}).get("title") or self.block["name"]
+    def status_text(self) -> str:
+        """What the bottom border says: running, the age of the data, or the state."""
         if self.running:
             status = f"{SPINNER[self._tick % len(SPINNER)]} running"
         elif self.state == "success":
@@ -89,8 +89,12 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
             status = self.state.replace("_", " ")
         if self.locked_by:
             status = f"locked by {self.locked_by} · {status}"
+        return status
+
+    def _render_title(self) -> None:
+        title = self.block.get("config", {}).get("title") or self.block["name"]
         self.border_title = Content.styled(str(title), "bold")
-        self.border_subtitle = Content(status)
+        self.border_subtitle = Content(self.status_text())
 
     @property
     def title_text(self) -> str:

@@ -23,6 +23,9 @@ class Grid(VerticalScroll):
 
     DEFAULT_CSS = "Grid { height: 1fr; }"
 
+    cell_type: type[BlockCell] = BlockCell
+    """The widget each displayed block gets."""
+
     async def build(
         self, dashboard_id: str, layout: dict[str, Any], blocks: dict[str, dict[str, Any]]
     ) -> None:
@@ -36,7 +39,7 @@ class Grid(VerticalScroll):
                 continue
             cells = []
             for block_id, span in zip(present, row_spans({**row, "blocks": present}), strict=True):
-                cell = BlockCell(dashboard_id, blocks[block_id])
+                cell = self.cell_type(dashboard_id, blocks[block_id])
                 cell.styles.width = f"{span}fr"
                 cells.append(cell)
             grid_row = GridRow(*cells)

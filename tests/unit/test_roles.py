@@ -152,6 +152,18 @@ CASES: list[tuple[str, str, bool, Args]] = [
     ("dashboard_delete", "owner", True, on_board()),
 ]
 BOARD_CASES = [case for case in CASES if case[1] != "stranger"]
+# Workspace administration: the workspace's first user (the "owner" here) only, whatever the board.
+ADMIN_CASES: list[tuple[str, str, bool, Args]] = [
+    ("connection_list", "owner", False, lambda w: {}),
+    (
+        "connection_add",
+        "owner",
+        False,
+        lambda w: {"name": "added", "url": "sqlite:///nowhere/app.db", "check": False},
+    ),
+    ("connection_remove", "owner", False, lambda w: {"name": "doomed"}),
+]
+CASES += ADMIN_CASES
 
 
 def _case_id(case: tuple[str, str, bool, Args]) -> str:
@@ -172,6 +184,7 @@ class Env:
             user, _token = self.ws.users.create(name)
             self.clients[role] = ToolClient(self.ws, user)
         self.shared = build_world(self.clients["owner"])
+        self.clients["owner"]("connection_add", name="doomed", url="sqlite:///nowhere/app.db", check=False)
 
     def fresh(self, kind: str = "dashboard") -> World:
         return build_world(self.clients["owner"], kind)

@@ -1,0 +1,91 @@
+"""The drawing process: `python -m ballast_tui.published.worker --workspace DIR`.
+
+The server runs one beside itself and sends it one request per line on stdin:
+``{"id": n, "board_id": …, "overrides": {control id: value}, "key": …, "out_dir": …}``.
+It draws the board (`render.draw`) and writes ``<key>.svg``, ``<key>.png`` and
+``<key>.json`` (the description) into `out_dir`, each atomically, then answers
+one line on stdout: ``{"id": n, "ok": true}`` or ``{"id": n, "ok": false, "error": …}``.
+
+It opens the workspace read-only in spirit: overrides are computed without
+storing anything and it sweeps no files. Anything the drawing prints goes to
+stderr: stdout carries the answers alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ballast_tui.config import Settings
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.published.render import draw
+from ballast_tui.tools.published import load_published
+
+log = logging.getLogger("ballast.published.worker")
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write `content` to `path` through a temporary file and a rename."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as file:
+        file.write(content)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+async def handle(ws: Workspace, request: dict[str, Any]) -> None:
+    """Draw one request's board into its `out_dir`."""
+    board = await asyncio.to_thread(load_published, ws, request["board_id"], request.get("overrides") or {})
+    drawing = await draw(ws, board)
+    out_dir = Path(request["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = request["key"]
+    write_atomically(out_dir / f"{key}.svg", drawing.svg.encode())
+    write_atomically(out_dir / f"{key}.png", drawing.png)
+    meta = {"description": drawing.description, "title": board.title}
+    write_atomically(out_dir / f"{key}.json", json.dumps(meta).encode())
+
+
+async def serve(ws: Workspace, requests: TextIO, answers: TextIO) -> None:
+    """Answer requests, one at a time, until stdin closes."""
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, requests.readline)
+        if not line:
+            return
+        request: dict[str, Any] = {}
+        try:
+            request = json.loads(line)
+            await handle(ws, request)
+            answer: dict[str, Any] = {"id": request.get("id"), "ok": True}
+        except Exception as error:  # one bad drawing must not end the process
+            log.exception("drawing failed")
+            answer = {"id": request.get("id"), "ok": False, "error": type(error).__name__}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ballast_tui.published.worker")
+    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--settings", default="{}", help="Settings fields as JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # The answers get the real stdout; anything else printed goes to stderr.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    settings = Settings(**json.loads(args.settings))
+    with Workspace(Path(args.workspace), settings, sweep_files=False) as ws:
+        asyncio.run(serve(ws, sys.stdin, answers))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

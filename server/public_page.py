@@ -1,0 +1,401 @@
+"""``/public/dashboards/{slug}``: the published dashboard as a web page, its preview, its password form.
+
+- ``GET`` (and ``HEAD``, for link unfurlers) answers the page: the board drawn
+  as the terminal draws it (an SVG from the drawing worker), link-preview
+  tags, and a plain form for its displayed controls (``?region=EU``; the
+  choices are computed for this page alone, nothing is stored). It works
+  without JavaScript; `public.js` only applies a choice as soon as it is
+  picked. A protected board without a valid access cookie answers the
+  password form, whose preview is a generic card: no title, no data.
+- ``POST`` takes the password form (CSRF-checked, rate limited with the JSON
+  route's limiter) and sets the access cookie.
+- ``GET /public/dashboards/{slug}/preview.png`` is the `og:image`: the top of
+  the default drawing, 1200x630.
+- ``GET /public/assets/{name}`` serves the page's own CSS, script, fonts and
+  the generic card: nothing is fetched from anywhere else.
+
+Pages carry an ETag (the page key: the blocks' current runs, the layout, the
+choices), so a repeat view is a 304, and a page already built is served from
+memory. Unpublishing or deleting makes the URL a 404 at the next request,
+and cookies given before an unpublish or a password change stop working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import hashlib
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from ballast_tui.engine.errors import InvalidRequest, NotFound, PasswordRequired
+from ballast_tui.engine.signing import workspace_secret
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage import repos
+from ballast_tui.tools import public as public_access
+from ballast_tui.tools import published
+from server import public_auth
+from server.jsonio import json_response
+from server.keys import WORKSPACE
+from server.middlewares import error_body, public
+from server.public_render import DRAWINGS, Drawing, DrawingFailed, drawings_ctx
+from server.public_routes import PASSWORD_LIMITER, client_address
+
+log = logging.getLogger("ballast.server.public")
+
+PAGE_CACHE_SIZE = 128
+PASSWORD_MAX = 1024
+SECRET = web.AppKey("public_secret", bytes)
+PAGES: web.AppKey[OrderedDict[str, CachedPage]] = web.AppKey("public_pages")
+
+PRESET_LABELS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "today": "Today"}
+PROTECTED_TITLE = "Protected dashboard"
+PROTECTED_DESCRIPTION = "A Ballast dashboard behind a password."
+
+_ASSET_DIR = Path(__file__).parent / "public_assets"
+_FONT_DIR = resources.files("ballast_tui.published").joinpath("fonts")
+ASSETS: dict[str, tuple[Any, str]] = {
+    "public.css": (_ASSET_DIR / "public.css", "text/css; charset=utf-8"),
+    "public.js": (_ASSET_DIR / "public.js", "text/javascript; charset=utf-8"),
+    "protected.png": (_ASSET_DIR / "protected.png", "image/png"),
+    "DejaVuSansMono.ttf": (_FONT_DIR.joinpath("DejaVuSansMono.ttf"), "font/ttf"),
+    "DejaVuSansMono-Bold.ttf": (_FONT_DIR.joinpath("DejaVuSansMono-Bold.ttf"), "font/ttf"),
+}
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """A built page (also gzipped once, for every client that takes it) and the hashes of the
+    inline styles its CSP must allow."""
+
+    body: bytes
+    gzipped: bytes
+    style_hashes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A request's published board: its state, or None when the viewer must give the password first."""
+
+    board: dict[str, Any]
+    state: published.PageState | None
+    default_key: str
+
+
+# -- headers ------------------------------------------------------------------
+
+
+def security_headers(style_hashes: tuple[str, ...] = ()) -> dict[str, str]:
+    """Headers every public answer carries: a strict CSP (own scripts only, no framing) and friends."""
+    styles = " ".join(["'self'", *(f"'sha256-{h}'" for h in style_hashes)])
+    return {
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'self'; "
+            f"style-src {styles}; img-src 'self' data:; font-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def _style_hashes(svg: str) -> tuple[str, ...]:
+    return tuple(
+        base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() for style in _STYLE.findall(svg)
+    )
+
+
+def _wants_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def base_url(request: web.Request) -> str:
+    """The public base URL: `--public-url` or the server's announced address, else the request's."""
+    announced = request.app[WORKSPACE].settings.public_url
+    return (announced or f"{request.scheme}://{request.host}").rstrip("/")
+
+
+# -- pages ----------------------------------------------------------------------
+
+
+def _generic_card(request: web.Request, slug: str) -> dict[str, str]:
+    return {
+        "title": PROTECTED_TITLE,
+        "description": PROTECTED_DESCRIPTION,
+        "url": f"{base_url(request)}{public_auth.board_path(slug)}",
+        "image": f"{base_url(request)}/public/assets/protected.png",
+        "image_alt": PROTECTED_TITLE,
+    }
+
+
+def problem_page(request: web.Request, status: int, code: str, message: str, **headers: str) -> web.Response:
+    """An error as the page's reader gets it: HTML, or the contract's JSON to an API client."""
+    all_headers = {**security_headers(), "Cache-Control": "no-store", **headers}
+    if _wants_json(request):
+        return json_response(error_body(code, message), status=status, headers=all_headers)
+    headings = {404: "Not found", 400: "That choice is not available", 429: "Too many attempts"}
+    body = _templates.get_template("error.html").render(
+        title=headings.get(status, "Something went wrong"),
+        heading=headings.get(status, "Something went wrong"),
+        message=message,
+        code=code,
+        description=message,
+        url=f"{base_url(request)}{request.path}",
+        image=f"{base_url(request)}/public/assets/protected.png",
+        image_alt="Ballast",
+    )
+    return web.Response(text=body, status=status, content_type="text/html", headers=all_headers)
+
+
+def password_page(request: web.Request, slug: str, status: int = 200, error: str = "") -> web.Response:
+    """The form a protected board shows: a generic card, nothing of the board."""
+    response = web.Response(status=status, content_type="text/html")
+    token = public_auth.csrf_token(request, response, request.app[SECRET], slug)
+    response.text = _templates.get_template("password.html").render(
+        **_generic_card(request, slug), path=public_auth.board_path(slug), csrf=token, error=error
+    )
+    response.headers.update({**security_headers(), "Cache-Control": "no-store"})
+    return response
+
+
+def build_page(
+    request: web.Request, resolved: Resolved, drawing: Drawing, blocks: list[dict[str, Any]]
+) -> CachedPage:
+    """The page's HTML for one drawing (`blocks`: the board's blocks with their configs)."""
+    state = resolved.state
+    assert state is not None
+    board = resolved.board
+    slug = str(board["slug"])
+    svg = drawing.svg.read_text()
+    base = base_url(request)
+    refreshed = board["last_refreshed_at"]
+    body = _templates.get_template("page.html").render(
+        title=board["title"],
+        description=drawing.description,
+        url=f"{base}{public_auth.board_path(slug)}",
+        image=f"{base}{public_auth.board_path(slug)}/preview.png?v={resolved.default_key}",
+        image_alt=f"{board['title']}, as drawn in the terminal",
+        path=public_auth.board_path(slug),
+        refreshed=refreshed or "",
+        refreshed_text=(refreshed or "").replace("T", " ")[:16] + (" UTC" if refreshed else ""),
+        controls=state.controls(blocks),
+        option_labels=PRESET_LABELS,
+        changed=bool(state.overrides),
+        empty=state.empty,
+        svg=Markup(svg),
+    )
+    encoded = body.encode()
+    return CachedPage(encoded, gzip.compress(encoded, 6, mtime=0), _style_hashes(svg))
+
+
+def _resolve(ws: Workspace, key: bytes, slug: str, query: Mapping[str, str], access_cookie: str) -> Resolved:
+    """The board behind `slug` for this viewer (run off the loop: it reads SQLite)."""
+    board = public_access.published_board(ws, slug)
+    if board["password_hash"] and not public_auth.access_valid(access_cookie, key, board):
+        return Resolved(board, None, "")
+    state = published.state_of(ws, board, query)
+    default_key = state.key
+    if state.overrides:
+        default_key = published.page_key(board, state.states, {}, ws.today())
+    return Resolved(board, state, default_key)
+
+
+async def _resolve_request(request: web.Request, query: Mapping[str, str]) -> Resolved:
+    slug = request.match_info["slug"]
+    cookie = request.cookies.get(public_auth.ACCESS_COOKIE, "")
+    return await asyncio.to_thread(_resolve, request.app[WORKSPACE], request.app[SECRET], slug, query, cookie)
+
+
+def _cache_headers(resolved: Resolved, etag: str) -> dict[str, str]:
+    private = bool(resolved.board["password_hash"])
+    return {
+        "ETag": f'"{etag}"',
+        "Cache-Control": "private, no-cache" if private else "public, no-cache",
+        "Vary": "Cookie, Accept-Encoding",
+    }
+
+
+def _not_modified(request: web.Request, etag: str) -> bool:
+    return any(tag.value == etag for tag in request.if_none_match or ())
+
+
+def _choices(request: web.Request) -> dict[str, str]:
+    """The query's first value of each parameter."""
+    query = request.rel_url.query
+    return {name: query[name] for name in query}
+
+
+@public
+async def page(request: web.Request) -> web.StreamResponse:
+    """``GET``/``HEAD /public/dashboards/{slug}``."""
+    slug = request.match_info["slug"]
+    try:
+        resolved = await _resolve_request(request, _choices(request))
+    except NotFound:
+        return problem_page(request, 404, "not_found", "There is no published dashboard at this address.")
+    except InvalidRequest as error:
+        return problem_page(request, 400, "invalid_request", error.message)
+    state = resolved.state
+    if state is None:
+        return password_page(request, slug)
+    headers = _cache_headers(resolved, state.key)
+    pages = request.app[PAGES]
+    cached = pages.get(state.key)
+    if _not_modified(request, state.key):
+        return web.Response(status=304, headers={**headers, **security_headers()})
+    if cached is None and request.method == "HEAD":
+        # Unfurlers ask HEAD first: answer the headers without drawing.
+        return web.Response(content_type="text/html", headers={**headers, **security_headers()})
+    if cached is None:
+        try:
+            drawing = await request.app[DRAWINGS].get(state.board_id, state.key, state.overrides)
+        except DrawingFailed as error:
+            log.error("could not draw %s: %s", state.board_id, error)
+            return problem_page(request, 503, "unavailable", "The dashboard could not be drawn; try again.")
+        blocks = await asyncio.to_thread(repos.blocks, request.app[WORKSPACE].db, state.board_id)
+        cached = build_page(request, resolved, drawing, blocks)
+        pages[state.key] = cached
+        while len(pages) > PAGE_CACHE_SIZE:
+            pages.popitem(last=False)
+    else:
+        pages.move_to_end(state.key)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = cached.gzipped
+    else:
+        body = cached.body
+    return web.Response(
+        body=body,
+        content_type="text/html",
+        charset="utf-8",
+        headers={**headers, **security_headers(cached.style_hashes)},
+    )
+
+
+@public
+async def preview(request: web.Request) -> web.StreamResponse:
+    """``GET /public/dashboards/{slug}/preview.png``: the default drawing's top, 1200x630."""
+    try:
+        resolved = await _resolve_request(request, {})
+    except NotFound:
+        return problem_page(request, 404, "not_found", "There is no published dashboard at this address.")
+    state = resolved.state
+    if state is None:  # protected: the page's preview is the generic card, not this
+        return problem_page(request, 404, "not_found", "There is no published dashboard at this address.")
+    headers = _cache_headers(resolved, state.key)
+    if request.rel_url.query.get("v") == state.key and not resolved.board["password_hash"]:
+        headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    if _not_modified(request, state.key):
+        return web.Response(status=304, headers={**headers, **security_headers()})
+    try:
+        drawing = await request.app[DRAWINGS].get(state.board_id, state.key, {})
+    except DrawingFailed as error:
+        log.error("could not draw the preview of %s: %s", state.board_id, error)
+        return problem_page(request, 503, "unavailable", "The preview could not be drawn; try again.")
+    png = await asyncio.to_thread(drawing.png.read_bytes)
+    return web.Response(body=png, content_type="image/png", headers={**headers, **security_headers()})
+
+
+@public
+async def password_post(request: web.Request) -> web.StreamResponse:
+    """``POST /public/dashboards/{slug}``: the password form."""
+    slug = request.match_info["slug"]
+    ws = request.app[WORKSPACE]
+    key = request.app[SECRET]
+    form = await request.post()
+    password, token = form.get("password"), form.get("csrf")
+    try:
+        board = await asyncio.to_thread(public_access.published_board, ws, slug)
+    except NotFound:
+        return problem_page(request, 404, "not_found", "There is no published dashboard at this address.")
+    if not isinstance(token, str) or not public_auth.csrf_ok(request, key, slug, token):
+        return password_page(
+            request, slug, 403, "This form expired or was sent from another site. Please try again."
+        )
+    if not board["password_hash"]:
+        return _see_other(public_auth.board_path(slug))
+    if not isinstance(password, str) or not password or len(password) > PASSWORD_MAX:
+        return password_page(request, slug, 403, "Enter the dashboard's password.")
+    limiter = request.app[PASSWORD_LIMITER]
+    limit_key = (client_address(request), slug)
+    wait = limiter.acquire(limit_key)
+    if wait is not None:
+        return problem_page(
+            request,
+            429,
+            "rate_limited",
+            f"Too many wrong passwords for this dashboard; try again in {wait} s.",
+            **{"Retry-After": str(wait)},
+        )
+    failed = False
+    try:
+        await asyncio.to_thread(public_access.check_password, board, password)
+    except PasswordRequired:
+        failed = True
+        return password_page(request, slug, 403, "Wrong password.")
+    finally:
+        limiter.release(limit_key, failed)
+    response = _see_other(public_auth.board_path(slug))
+    public_auth.grant_access(response, request, key, board)
+    return response
+
+
+def _see_other(location: str) -> web.Response:
+    """303 to the page (a reload does not post the password again)."""
+    return web.Response(status=303, headers={"Location": location, **security_headers()})
+
+
+@public
+async def asset(request: web.Request) -> web.StreamResponse:
+    """``GET /public/assets/{name}``: the page's own files."""
+    found = ASSETS.get(request.match_info["name"])
+    if found is None:
+        return problem_page(request, 404, "not_found", "No such file.")
+    path, content_type = found
+    body = await asyncio.to_thread(path.read_bytes)
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    headers = {
+        **security_headers(),
+        "ETag": f'"{etag}"',
+        "Cache-Control": "public, max-age=86400",
+    }
+    if _not_modified(request, etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, headers={**headers, "Content-Type": content_type})
+
+
+async def _secret_ctx(app: web.Application) -> Any:
+    app[SECRET] = await asyncio.to_thread(workspace_secret, app[WORKSPACE].paths.secret)
+    yield
+
+
+def setup_public_page(app: web.Application) -> None:
+    """Add the public page's routes, its signing key, its page cache and its drawings."""
+    app[PAGES] = OrderedDict()
+    app.cleanup_ctx.append(_secret_ctx)
+    app.cleanup_ctx.append(drawings_ctx)
+    app.router.add_get("/public/dashboards/{slug}", page, name="public_page")
+    app.router.add_post("/public/dashboards/{slug}", password_post, name="public_password")
+    app.router.add_get("/public/dashboards/{slug}/preview.png", preview, name="public_preview")
+    app.router.add_get("/public/assets/{name}", asset, name="public_asset")

@@ -1,0 +1,294 @@
+"""Drawings of published dashboards: made by a worker process, kept on disk, warmed on change.
+
+The server does not draw: `python -m ballast_tui.published.worker` does, with
+the TUI's own widgets, one drawing at a time, beside the server (so the
+server never imports the TUI, and a drawing that hangs is killed, not waited
+for). `Drawings` talks to it:
+
+- `get(board_id, key, overrides)` answers the drawing named by the page's key:
+  from `published/<board_id>/<key>.*` when it is there, else it asks the
+  worker (once per key however many requests wait for it).
+- `warm(board_id)` draws a published board's default page in the background,
+  a moment after it changes: on publish, on every refresh or run, so link
+  previews (its PNG) are ready before anyone asks.
+- `forget(board_id)` removes a board's drawings (unpublished or deleted).
+
+Each board keeps its newest `KEEP` drawings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ballast_tui.engine.errors import NotFound
+from ballast_tui.engine.events import Event
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage import repos
+from ballast_tui.tools import published
+from server.keys import WORKSPACE
+
+log = logging.getLogger("ballast.server.public")
+
+DRAW_TIMEOUT_S = 90.0
+WARM_DELAY_S = 1.0
+KEEP = 16
+SUFFIXES = (".svg", ".png", ".json")
+
+# Events after which a published board's default drawing is made again.
+_WARMING_EVENTS = {"run_finished", "layout_changed", "block_changed", "control_changed", "board_changed"}
+
+
+class DrawingFailed(RuntimeError):
+    """The worker could not draw the board."""
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A board drawn for one page key: the files and what the worker said the board shows."""
+
+    svg: Path
+    png: Path
+    title: str
+    description: str
+
+
+def _paths(folder: Path, key: str) -> tuple[Path, Path, Path]:
+    return folder / f"{key}.svg", folder / f"{key}.png", folder / f"{key}.json"
+
+
+def _read(folder: Path, key: str) -> Drawing | None:
+    svg, png, meta = _paths(folder, key)
+    try:
+        described = json.loads(meta.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if not svg.exists() or not png.exists():
+        return None
+    return Drawing(svg, png, str(described.get("title", "")), str(described.get("description", "")))
+
+
+async def _relay(stream: asyncio.StreamReader) -> None:
+    """Log each line the drawing process writes to stderr."""
+    while line := await stream.readline():
+        log.warning("drawing process: %s", line.decode(errors="replace").rstrip())
+
+
+class Worker:
+    """The drawing process: started on first use, restarted after a crash or a timeout."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._process: asyncio.subprocess.Process | None = None
+        self._stderr: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._next_id = 0
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        settings = dataclasses.asdict(self.ws.settings)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ballast_tui.published.worker",
+            "--workspace",
+            str(self.ws.paths.root),
+            "--settings",
+            json.dumps(settings),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        # Its complaints go to our log, never to the terminal (a TUI may be drawing there).
+        assert process.stderr is not None
+        self._stderr = asyncio.get_running_loop().create_task(_relay(process.stderr))
+        return process
+
+    async def draw(self, board_id: str, key: str, overrides: dict[str, Any], out_dir: Path) -> None:
+        """Have the worker draw one page into `out_dir`; `DrawingFailed` if it cannot."""
+        async with self._lock:
+            if self._process is None or self._process.returncode is not None:
+                self._process = await self._start()
+            process = self._process
+            assert process.stdin is not None and process.stdout is not None
+            self._next_id += 1
+            request = {
+                "id": self._next_id,
+                "board_id": board_id,
+                "key": key,
+                "overrides": overrides,
+                "out_dir": str(out_dir),
+            }
+            try:
+                process.stdin.write((json.dumps(request) + "\n").encode())
+                await process.stdin.drain()
+                line = await asyncio.wait_for(process.stdout.readline(), DRAW_TIMEOUT_S)
+            except (TimeoutError, ConnectionError, BrokenPipeError) as error:
+                await self._kill()
+                raise DrawingFailed(f"the drawing process did not answer ({type(error).__name__})") from None
+            if not line:
+                await self._kill()
+                raise DrawingFailed("the drawing process stopped")
+            answer = json.loads(line)
+            if not answer.get("ok"):
+                raise DrawingFailed(f"the drawing failed ({answer.get('error')})")
+
+    async def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.kill()
+        await process.wait()
+
+    async def close(self) -> None:
+        """Stop the process: close its input, give it a moment, then kill it."""
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if self._stderr is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._stderr, 1)
+
+
+class Drawings:
+    """The drawings of published boards, on disk under the workspace's `published/`."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.worker = Worker(ws)
+        self._pending: dict[str, asyncio.Future[Drawing]] = {}
+        self._warming: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def folder(self, board_id: str) -> Path:
+        return self.ws.paths.published / board_id
+
+    async def get(self, board_id: str, key: str, overrides: dict[str, Any]) -> Drawing:
+        """The drawing for `key`, drawn now if it is not on disk yet."""
+        folder = self.folder(board_id)
+        found = _read(folder, key)
+        if found is not None:
+            return found
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Drawing] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            await self.worker.draw(board_id, key, overrides, folder)
+            drawing = _read(folder, key)
+            if drawing is None:
+                raise DrawingFailed("the drawing process wrote no drawing")
+            future.set_result(drawing)
+            await asyncio.to_thread(self._prune, folder)
+            return drawing
+        except BaseException as error:
+            future.set_exception(error if isinstance(error, Exception) else DrawingFailed("cancelled"))
+            future.exception()  # retrieved: waiters re-raise it, nobody else needs to
+            raise
+        finally:
+            del self._pending[key]
+
+    def _prune(self, folder: Path) -> None:
+        """Keep the newest `KEEP` drawings of a board."""
+        svgs = sorted(folder.glob("*.svg"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in svgs[KEEP:]:
+            for suffix in SUFFIXES:
+                old.with_suffix(suffix).unlink(missing_ok=True)
+
+    def forget(self, board_id: str) -> None:
+        """Remove every drawing of a board."""
+        handle = self._warming.pop(board_id, None)
+        if handle is not None:
+            handle.cancel()
+        shutil.rmtree(self.folder(board_id), ignore_errors=True)
+
+    # -- warming --------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """React to a board's event (called on the loop): forget or warm its drawings."""
+        board_id = str(event["dashboard_id"])
+        kind = event["type"]
+        if kind == "board_deleted" or (kind == "board_changed" and event.get("visibility") == "private"):
+            self.forget(board_id)
+        elif kind in _WARMING_EVENTS:
+            self.warm(board_id)
+
+    def warm(self, board_id: str, delay: float = WARM_DELAY_S) -> None:
+        """Draw the board's default page in a moment (again, if more changes come first)."""
+        loop = asyncio.get_running_loop()
+        handle = self._warming.pop(board_id, None)
+        if handle is not None:
+            handle.cancel()
+        self._warming[board_id] = loop.call_later(delay, self._start_warming, board_id)
+
+    def _start_warming(self, board_id: str) -> None:
+        self._warming.pop(board_id, None)
+        task = asyncio.get_running_loop().create_task(self._warm_now(board_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _warm_now(self, board_id: str) -> None:
+        try:
+            state = await asyncio.to_thread(_default_state, self.ws, board_id)
+            if state is not None:
+                await self.get(board_id, state.key, {})
+        except (NotFound, DrawingFailed) as error:
+            log.warning("could not draw the preview of %s: %s", board_id, error)
+
+    async def close(self) -> None:
+        for handle in self._warming.values():
+            handle.cancel()
+        self._warming.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.worker.close()
+
+
+def _default_state(ws: Workspace, board_id: str) -> published.PageState | None:
+    """A published board's page state without choices; None when it is not published."""
+    board = repos.board(ws.db, board_id)
+    if board is None or board["visibility"] != "link_view" or not board["slug"]:
+        return None
+    return published.page_state(ws, str(board["slug"]))
+
+
+DRAWINGS = web.AppKey("drawings", Drawings)
+
+
+async def drawings_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start and stop the drawings with the app; follow every board's events to keep them warm."""
+    ws = app[WORKSPACE]
+    drawings = Drawings(ws)
+    app[DRAWINGS] = drawings
+    loop = asyncio.get_running_loop()
+
+    def deliver(event: Event) -> None:
+        if event["type"] in _WARMING_EVENTS or event["type"] == "board_deleted":
+            loop.call_soon_threadsafe(drawings.on_event, event)
+
+    unsubscribe = ws.bus.subscribe(None, deliver)
+    try:
+        yield
+    finally:
+        unsubscribe()
+        await drawings.close()

@@ -1,0 +1,158 @@
+"""What a published page shows: the viewer's control choices, the page key, and the drawing."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import date
+from typing import Any
+
+import pytest
+from PIL import Image
+from rich.segment import Segment
+from rich.style import Style
+
+from ballast_tui.engine.errors import InvalidRequest, NotFound
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.published.raster import CELL_H, CELL_W, paint
+from ballast_tui.published.render import draw
+from ballast_tui.storage import repos
+from ballast_tui.tools.published import load_published, overrides_from_query, page_key, page_state
+from tests.conftest import ToolClient
+
+ROWS = [{"id": i, "region": "eu" if i <= 2 else "us", "amount": 10 * i} for i in range(1, 6)]
+
+
+@pytest.fixture
+def published(call: ToolClient, board: str) -> dict[str, Any]:
+    """A published board: region and period controls, a hidden SQL block, a displayed metric."""
+    call("catalog_push", dashboard_id=board, name="orders", rows=ROWS)
+    ids = {}
+    specs = [
+        ("region", "param-enum", {"options": ["eu", "us"], "default": "eu"}, True),
+        ("period", "filter-daterange", {"default": "30d"}, True),
+        (
+            "picked",
+            "sql",
+            {"sql": "select sum(amount) as total from orders where region = $region", "inputs": ["region"]},
+            False,
+        ),
+        ("total", "metric", {"source": "picked", "column": "total"}, True),
+    ]
+    for name, kind, config, shown in specs:
+        ids[name] = call("dashboard_add_block", dashboard_id=board, type=kind, name=name, config=config)[
+            "block"
+        ]["id"]
+        if shown:
+            call("dashboard_set_displayed", dashboard_id=board, block_id=ids[name], displayed=True)
+    slug = call("dashboard_publish", dashboard_id=board)["slug"]
+    return {"board": board, "slug": slug, "ids": ids}
+
+
+def blocks_of(ws: Workspace, board: str) -> list[dict[str, Any]]:
+    return repos.blocks(ws.db, board)
+
+
+def test_choices_are_read_by_control_name_and_unknown_parameters_ignored(
+    ws: Workspace, published: dict[str, Any]
+) -> None:
+    blocks = blocks_of(ws, published["board"])
+    ids = published["ids"]
+    chosen = overrides_from_query(blocks, {"region": "us", "period": "7d", "utm_source": "slack"})
+    assert chosen == {ids["region"]: "us", ids["period"]: "7d"}
+    custom = {"period": "custom", "period.start": "2026-01-01", "period.end": "2026-01-31"}
+    assert overrides_from_query(blocks, custom) == {
+        ids["period"]: {"start": "2026-01-01", "end": "2026-01-31"}
+    }
+
+
+def test_a_choice_equal_to_the_stored_value_is_no_override(ws: Workspace, published: dict[str, Any]) -> None:
+    blocks = blocks_of(ws, published["board"])
+    assert overrides_from_query(blocks, {"region": "eu", "period": "30d"}) == {}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"region": "mars"},
+        {"period": "sometime"},
+        {"period": "custom", "period.start": "2026-01-01"},
+        {"period": "custom", "period.start": "2026-02-01", "period.end": "2026-01-01"},
+    ],
+)
+def test_a_choice_the_control_does_not_allow_is_refused(
+    ws: Workspace, published: dict[str, Any], query: dict[str, str]
+) -> None:
+    with pytest.raises(InvalidRequest):
+        overrides_from_query(blocks_of(ws, published["board"]), query)
+
+
+def test_hidden_blocks_cannot_be_chosen(ws: Workspace, call: ToolClient, published: dict[str, Any]) -> None:
+    ids = published["ids"]
+    call("dashboard_set_displayed", dashboard_id=published["board"], block_id=ids["region"], displayed=False)
+    assert overrides_from_query(blocks_of(ws, published["board"]), {"region": "us"}) == {}
+
+
+def test_the_key_changes_with_runs_choices_and_the_day_only(
+    ws: Workspace, call: ToolClient, published: dict[str, Any]
+) -> None:
+    board_id = published["board"]
+    board = repos.board(ws.db, board_id)
+    assert board is not None
+    blocks = blocks_of(ws, board_id)
+    today = date(2026, 11, 23)
+    key = page_key(board, blocks, {}, today)
+    assert page_key(board, blocks, {}, today) == key
+    assert page_key(board, blocks, {published["ids"]["region"]: "us"}, today) != key
+    assert page_key(board, blocks, {}, date(2026, 11, 24)) != key  # "30d" moves with the day
+    call("dashboard_refresh", dashboard_id=board_id)
+    refreshed = repos.board(ws.db, board_id)
+    assert refreshed is not None
+    assert page_key(refreshed, blocks_of(ws, board_id), {}, today) != key
+
+
+def test_an_unpublished_slug_has_no_state(ws: Workspace, call: ToolClient, published: dict[str, Any]) -> None:
+    assert page_state(ws, published["slug"]).key
+    call("dashboard_unpublish", dashboard_id=published["board"])
+    with pytest.raises(NotFound):
+        page_state(ws, published["slug"])
+
+
+def test_a_choice_recomputes_the_shown_blocks_and_stores_nothing(
+    ws: Workspace, published: dict[str, Any]
+) -> None:
+    board_id, ids = published["board"], published["ids"]
+    runs_before = ws.db.row("SELECT count(*) AS n FROM runs")["n"]
+    shown = load_published(ws, board_id, {ids["region"]: "us"})
+    assert [b.block["name"] for b in shown.blocks] == ["region", "period", "total"]
+    region, _period, total = shown.blocks
+    assert region.block["value"] == "us"
+    assert total.output is not None and total.output.row_count == 1
+    assert ws.executor.query(board_id, "SELECT total FROM t", {"t": total.output.relation}).to_pylist() == [
+        {"total": 120}
+    ]
+    assert ws.db.row("SELECT count(*) AS n FROM runs")["n"] == runs_before
+
+
+def test_the_drawing_shows_the_blocks_and_a_preview_of_1200x630(
+    ws: Workspace, published: dict[str, Any]
+) -> None:
+    shown = load_published(ws, published["board"], {published["ids"]["region"]: "us"})
+    drawing = asyncio.run(draw(ws, shown))
+    assert drawing.svg.startswith("<svg") and "https://" not in drawing.svg.split("</style>")[0]
+    assert "total" in drawing.svg and "120" in drawing.svg
+    assert "picked" not in drawing.svg and "sum(amount)" not in drawing.svg
+    assert "total: 120" in drawing.description
+    assert Image.open(io.BytesIO(drawing.png)).size == (1200, 630)
+
+
+def test_paint_places_each_character_on_its_cell_and_draws_braille_as_dots() -> None:
+    red = Style.parse("#ff0000 on #000000")
+    png = paint([[Segment("█⣿", red)]], (4 * CELL_W, CELL_H), padding=(0, 0))
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (4 * CELL_W, CELL_H)
+    block_pixel = image.getpixel((CELL_W // 2, CELL_H // 2))
+    assert block_pixel[0] > 150 and block_pixel[1] < 80  # the full block is red
+    dots = [image.getpixel((CELL_W + 3, 2 + row * 5)) for row in range(4)]
+    assert all(p[0] > 150 for p in dots)  # all eight dots of ⣿ in the second cell
+    assert image.getpixel((CELL_W + 1, 0))[0] < 50  # and the gaps between them stay black
