@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 
 
@@ -23,3 +24,8 @@ def who(name: str, kind: str | None = None, created_by: str | None = None) -> st
     if kind != "agent":
         return name
     return f"{name} (agent of {created_by})" if created_by else f"{name} (agent)"
+
+
+def wrapped(text: str, width: int = 54) -> str:
+    """Text broken into lines that fit the app's 60-column dialogs."""
+    return "\n".join(textwrap.wrap(text, width))

@@ -179,16 +179,15 @@ def password_page(request: web.Request, slug: str, status: int = 200, error: str
     return response
 
 
-def build_page(
-    request: web.Request, resolved: Resolved, drawing: Drawing, blocks: list[dict[str, Any]]
-) -> CachedPage:
-    """The page's HTML for one drawing (`blocks`: the board's blocks with their configs)."""
+def build_page(ws: Workspace, base: str, resolved: Resolved, drawing: Drawing) -> CachedPage:
+    """The page's HTML for one drawing, gzipped too (run off the loop: it reads the drawing and
+    the blocks' configs, and compresses a few hundred KB)."""
     state = resolved.state
     assert state is not None
     board = resolved.board
     slug = str(board["slug"])
     svg = drawing.svg.read_text()
-    base = base_url(request)
+    blocks = repos.blocks(ws.db, state.board_id)
     refreshed = board["last_refreshed_at"]
     body = _templates.get_template("page.html").render(
         title=board["title"],
@@ -273,8 +272,9 @@ async def page(request: web.Request) -> web.StreamResponse:
         except DrawingFailed as error:
             log.error("could not draw %s: %s", state.board_id, error)
             return problem_page(request, 503, "unavailable", "The dashboard could not be drawn; try again.")
-        blocks = await asyncio.to_thread(repos.blocks, request.app[WORKSPACE].db, state.board_id)
-        cached = build_page(request, resolved, drawing, blocks)
+        cached = await asyncio.to_thread(
+            build_page, request.app[WORKSPACE], base_url(request), resolved, drawing
+        )
         pages[state.key] = cached
         while len(pages) > PAGE_CACHE_SIZE:
             pages.popitem(last=False)

@@ -182,7 +182,7 @@ class Drawings:
     async def get(self, board_id: str, key: str, overrides: dict[str, Any]) -> Drawing:
         """The drawing for `key`, drawn now if it is not on disk yet."""
         folder = self.folder(board_id)
-        found = _read(folder, key)
+        found = await asyncio.to_thread(_read, folder, key)
         if found is not None:
             return found
         pending = self._pending.get(key)
@@ -192,7 +192,7 @@ class Drawings:
         self._pending[key] = future
         try:
             await self.worker.draw(board_id, key, overrides, folder)
-            drawing = _read(folder, key)
+            drawing = await asyncio.to_thread(_read, folder, key)
             if drawing is None:
                 raise DrawingFailed("the drawing process wrote no drawing")
             future.set_result(drawing)

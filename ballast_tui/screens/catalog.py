@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ballast_tui.engine import access
-from ballast_tui.engine.errors import ToolError
-from ballast_tui.formatting import age
+from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.widgets.backend_access import UsesBackend
 
@@ -53,21 +50,6 @@ def source_name_for(path: Path) -> str:
 def format_for(path: Path) -> str | None:
     """csv, parquet or json, from the file's extension; None when it is none of them."""
     return FORMATS_BY_SUFFIX.get(path.suffix.lower())
-
-
-def wrapped(text: str, width: int = 54) -> str:
-    """Text broken into lines that fit the app's 60-column dialogs."""
-    return "\n".join(textwrap.wrap(text, width))
-
-
-def may(node: UsesBackend, role: str | None, action: str) -> bool:
-    """Whether `role` may do `action`; if not, show the same refusal the tool would give."""
-    try:
-        access.require(role, action)
-    except ToolError as error:
-        node.ballast.show_error(error)
-        return False
-    return True
 
 
 class CatalogScreen(UsesBackend, Screen[None]):
@@ -202,7 +184,7 @@ class CatalogScreen(UsesBackend, Screen[None]):
 
     @work(group="catalog-action")
     async def action_import_file(self) -> None:
-        if not may(self, self.role, "edit"):
+        if not self.may(self.role, "edit"):
             return
         answer = await self.app.push_screen_wait(
             PromptDialog(
@@ -260,7 +242,7 @@ class CatalogScreen(UsesBackend, Screen[None]):
     @work(group="catalog-action")
     async def action_rename(self) -> None:
         source = self.selected()
-        if source is None or not may(self, self.role, "edit"):
+        if source is None or not self.may(self.role, "edit"):
             return
         if source["kind"] == "connection":
             self.notify("A connected table keeps its database's name", title="rename", severity="warning")

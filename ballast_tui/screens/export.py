@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from ballast_tui.engine.errors import ToolError
-from ballast_tui.screens.catalog import wrapped
+from ballast_tui.formatting import wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog
 from ballast_tui.widgets.backend_access import UsesBackend
 

@@ -16,8 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, Switch
 
-from ballast_tui.formatting import age
-from ballast_tui.screens.catalog import may, wrapped
+from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.widgets.backend_access import UsesBackend
 
@@ -212,7 +211,7 @@ class ShareScreen(UsesBackend, Screen[None]):
 
     @work(group="share-action")
     async def action_publish(self) -> None:
-        if not await self.reload() or not may(self, self.role, "manage"):
+        if not await self.reload() or not self.may(self.role, "manage"):
             return
         again = (
             " (publishing again keeps the link and replaces the password)" if self.dashboard["slug"] else ""
@@ -232,7 +231,7 @@ class ShareScreen(UsesBackend, Screen[None]):
 
     @work(group="share-action")
     async def action_unpublish(self) -> None:
-        if not await self.reload() or not may(self, self.role, "manage"):
+        if not await self.reload() or not self.may(self.role, "manage"):
             return
         if self.dashboard["visibility"] != "link_view":
             self.notify("The board is private already.", title="unpublish")
@@ -249,7 +248,7 @@ class ShareScreen(UsesBackend, Screen[None]):
 
     @work(group="share-action")
     async def action_grant(self) -> None:
-        if not await self.reload() or not may(self, self.role, "manage"):
+        if not await self.reload() or not self.may(self.role, "manage"):
             return
         selected = self.selected_grant()
         wanted = await self.app.push_screen_wait(
@@ -265,7 +264,7 @@ class ShareScreen(UsesBackend, Screen[None]):
 
     @work(group="share-action")
     async def action_revoke(self) -> None:
-        if not await self.reload() or not may(self, self.role, "manage"):
+        if not await self.reload() or not self.may(self.role, "manage"):
             return
         grant = self.selected_grant()
         if grant is None:
@@ -285,7 +284,7 @@ class ShareScreen(UsesBackend, Screen[None]):
 
     @work(group="share-action")
     async def action_transfer(self) -> None:
-        if not await self.reload() or not may(self, self.role, "manage"):
+        if not await self.reload() or not self.may(self.role, "manage"):
             return
         selected = self.selected_grant()
         user = await self.app.push_screen_wait(
@@ -405,7 +404,7 @@ class RefreshSettingsScreen(UsesBackend, Screen[None]):
     @work(group="refresh-settings", exclusive=True)
     async def save(self) -> None:
         wanted = self.wanted()
-        if not may(self, self.role, "edit"):
+        if not self.may(self.role, "edit"):
             self.revert()
             return
         answer = await self.call("dashboard_set_refresh", dashboard_id=self.dashboard_id, **wanted)
@@ -423,7 +422,7 @@ class RefreshSettingsScreen(UsesBackend, Screen[None]):
 
     @work(group="refresh-now", exclusive=True)
     async def action_refresh_now(self) -> None:
-        if not may(self, self.role, "edit"):
+        if not self.may(self.role, "edit"):
             return
         self.query_one("#last-refreshed", Static).update("Last refreshed: [b]refreshing…[/b]")
         answer = await self.call("dashboard_refresh", dashboard_id=self.dashboard_id)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.dom import DOMNode
 
+from ballast_tui.engine import access
 from ballast_tui.engine.errors import ToolError
 
 if TYPE_CHECKING:
@@ -37,3 +38,12 @@ class UsesBackend:
         except ToolError as error:
             self.ballast.show_error(error)
             return None
+
+    def may(self, role: str | None, action: str) -> bool:
+        """Whether `role` may do `action`; if not, show the same refusal the tool would give."""
+        try:
+            access.require(role, action)
+        except ToolError as error:
+            self.ballast.show_error(error)
+            return False
+        return True

@@ -1,7 +1,7 @@
 """The published page in a real headless Chromium (Debian's `chromium`, installed by `.ci/run`).
 
 The browser loads the page, changes a control (with and without JavaScript),
-and the drawn board is compared with a PNG snapshot in `snapshots/`. Update
+and the drawn board is compared with a PNG snapshot in `tests/server/snapshots/`. Update
 it with `pytest tests/server/test_public_browser.py --snapshot-update` after
 looking at the change. The board has no date range, so nothing drawn depends
 on the day.
@@ -23,8 +23,8 @@ from tests.server.conftest import Api
 from tests.server.public_pages import page_url
 from tests.server.test_public import ORDERS
 
-# Beside the TUI's SVG snapshots, in a folder of its own (syrupy owns the top-level files).
-SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots" / "browser"
+# Not in the top-level snapshots/: syrupy takes every file there for one of the TUI's SVG snapshots.
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # How the machine's own probe starts Chromium: no sandbox as root, and no background traffic
 # (this machine's network is closed and would refuse it).

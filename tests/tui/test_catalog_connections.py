@@ -42,7 +42,7 @@ async def test_catalog_screen_lists_connected_tables_with_their_columns(
 
 
 def test_run_details_show_the_sql_sent_to_a_connection() -> None:
-    from ballast_tui.screens.history import describe_inputs
+    from ballast_tui.screens.run_format import describe_inputs
 
     run = {
         "id": "run_x",

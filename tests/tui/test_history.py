@@ -10,9 +10,11 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.screens.compare import CompareScreen
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.graph import GraphScreen
-from ballast_tui.screens.history import CompareScreen, HistoryScreen, RunScreen
+from ballast_tui.screens.history import HistoryScreen
+from ballast_tui.screens.run_view import RunScreen
 from ballast_tui.tools.registry import Context, load_registry
 from tests.tui.conftest import make_app, settle
 

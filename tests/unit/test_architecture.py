@@ -25,6 +25,19 @@ def test_engine_storage_and_tools_import_no_transport() -> None:
     assert result.stdout.strip() == ""
 
 
+def test_the_server_imports_no_part_of_the_terminal_app() -> None:
+    # The published page is drawn by a worker process, so the server never loads Textual.
+    code = (
+        "import sys\n"
+        "import server.app, server.runner\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'textual'\n"
+        "             or m.startswith(('ballast_tui.screens', 'ballast_tui.widgets', 'ballast_tui.app')))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
 def test_readme_lists_every_command() -> None:
     readme = (ROOT / "README.md").read_text()
     subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
