@@ -21,7 +21,7 @@ import time
 from typing import Any, Protocol
 
 from ballast_tui.agent_docs import EXPLICIT_BOARD
-from ballast_tui.engine.sessions import AGENT_CLIENT
+from ballast_tui.engine.sessions import AGENT_CLIENT, announce_released
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, Registry, load_registry
@@ -235,10 +235,7 @@ class LocalCaller:
 
     async def away(self) -> None:
         """Leave presence and release the session's locks (it may come back with its next call)."""
-        for lock in self.ws.sessions.leave(self.key):
-            self.ws.bus.publish(
-                lock.dashboard_id, "lock", block_id=lock.block_id, lock=None, released=lock.describe()
-            )
+        announce_released(self.ws.bus, self.ws.sessions.leave(self.key))
         if self.present and self.board_id is not None:
             self._announce(self.board_id)
         self.present = False

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.ids import random_base36
+from ballast_tui.engine.sessions import announce_released
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, Registry, load_registry
@@ -104,8 +105,4 @@ class LocalBackend:
         return await asyncio.get_running_loop().run_in_executor(None, write)
 
     async def close(self) -> None:
-        released = self.ws.sessions.leave(self._context.session_key)
-        for lock in released:
-            self.ws.bus.publish(
-                lock.dashboard_id, "lock", block_id=lock.block_id, lock=None, released=lock.describe()
-            )
+        announce_released(self.ws.bus, self.ws.sessions.leave(self._context.session_key))

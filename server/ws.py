@@ -32,6 +32,7 @@ from aiohttp import WSMsgType, web
 from ballast_tui.engine.errors import Forbidden, InvalidRequest, ToolError, Unauthorized
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.ids import random_base36
+from ballast_tui.engine.sessions import announce_released
 from ballast_tui.engine.users import User
 from ballast_tui.tools.registry import Context
 from server.jsonio import dumps
@@ -171,10 +172,7 @@ class LiveSession:
     def disconnect(self) -> None:
         """The connection is gone: its locks and its presence go with it."""
         self.leave()
-        for lock in self.ws.sessions.leave(self.key):
-            self.ws.bus.publish(
-                lock.dashboard_id, "lock", block_id=lock.block_id, lock=None, released=lock.describe()
-            )
+        announce_released(self.ws.bus, self.ws.sessions.leave(self.key))
         if self.dashboard_id:
             self.publish_presence(self.dashboard_id)
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.engine.errors import Locked
+
+if TYPE_CHECKING:
+    from ballast_tui.engine.events import EventBus
 
 LOCK_TIMEOUT_S = 30.0
 AGENT_CLIENT = "mcp"
@@ -188,3 +192,11 @@ class Sessions:
         self.expire()
         with self._lock:
             return [lock.describe() for lock in self._locks.values() if lock.dashboard_id == dashboard_id]
+
+
+def announce_released(bus: EventBus, locks: Iterable[Lock], **extra: Any) -> None:
+    """Tell each lock's board that it is free (a session left, or its heartbeat stopped)."""
+    for lock in locks:
+        bus.publish(
+            lock.dashboard_id, "lock", block_id=lock.block_id, lock=None, released=lock.describe(), **extra
+        )
