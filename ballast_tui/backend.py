@@ -1,33 +1,45 @@
-"""The TUI's seam: one Backend protocol, whichever way the tools are reached.
+"""The seam between a client and the tools: one Backend protocol, whichever way they are reached.
 
-Screens and widgets know only `Backend`: `call(tool, **args)` answers the
-tool's dict or raises the same `ToolError` the engine raises; `events(board)`
-is an async iterator of the board's events; `session` says who we are.
+Screens, widgets, the command line and agent sessions know only `Backend`:
+`call(tool, **args)` answers the tool's dict or raises the same `ToolError` the
+engine raises; `events(board)` is an async iterator of the board's typed
+events; `follow(board)` makes the session present in a board without reading
+its events (an agent); `session` says who we are.
+
 `LocalBackend` calls the registry in-process (on its thread pool, never on the
-UI loop) and subscribes to the bus directly.
+UI loop) and is one `LiveSession` of the workspace. `RemoteBackend`
+(`ballast_tui.remote`) reaches a server over HTTP and its WebSocket.
+`open_backend` picks one: the workspace's running server when there is one,
+else the workspace opened here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ballast_tui.engine.events import Event
+from ballast_tui.engine.events import AccessLost, Event, Reload
+from ballast_tui.engine.exports import FileSink
 from ballast_tui.engine.ids import random_base36
-from ballast_tui.engine.sessions import announce_released
-from ballast_tui.engine.users import User
+from ballast_tui.engine.live import LiveSession
+from ballast_tui.engine.users import User, Users
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage.db import Database
 from ballast_tui.tools.registry import Context, Registry, load_registry
 
 HEARTBEAT_S = 10.0
+EVENT_QUEUE = 10_000
+"""Events waiting for a screen at most; past that, the screen is told to reload instead."""
 
 
 @dataclass(frozen=True)
 class SessionInfo:
-    """Who this app is, as the others see it."""
+    """Who this client is, as the others see it."""
 
     session_id: str
     user_id: str
@@ -37,7 +49,7 @@ class SessionInfo:
 
 
 class Backend(Protocol):
-    """What the app needs of the tools, wherever they run."""
+    """What a client needs of the tools, wherever they run."""
 
     session: SessionInfo
 
@@ -46,7 +58,15 @@ class Backend(Protocol):
         ...
 
     def events(self, dashboard_id: str) -> AsyncIterator[Event]:
-        """The board's events, as they happen."""
+        """The board's events, as they happen (ending after an `AccessLost`)."""
+        ...
+
+    async def follow(self, dashboard_id: str | None) -> None:
+        """Be present in `dashboard_id` (nowhere, for None) without reading its events."""
+        ...
+
+    def heartbeat(self) -> None:
+        """Keep this session's locks a while longer."""
         ...
 
     async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
@@ -58,51 +78,180 @@ class Backend(Protocol):
         ...
 
 
-class LocalBackend:
-    """The registry in-process, and the workspace's bus."""
+def export_to_file(
+    registry: Registry, ctx: Context, arguments: dict[str, Any], target: Path
+) -> dict[str, Any]:
+    """Run the `export_block` tool into `target`: written beside it and renamed over it only once the
+    export succeeded, so a refused or failed export leaves an existing file untouched."""
+    sink = FileSink(target)
+    exporting = dataclasses.replace(ctx, export_sink=sink)
+    try:
+        answer = registry.call(exporting, "export_block", arguments)
+        sink.commit()
+        return answer
+    finally:
+        sink.discard()
 
-    def __init__(self, ws: Workspace, user: User, registry: Registry | None = None) -> None:
+
+class LocalBackend:
+    """The registry in-process; this client is one `LiveSession` of the workspace."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        user: User,
+        registry: Registry | None = None,
+        *,
+        client: str = "tui",
+        session_id: str | None = None,
+    ) -> None:
         self.ws = ws
         self.user = user
         self.registry = registry or load_registry()
         self.session = SessionInfo(
-            f"tui-{random_base36(10)}", user.id, user.name, user.kind, ws.paths.root.name
+            session_id or f"{client}-{random_base36(10)}", user.id, user.name, user.kind, ws.paths.root.name
         )
-        self._context = Context(ws, user, self.session.session_id, client="tui")
+        self.live = LiveSession(ws, user, self.session.session_id, client, self._fan_out)
+        self._listeners: dict[str, list[Callable[[Event], None]]] = {}
+
+    @property
+    def context(self) -> Context:
+        return self.live.context
 
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        return await self.registry.acall(self._context, tool, arguments)
+        return await self.registry.acall(self.live.context, tool, arguments)
+
+    def _fan_out(self, event: Event) -> None:
+        for listener in list(self._listeners.get(event.dashboard_id, ())):
+            listener(event)
 
     async def events(self, dashboard_id: str) -> AsyncIterator[Event]:
-        """The board's events; while followed, this app is a session in the board's presence."""
-        key = self._context.session_key
-        sessions = self.ws.sessions
-        sessions.ensure(key, self.user.id, self.user.name, self.user.kind, "tui")
-        sessions.join(key, dashboard_id)
-        self.ws.bus.publish(dashboard_id, "presence", sessions=sessions.presence(dashboard_id))
-        beat = asyncio.create_task(self._heartbeat(key))
+        """The board's events; while followed, this client is in the board's presence."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Event] = asyncio.Queue(EVENT_QUEUE)
+
+        def offer(event: Event) -> None:
+            if queue.full():  # the screen fell far behind: tell it to read the board again
+                while not queue.empty():
+                    queue.get_nowait()
+                event = Reload(dashboard_id=dashboard_id)
+            queue.put_nowait(event)
+
+        def listen(event: Event) -> None:
+            loop.call_soon_threadsafe(offer, event)
+
+        listeners = self._listeners.setdefault(dashboard_id, [])
+        listeners.append(listen)
+        beat = asyncio.create_task(self._heartbeat())
         try:
-            async for event in self.ws.bus.stream(dashboard_id):
+            if self.live.board_id != dashboard_id:
+                await asyncio.to_thread(self.live.join, dashboard_id)
+            self.live.release()
+            while True:
+                event = await queue.get()
                 yield event
+                if isinstance(event, AccessLost):
+                    return
         finally:
             beat.cancel()
-            sessions.join(key, "")
-            self.ws.bus.publish(dashboard_id, "presence", sessions=sessions.presence(dashboard_id))
+            listeners.remove(listen)
+            if not listeners:
+                del self._listeners[dashboard_id]
+                if self.live.board_id == dashboard_id:
+                    await asyncio.to_thread(self.live.leave)
 
-    async def _heartbeat(self, key: str) -> None:
+    async def follow(self, dashboard_id: str | None) -> None:
+        if dashboard_id is None:
+            await asyncio.to_thread(self.live.leave)
+        elif self.live.board_id != dashboard_id:
+            await asyncio.to_thread(self.live.join, dashboard_id)
+            self.live.release()
+
+    def heartbeat(self) -> None:
+        """Keep this session's locks a while longer."""
+        self.live.heartbeat()
+
+    async def _heartbeat(self) -> None:
         """Keep this session's locks: a session silent past the timeout loses them."""
         while True:
-            self.ws.sessions.heartbeat(key)
+            self.live.heartbeat()
             await asyncio.sleep(HEARTBEAT_S)
 
     async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
-        from ballast_tui.tools.exports import export_block
-
         def write() -> int:
-            with open(target, "wb") as sink:
-                return export_block(self._context, dashboard_id, block_id, fmt, sink)
+            arguments = {"dashboard_id": dashboard_id, "block_id": block_id, "format": fmt}
+            return int(export_to_file(self.registry, self.live.context, arguments, target)["row_count"])
 
         return await asyncio.get_running_loop().run_in_executor(None, write)
 
     async def close(self) -> None:
-        announce_released(self.ws.bus, self.ws.sessions.leave(self._context.session_key))
+        await asyncio.to_thread(self.live.close)
+
+
+@dataclass
+class Opened:
+    """A backend `open_backend` chose, and what to undo when done with it."""
+
+    backend: Backend
+    workspace: Workspace | None
+    """The workspace, when it was opened here (no server runs it)."""
+    url: str | None
+    """The server's address, when the backend reaches one."""
+    _undo: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+
+    def close(self) -> None:
+        """Forget a token minted for this client, close a workspace opened for it."""
+        for undo in reversed(self._undo):
+            with contextlib.suppress(Exception):
+                undo()
+        self._undo.clear()
+
+
+def open_backend(root: Path, token: str | None, *, client: str, session_id: str | None = None) -> Opened:
+    """The backend for a client of the workspace at `root`: through its running server when there is
+    one (as the user of `token`, else the local OS user's account, with a token minted for this client
+    and revoked at `close`), else on the workspace opened in this process (`token` checked: 401
+    `unauthorized` for an unknown or revoked one). Raises `OSError` when the server cannot be reached.
+    """
+    from ballast_tui.config import WorkspacePaths, live_server
+
+    paths = WorkspacePaths(root)
+    info = live_server(paths) if paths.db.exists() else None
+    if info is None:
+        ws = Workspace(root)
+        try:
+            user = ws.users.authenticate(token) if token else ws.users.local()
+        except BaseException:
+            ws.close()
+            raise
+        return Opened(LocalBackend(ws, user, client=client, session_id=session_id), ws, None, [ws.close])
+    from ballast_tui.remote import RemoteBackend
+
+    url = str(info["url"])
+    undo: list[Callable[[], None]] = []
+    if token is None:
+        users = _users(paths.db)
+        try:
+            token = minted = users.add_token(users.local().id)
+        finally:
+            users.db.close()
+        undo.append(lambda: _revoke(paths.db, minted))
+    opened = Opened(RemoteBackend(url, token, client=client, session_id=session_id), None, url, undo)
+    try:
+        asyncio.run(opened.backend.start())  # type: ignore[attr-defined]
+    except BaseException:
+        opened.close()
+        raise
+    return opened
+
+
+def _users(db_path: Path) -> Users:
+    return Users(Database(db_path))
+
+
+def _revoke(db_path: Path, token: str) -> None:
+    users = _users(db_path)
+    try:
+        users.revoke(token)
+    finally:
+        users.db.close()

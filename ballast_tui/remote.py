@@ -4,8 +4,8 @@ Used when the workspace is already served (another `ballast` runs it: its
 `server.json` names a live process) and by `ballast connect URL`. Tool calls
 carry this session's id, so locks taken by HTTP calls and by the WebSocket
 are one session's. A dropped WebSocket is reopened with the last `seq` seen;
-the app is told with synthetic ``connection`` events (``lost``, ``resumed``)
-and a ``reload`` when too much was missed.
+the app is told with `Connection` events (``lost``, ``resumed``) and a
+`Reload` when too much was missed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import aiohttp
 
 from ballast_tui.backend import SessionInfo
 from ballast_tui.engine import errors
-from ballast_tui.engine.events import Event
+from ballast_tui.engine.events import AccessLost, Connection, Event, event_from_dict
+from ballast_tui.engine.exports import ROWS_HEADER, ExportSink, FileSink
 from ballast_tui.engine.ids import random_base36
 
 ERRORS: dict[str, type[errors.ToolError]] = {
@@ -70,6 +71,9 @@ class RemoteBackend:
         self.client = client
         self.session = SessionInfo(session_id or f"tui-{random_base36(10)}", "", "", "human", self.url)
         self._http: aiohttp.ClientSession | None = None
+        self._following: str | None = None
+        self._presence: asyncio.Task[None] | None = None
+        self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._headers = {
             "Authorization": f"Bearer {token}",
             "X-Ballast-Session": self.session.session_id,
@@ -116,7 +120,8 @@ class RemoteBackend:
         return body  # type: ignore[no-any-return]
 
     async def events(self, dashboard_id: str) -> AsyncIterator[Event]:
-        """The board's events; reconnects on its own, resuming from the last `seq`."""
+        """The board's events; reconnects on its own, resuming from the last `seq`. Ends after an
+        `AccessLost`."""
         last_seq: int | None = None
         delay = 0.5
         lost = False
@@ -132,47 +137,97 @@ class RemoteBackend:
                         async for frame in socket:
                             if frame.type != aiohttp.WSMsgType.TEXT:
                                 continue
-                            event = json.loads(frame.data)
-                            if event.get("type") == "joined":
+                            message = json.loads(frame.data)
+                            kind = message.get("type")
+                            if kind == "joined":
                                 if lost:
-                                    yield {
-                                        "type": "connection",
-                                        "state": "resumed",
-                                        "dashboard_id": dashboard_id,
-                                    }
+                                    yield Connection(dashboard_id=dashboard_id, state="resumed")
                                     lost, delay = False, 0.5
-                                last_seq = last_seq if last_seq is not None else event.get("seq", 0)
+                                last_seq = last_seq if last_seq is not None else message.get("seq", 0)
                                 continue
-                            if event.get("type") == "error" and event.get("request") == "join":
-                                raise error_from(403, event)
-                            if "seq" in event and event.get("dashboard_id") == dashboard_id:
-                                last_seq = event["seq"]
-                            if event.get("type") not in ("welcome", "heartbeat"):
-                                yield event
+                            if kind == "error" and message.get("request") == "join":
+                                raise error_from(403, message)
+                            event = event_from_dict(message)
+                            if event is None or event.dashboard_id != dashboard_id:
+                                continue
+                            if event.seq:
+                                last_seq = event.seq
+                            yield event
+                            if isinstance(event, AccessLost):
+                                return
                     finally:
                         beat.cancel()
             except (TimeoutError, aiohttp.ClientError, OSError):
                 pass
             if not lost:
                 lost = True
-                yield {"type": "connection", "state": "lost", "dashboard_id": dashboard_id}
+                yield Connection(dashboard_id=dashboard_id, state="lost")
+            await asyncio.sleep(delay)
+            delay = min(RECONNECT_MAX_S, delay * 2)
+
+    async def follow(self, dashboard_id: str | None) -> None:
+        """Be present in `dashboard_id` through a WebSocket of this session (kept open, reconnecting,
+        until `close`); None leaves."""
+        self._following = dashboard_id
+        if self._presence is None:
+            self._presence = asyncio.create_task(self._present())
+        elif self._socket is not None and not self._socket.closed:
+            message = {"type": "join", "dashboard_id": dashboard_id} if dashboard_id else {"type": "leave"}
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self._socket.send_json(message)
+
+    def heartbeat(self) -> None:
+        """Nothing to do: the session's WebSockets send heartbeats while they are open."""
+
+    async def _present(self) -> None:
+        """Keep the session's WebSocket open (reconnecting), in the board it follows."""
+        delay = 0.5
+        while True:
+            with contextlib.suppress(TimeoutError, aiohttp.ClientError, OSError):
+                async with self.http.ws_connect(self.ws_url(), heartbeat=HEARTBEAT_S) as socket:
+                    self._socket, delay = socket, 0.5
+                    if self._following is not None:
+                        await socket.send_json({"type": "join", "dashboard_id": self._following})
+                    beat = asyncio.create_task(keep_alive(socket))
+                    try:
+                        async for _frame in socket:
+                            pass  # an agent reads state with tools, not events
+                    finally:
+                        beat.cancel()
+                        self._socket = None
             await asyncio.sleep(delay)
             delay = min(RECONNECT_MAX_S, delay * 2)
 
     async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
-        """Stream a block's whole output to `target`; the number of bytes written."""
+        """Stream a block's whole output to `target` (written beside it, renamed over it once the
+        whole export arrived); the number of bytes written."""
+        sink = FileSink(target)
+        try:
+            rows = await self.stream_export(dashboard_id, block_id, fmt, sink)
+            sink.commit()
+            return rows
+        finally:
+            sink.discard()
+
+    async def stream_export(self, dashboard_id: str, block_id: str, fmt: str, sink: ExportSink) -> int:
+        """Stream a block's whole output into `sink` (asked for its file once the server accepted the
+        export); the number of rows."""
         url = f"{self.url}/api/v1/dashboards/{dashboard_id}/blocks/{block_id}/data.{fmt}"
-        written = 0
         async with self.http.get(url) as response:
             if response.status != 200:
                 raise error_from(response.status, await response.json(content_type=None))
-            with open(target, "wb") as sink:
-                async for chunk in response.content.iter_chunked(CHUNK):
-                    sink.write(chunk)
-                    written += len(chunk)
-        return written
+            rows = int(response.headers.get(ROWS_HEADER, "0"))
+            out = sink.begin(block_id, fmt, rows)
+            async for chunk in response.content.iter_chunked(CHUNK):
+                out.write(chunk)
+        return rows
 
     async def close(self) -> None:
+        if self._presence is not None:
+            self._presence.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._presence
+            self._presence = None
         if self._http is not None:
             await self._http.close()
             self._http = None

@@ -1,7 +1,7 @@
 """``GET /api/v1/dashboards/{id}/blocks/{block_id}/data.{csv|parquet|json}``: a block's whole output.
 
-The route streams: `export_block` runs on a worker thread and writes into a
-sink that hands chunks of at most `CHUNK_BYTES` to a bounded queue, which the
+The route streams: the `export_block` tool runs on a worker thread and writes
+into a sink that hands chunks of at most `CHUNK_BYTES` to a bounded queue, which the
 handler drains into a `web.StreamResponse`. The thread waits while the queue
 is full, so a slow client slows the export down instead of piling it up in
 memory, and nothing is ever truncated.
@@ -33,9 +33,11 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
+from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest, NotFound
-from ballast_tui.tools.exports import FORMATS, MEDIA_TYPES, export_block
-from ballast_tui.tools.registry import Context
+from ballast_tui.engine.exports import FORMATS, MEDIA_TYPES, ROWS_HEADER
+from ballast_tui.tools.registry import Registry
+from server.keys import REGISTRY
 from server.routes import API, tool_context
 
 if TYPE_CHECKING:
@@ -59,9 +61,10 @@ _QUERY_PARAMS = frozenset({"filter_overrides"})
 
 @dataclass(frozen=True)
 class _Start:
-    """Every check passed: the block about to be written."""
+    """Every check passed: the block about to be written, and how many rows it holds."""
 
     name: str
+    rows: int
 
 
 class _Done:
@@ -106,7 +109,7 @@ class _Bridge:
 
 
 class _Sink(io.RawIOBase):
-    """A binary file for `export_block` whose writes become queued chunks."""
+    """A binary file for the `export_block` tool whose writes become queued chunks."""
 
     def __init__(self, bridge: _Bridge) -> None:
         super().__init__()
@@ -131,27 +134,25 @@ class _Sink(io.RawIOBase):
             self._buffer.clear()
 
 
-def _produce(
-    ctx: Context,
-    dashboard_id: str,
-    block_ref: str,
-    fmt: str,
-    overrides: dict[str, Any] | None,
-    bridge: _Bridge,
-) -> None:
+class _BridgeSink:
+    """The `ExportSink` of one request: announces the block once every check passed, then streams."""
+
+    def __init__(self, bridge: _Bridge) -> None:
+        self.bridge = bridge
+        self.file = _Sink(bridge)
+
+    def begin(self, name: str, fmt: str, rows: int) -> IO[bytes]:
+        self.bridge.put(_Start(name, rows))
+        return cast(IO[bytes], self.file)
+
+
+def _produce(registry: Registry, ctx: Context, arguments: dict[str, Any], bridge: _Bridge) -> None:
     """The worker: export into the bridge, then `_Done`, or the exception that stopped it."""
-    sink = _Sink(bridge)
+    sink = _BridgeSink(bridge)
+    ctx.export_sink = sink
     try:
-        export_block(
-            ctx,
-            dashboard_id,
-            block_ref,
-            fmt,
-            cast(IO[bytes], sink),
-            filter_overrides=overrides,
-            on_start=lambda block: bridge.put(_Start(str(block["name"]))),
-        )
-        sink.drain()
+        registry.call(ctx, "export_block", arguments)
+        sink.file.drain()
         bridge.put(_Done())
     except _Aborted:
         return
@@ -196,15 +197,15 @@ async def export_data(request: web.Request) -> web.StreamResponse:
     ctx = tool_context(request)
     loop = asyncio.get_running_loop()
     bridge = _Bridge(loop, request.app[EXPORT_STOPPING])
+    arguments: dict[str, Any] = {
+        "dashboard_id": request.match_info["id"],
+        "block_id": request.match_info["block_id"],
+        "format": fmt,
+    }
+    if overrides is not None:
+        arguments["filter_overrides"] = overrides
     worker = loop.run_in_executor(
-        request.app[EXPORT_POOL],
-        _produce,
-        ctx,
-        request.match_info["id"],
-        request.match_info["block_id"],
-        fmt,
-        overrides,
-        bridge,
+        request.app[EXPORT_POOL], _produce, request.app[REGISTRY], ctx, arguments, bridge
     )
     worker.add_done_callback(_retrieve)
     try:
@@ -216,6 +217,7 @@ async def export_data(request: web.Request) -> web.StreamResponse:
             headers={
                 "Content-Type": MEDIA_TYPES[fmt] + ("; charset=utf-8" if fmt != "parquet" else ""),
                 "Content-Disposition": f'attachment; filename="{first.name}.{fmt}"',
+                ROWS_HEADER: str(first.rows),
                 "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff",
             }

@@ -29,7 +29,9 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-from ballast_tui.agent_session import AgentSession, LocalCaller
+from ballast_tui.agent_session import AgentSession
+from ballast_tui.backend import LocalBackend
+from ballast_tui.engine.sessions import AGENT_CLIENT
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.mcp_server import build_server
@@ -62,8 +64,8 @@ class AgentSessions:
         """The session of that key (the session id presence shows) for that user, created on first use."""
         session = self._sessions.get((user.id, key))
         if session is None:
-            caller = LocalCaller(self.ws, user, key, self.registry)
-            session = self._sessions[(user.id, key)] = AgentSession(caller, self.registry)
+            backend = LocalBackend(self.ws, user, self.registry, client=AGENT_CLIENT, session_id=key)
+            session = self._sessions[(user.id, key)] = AgentSession(backend, self.registry)
         return session
 
     async def end(self, user: User, key: str) -> None:
@@ -76,17 +78,17 @@ class AgentSessions:
         """Keep the locks of agents that are calling; let quiet ones go."""
         now = time.monotonic()
         for ident, session in list(self._sessions.items()):
-            caller = session.caller
-            assert isinstance(caller, LocalCaller)
+            backend = session.backend
+            assert isinstance(backend, LocalBackend)
             idle = now - session.last_active
             if idle > FORGET_S:
                 del self._sessions[ident]
                 await session.close()
             elif idle > PRESENCE_IDLE_S:
-                if caller.present:
-                    await caller.away()
+                if session.present:
+                    await session.away()
             else:
-                caller.heartbeat()
+                backend.heartbeat()
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}

@@ -1,11 +1,10 @@
 """The published page's cookies: access to a protected board, and the password form's CSRF check.
 
 Access: the right password sets ``ballast_access`` for the board's path alone
-(``Path=/public/dashboards/<slug>``), HttpOnly, SameSite=Lax, for
-`ACCESS_DAYS`. Its value is an expiry and a signature, under the workspace's
-key, of the board, its slug, its `password_version` and that expiry: a new
-password or an unpublish (which clears the slug and bumps the version) makes
-every cookie given before it worthless, at once.
+(``Path=/public/dashboards/<slug>``), HttpOnly, SameSite=Lax. Its value comes
+from the `public_unlock` tool and is checked by the registry whenever a
+published-link tool loads the board (`ballast_tui.engine.link_access`): a new
+password or an unpublish makes every cookie given before it worthless, at once.
 
 CSRF: the form page sets ``ballast_csrf`` (random, HttpOnly, SameSite=Strict,
 the same path) and puts a signature of it in the form. A post must bring both,
@@ -17,8 +16,6 @@ the browser send it with its own post.
 from __future__ import annotations
 
 import secrets
-import time
-from typing import Any
 
 from aiohttp import web
 
@@ -26,44 +23,25 @@ from ballast_tui.engine.signing import sign, verify
 
 ACCESS_COOKIE = "ballast_access"
 CSRF_COOKIE = "ballast_csrf"
-ACCESS_DAYS = 7
 
 
 def board_path(slug: str) -> str:
     return f"/public/dashboards/{slug}"
 
 
-def _access_parts(board: dict[str, Any], expires: int) -> tuple[str, ...]:
-    return ("access", str(board["id"]), str(board["slug"]), str(board["password_version"]), str(expires))
-
-
 def grant_access(
-    response: web.StreamResponse, request: web.Request, key: bytes, board: dict[str, Any]
+    response: web.StreamResponse, request: web.Request, slug: str, value: str, max_age: int
 ) -> None:
-    """Set the access cookie for `board` on `response`."""
-    max_age = ACCESS_DAYS * 86400
-    expires = int(time.time()) + max_age
-    value = f"{expires}.{sign(key, *_access_parts(board, expires))}"
+    """Set the access cookie `public_unlock` made for the board at `slug` on `response`."""
     response.set_cookie(
         ACCESS_COOKIE,
         value,
-        path=board_path(str(board["slug"])),
+        path=board_path(slug),
         max_age=max_age,
         httponly=True,
         samesite="Lax",
         secure=request.secure,
     )
-
-
-def access_valid(value: str, key: bytes, board: dict[str, Any]) -> bool:
-    """Whether an access cookie's `value` is valid and unexpired for `board` as it is now."""
-    expires_text, _, signature = value.partition(".")
-    if not expires_text.isdigit() or not signature:
-        return False
-    expires = int(expires_text)
-    if expires < time.time():
-        return False
-    return verify(key, signature, *_access_parts(board, expires))
 
 
 def csrf_token(request: web.Request, response: web.StreamResponse, key: bytes, slug: str) -> str:

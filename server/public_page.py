@@ -39,15 +39,11 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest, NotFound, PasswordRequired
-from ballast_tui.engine.signing import workspace_secret
-from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage import repos
-from ballast_tui.tools import public as public_access
-from ballast_tui.tools import published
 from server import public_auth
 from server.jsonio import json_response
-from server.keys import WORKSPACE
+from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import error_body, public
 from server.public_render import DRAWINGS, Drawing, DrawingFailed, drawings_ctx
 from server.public_routes import PASSWORD_LIMITER, client_address
@@ -56,7 +52,6 @@ log = logging.getLogger("ballast.server.public")
 
 PAGE_CACHE_SIZE = 128
 PASSWORD_MAX = 1024
-SECRET = web.AppKey("public_secret", bytes)
 PAGES: web.AppKey[OrderedDict[str, CachedPage]] = web.AppKey("public_pages")
 
 PRESET_LABELS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "today": "Today"}
@@ -93,11 +88,15 @@ class CachedPage:
 
 @dataclass(frozen=True)
 class Resolved:
-    """A request's published board: its state, or None when the viewer must give the password first."""
+    """A request's published board: its page state (the `public_page` tool's answer), or None when
+    the viewer must give the password first."""
 
-    board: dict[str, Any]
-    state: published.PageState | None
-    default_key: str
+    slug: str
+    state: dict[str, Any] | None
+
+    @property
+    def protected(self) -> bool:
+        return self.state is None or bool(self.state["board"]["protected"])
 
 
 # -- headers ------------------------------------------------------------------
@@ -171,7 +170,7 @@ def problem_page(request: web.Request, status: int, code: str, message: str, **h
 def password_page(request: web.Request, slug: str, status: int = 200, error: str = "") -> web.Response:
     """The form a protected board shows: a generic card, nothing of the board."""
     response = web.Response(status=status, content_type="text/html")
-    token = public_auth.csrf_token(request, response, request.app[SECRET], slug)
+    token = public_auth.csrf_token(request, response, request.app[WORKSPACE].secret, slug)
     response.text = _templates.get_template("password.html").render(
         **_generic_card(request, slug), path=public_auth.board_path(slug), csrf=token, error=error
     )
@@ -179,55 +178,50 @@ def password_page(request: web.Request, slug: str, status: int = 200, error: str
     return response
 
 
-def build_page(ws: Workspace, base: str, resolved: Resolved, drawing: Drawing) -> CachedPage:
+def build_page(base: str, resolved: Resolved, drawing: Drawing) -> CachedPage:
     """The page's HTML for one drawing, gzipped too (run off the loop: it reads the drawing and
-    the blocks' configs, and compresses a few hundred KB)."""
+    compresses a few hundred KB)."""
     state = resolved.state
     assert state is not None
-    board = resolved.board
-    slug = str(board["slug"])
+    board = state["board"]
+    slug = resolved.slug
     svg = drawing.svg.read_text()
-    blocks = repos.blocks(ws.db, state.board_id)
-    refreshed = board["last_refreshed_at"]
+    refreshed = board["lastRefreshedAt"]
     body = _templates.get_template("page.html").render(
         title=board["title"],
         description=drawing.description,
         url=f"{base}{public_auth.board_path(slug)}",
-        image=f"{base}{public_auth.board_path(slug)}/preview.png?v={resolved.default_key}",
+        image=f"{base}{public_auth.board_path(slug)}/preview.png?v={state['default_key']}",
         image_alt=f"{board['title']}, as drawn in the terminal",
         path=public_auth.board_path(slug),
         refreshed=refreshed or "",
         refreshed_text=(refreshed or "").replace("T", " ")[:16] + (" UTC" if refreshed else ""),
-        controls=state.controls(blocks),
+        controls=state["controls"],
         option_labels=PRESET_LABELS,
-        changed=bool(state.overrides),
-        empty=state.empty,
+        changed=bool(state["overrides"]),
+        empty=state["empty"],
         svg=Markup(svg),
     )
     encoded = body.encode()
     return CachedPage(encoded, gzip.compress(encoded, 6, mtime=0), _style_hashes(svg))
 
 
-def _resolve(ws: Workspace, key: bytes, slug: str, query: Mapping[str, str], access_cookie: str) -> Resolved:
-    """The board behind `slug` for this viewer (run off the loop: it reads SQLite)."""
-    board = public_access.published_board(ws, slug)
-    if board["password_hash"] and not public_auth.access_valid(access_cookie, key, board):
-        return Resolved(board, None, "")
-    state = published.state_of(ws, board, query)
-    default_key = state.key
-    if state.overrides:
-        default_key = published.page_key(board, state.states, {}, ws.today())
-    return Resolved(board, state, default_key)
-
-
 async def _resolve_request(request: web.Request, query: Mapping[str, str]) -> Resolved:
+    """The board behind the request's slug for this viewer, through the `public_page` tool (404 for
+    an unknown slug; a protected board without a valid access cookie resolves to no state)."""
     slug = request.match_info["slug"]
-    cookie = request.cookies.get(public_auth.ACCESS_COOKIE, "")
-    return await asyncio.to_thread(_resolve, request.app[WORKSPACE], request.app[SECRET], slug, query, cookie)
+    cookie = request.cookies.get(public_auth.ACCESS_COOKIE) or None
+    ctx = Context.anonymous(request.app[WORKSPACE], link_access=cookie)
+    try:
+        state = await request.app[REGISTRY].acall(ctx, "public_page", {"slug": slug, "choices": dict(query)})
+    except PasswordRequired:
+        return Resolved(slug, None)
+    request.app[DRAWINGS].learn(state["board"]["id"], slug)
+    return Resolved(slug, state)
 
 
 def _cache_headers(resolved: Resolved, etag: str) -> dict[str, str]:
-    private = bool(resolved.board["password_hash"])
+    private = resolved.protected
     return {
         "ETag": f'"{etag}"',
         "Cache-Control": "private, no-cache" if private else "public, no-cache",
@@ -258,28 +252,27 @@ async def page(request: web.Request) -> web.StreamResponse:
     state = resolved.state
     if state is None:
         return password_page(request, slug)
-    headers = _cache_headers(resolved, state.key)
+    key, board_id = state["key"], state["board"]["id"]
+    headers = _cache_headers(resolved, key)
     pages = request.app[PAGES]
-    cached = pages.get(state.key)
-    if _not_modified(request, state.key):
+    cached = pages.get(key)
+    if _not_modified(request, key):
         return web.Response(status=304, headers={**headers, **security_headers()})
     if cached is None and request.method == "HEAD":
         # Unfurlers ask HEAD first: answer the headers without drawing.
         return web.Response(content_type="text/html", headers={**headers, **security_headers()})
     if cached is None:
         try:
-            drawing = await request.app[DRAWINGS].get(state.board_id, state.key, state.overrides)
+            drawing = await request.app[DRAWINGS].get(board_id, slug, key, state["overrides"])
         except DrawingFailed as error:
-            log.error("could not draw %s: %s", state.board_id, error)
+            log.error("could not draw %s: %s", board_id, error)
             return problem_page(request, 503, "unavailable", "The dashboard could not be drawn; try again.")
-        cached = await asyncio.to_thread(
-            build_page, request.app[WORKSPACE], base_url(request), resolved, drawing
-        )
-        pages[state.key] = cached
+        cached = await asyncio.to_thread(build_page, base_url(request), resolved, drawing)
+        pages[key] = cached
         while len(pages) > PAGE_CACHE_SIZE:
             pages.popitem(last=False)
     else:
-        pages.move_to_end(state.key)
+        pages.move_to_end(key)
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         headers["Content-Encoding"] = "gzip"
         body = cached.gzipped
@@ -296,6 +289,7 @@ async def page(request: web.Request) -> web.StreamResponse:
 @public
 async def preview(request: web.Request) -> web.StreamResponse:
     """``GET /public/dashboards/{slug}/preview.png``: the default drawing's top, 1200x630."""
+    slug = request.match_info["slug"]
     try:
         resolved = await _resolve_request(request, {})
     except NotFound:
@@ -303,15 +297,16 @@ async def preview(request: web.Request) -> web.StreamResponse:
     state = resolved.state
     if state is None:  # protected: the page's preview is the generic card, not this
         return problem_page(request, 404, "not_found", "There is no published dashboard at this address.")
-    headers = _cache_headers(resolved, state.key)
-    if request.rel_url.query.get("v") == state.key and not resolved.board["password_hash"]:
+    key, board_id = state["key"], state["board"]["id"]
+    headers = _cache_headers(resolved, key)
+    if request.rel_url.query.get("v") == key and not resolved.protected:
         headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    if _not_modified(request, state.key):
+    if _not_modified(request, key):
         return web.Response(status=304, headers={**headers, **security_headers()})
     try:
-        drawing = await request.app[DRAWINGS].get(state.board_id, state.key, {})
+        drawing = await request.app[DRAWINGS].get(board_id, slug, key, {})
     except DrawingFailed as error:
-        log.error("could not draw the preview of %s: %s", state.board_id, error)
+        log.error("could not draw the preview of %s: %s", board_id, error)
         return problem_page(request, 503, "unavailable", "The preview could not be drawn; try again.")
     png = await asyncio.to_thread(drawing.png.read_bytes)
     return web.Response(body=png, content_type="image/png", headers={**headers, **security_headers()})
@@ -321,19 +316,18 @@ async def preview(request: web.Request) -> web.StreamResponse:
 async def password_post(request: web.Request) -> web.StreamResponse:
     """``POST /public/dashboards/{slug}``: the password form."""
     slug = request.match_info["slug"]
-    ws = request.app[WORKSPACE]
-    key = request.app[SECRET]
-    form = await request.post()
+    form = await _form(request)
     password, token = form.get("password"), form.get("csrf")
     try:
-        board = await asyncio.to_thread(public_access.published_board, ws, slug)
+        resolved = await _resolve_request(request, {})
     except NotFound:
         return problem_page(request, 404, "not_found", "There is no published dashboard at this address.")
-    if not isinstance(token, str) or not public_auth.csrf_ok(request, key, slug, token):
+    secret = request.app[WORKSPACE].secret
+    if not isinstance(token, str) or not public_auth.csrf_ok(request, secret, slug, token):
         return password_page(
             request, slug, 403, "This form expired or was sent from another site. Please try again."
         )
-    if not board["password_hash"]:
+    if resolved.state is not None and not resolved.protected:
         return _see_other(public_auth.board_path(slug))
     if not isinstance(password, str) or not password or len(password) > PASSWORD_MAX:
         return password_page(request, slug, 403, "Enter the dashboard's password.")
@@ -349,16 +343,28 @@ async def password_post(request: web.Request) -> web.StreamResponse:
             **{"Retry-After": str(wait)},
         )
     failed = False
+    ctx = Context.anonymous(request.app[WORKSPACE])
     try:
-        await asyncio.to_thread(public_access.check_password, board, password)
+        unlocked = await request.app[REGISTRY].acall(
+            ctx, "public_unlock", {"slug": slug, "password": password}
+        )
     except PasswordRequired:
         failed = True
         return password_page(request, slug, 403, "Wrong password.")
     finally:
         limiter.release(limit_key, failed)
     response = _see_other(public_auth.board_path(slug))
-    public_auth.grant_access(response, request, key, board)
+    if unlocked["access"]:
+        public_auth.grant_access(response, request, slug, unlocked["access"], unlocked["maxAge"])
     return response
+
+
+async def _form(request: web.Request) -> Mapping[str, Any]:
+    """The posted form; a body that is no form (or a multipart one without its boundary) is empty."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError):
+        return {}
 
 
 def _see_other(location: str) -> web.Response:
@@ -386,7 +392,8 @@ async def asset(request: web.Request) -> web.StreamResponse:
 
 
 async def _secret_ctx(app: web.Application) -> Any:
-    app[SECRET] = await asyncio.to_thread(workspace_secret, app[WORKSPACE].paths.secret)
+    """Read (or make) the workspace's signing key once, off the loop, before the first request."""
+    await asyncio.to_thread(lambda: app[WORKSPACE].secret)
     yield
 
 

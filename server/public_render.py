@@ -5,12 +5,13 @@ the TUI's own widgets, one drawing at a time, beside the server (so the
 server never imports the TUI, and a drawing that hangs is killed, not waited
 for). `Drawings` talks to it:
 
-- `get(board_id, key, overrides)` answers the drawing named by the page's key:
+- `get(board_id, slug, key, overrides)` answers the drawing named by the page's key:
   from `published/<board_id>/<key>.*` when it is there, else it asks the
   worker (once per key however many requests wait for it).
 - `warm(board_id)` draws a published board's default page in the background,
   a moment after it changes: on publish, on every refresh or run, so link
-  previews (its PNG) are ready before anyone asks.
+  previews (its PNG) are ready before anyone asks. A board is warmed once its
+  slug is known to this server: from its publish event, or from a request.
 - `forget(board_id)` removes a board's drawings (unpublished or deleted).
 
 Each board keeps its newest `KEEP` drawings.
@@ -32,12 +33,20 @@ from typing import Any
 
 from aiohttp import web
 
-from ballast_tui.engine.errors import NotFound
-from ballast_tui.engine.events import Event
+from ballast_tui.engine.context import Context
+from ballast_tui.engine.errors import NotFound, ToolError
+from ballast_tui.engine.events import (
+    BlockChanged,
+    BoardChanged,
+    BoardDeleted,
+    ControlChanged,
+    Event,
+    LayoutChanged,
+    RunFinished,
+)
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage import repos
-from ballast_tui.tools import published
-from server.keys import WORKSPACE
+from ballast_tui.tools.registry import Registry
+from server.keys import REGISTRY, WORKSPACE
 
 log = logging.getLogger("ballast.server.public")
 
@@ -47,7 +56,7 @@ KEEP = 16
 SUFFIXES = (".svg", ".png", ".json")
 
 # Events after which a published board's default drawing is made again.
-_WARMING_EVENTS = {"run_finished", "layout_changed", "block_changed", "control_changed", "board_changed"}
+_WARMING_EVENTS = (RunFinished, LayoutChanged, BlockChanged, ControlChanged, BoardChanged)
 
 
 class DrawingFailed(RuntimeError):
@@ -114,7 +123,7 @@ class Worker:
         self._stderr = asyncio.get_running_loop().create_task(_relay(process.stderr))
         return process
 
-    async def draw(self, board_id: str, key: str, overrides: dict[str, Any], out_dir: Path) -> None:
+    async def draw(self, slug: str, key: str, overrides: dict[str, Any], out_dir: Path) -> None:
         """Have the worker draw one page into `out_dir`; `DrawingFailed` if it cannot."""
         async with self._lock:
             if self._process is None or self._process.returncode is not None:
@@ -124,7 +133,7 @@ class Worker:
             self._next_id += 1
             request = {
                 "id": self._next_id,
-                "board_id": board_id,
+                "slug": slug,
                 "key": key,
                 "overrides": overrides,
                 "out_dir": str(out_dir),
@@ -169,9 +178,12 @@ class Worker:
 class Drawings:
     """The drawings of published boards, on disk under the workspace's `published/`."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, registry: Registry) -> None:
         self.ws = ws
+        self.registry = registry
         self.worker = Worker(ws)
+        self.slugs: dict[str, str] = {}
+        """The slug of each published board this server has seen (board id -> slug)."""
         self._pending: dict[str, asyncio.Future[Drawing]] = {}
         self._warming: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -179,7 +191,11 @@ class Drawings:
     def folder(self, board_id: str) -> Path:
         return self.ws.paths.published / board_id
 
-    async def get(self, board_id: str, key: str, overrides: dict[str, Any]) -> Drawing:
+    def learn(self, board_id: str, slug: str) -> None:
+        """Remember a published board's slug, so its drawings can be warmed when it changes."""
+        self.slugs[board_id] = slug
+
+    async def get(self, board_id: str, slug: str, key: str, overrides: dict[str, Any]) -> Drawing:
         """The drawing for `key`, drawn now if it is not on disk yet."""
         folder = self.folder(board_id)
         found = await asyncio.to_thread(_read, folder, key)
@@ -191,7 +207,7 @@ class Drawings:
         future: asyncio.Future[Drawing] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            await self.worker.draw(board_id, key, overrides, folder)
+            await self.worker.draw(slug, key, overrides, folder)
             drawing = await asyncio.to_thread(_read, folder, key)
             if drawing is None:
                 raise DrawingFailed("the drawing process wrote no drawing")
@@ -223,15 +239,21 @@ class Drawings:
 
     def on_event(self, event: Event) -> None:
         """React to a board's event (called on the loop): forget or warm its drawings."""
-        board_id = str(event["dashboard_id"])
-        kind = event["type"]
-        if kind == "board_deleted" or (kind == "board_changed" and event.get("visibility") == "private"):
+        board_id = event.dashboard_id
+        unpublished = isinstance(event, BoardChanged) and event.visibility == "private"
+        if isinstance(event, BoardDeleted) or unpublished:
+            self.slugs.pop(board_id, None)
             self.forget(board_id)
-        elif kind in _WARMING_EVENTS:
+            return
+        if isinstance(event, BoardChanged) and event.slug:
+            self.learn(board_id, event.slug)
+        if isinstance(event, _WARMING_EVENTS):
             self.warm(board_id)
 
     def warm(self, board_id: str, delay: float = WARM_DELAY_S) -> None:
         """Draw the board's default page in a moment (again, if more changes come first)."""
+        if board_id not in self.slugs:
+            return
         loop = asyncio.get_running_loop()
         handle = self._warming.pop(board_id, None)
         if handle is not None:
@@ -245,11 +267,17 @@ class Drawings:
         task.add_done_callback(self._tasks.discard)
 
     async def _warm_now(self, board_id: str) -> None:
+        slug = self.slugs.get(board_id)
+        if slug is None:
+            return
+        ctx = Context.anonymous(self.ws, client="drawing")
+        ctx.system = True
         try:
-            state = await asyncio.to_thread(_default_state, self.ws, board_id)
-            if state is not None:
-                await self.get(board_id, state.key, {})
-        except (NotFound, DrawingFailed) as error:
+            state = await self.registry.acall(ctx, "public_page", {"slug": slug})
+            await self.get(board_id, slug, state["key"], {})
+        except NotFound:
+            self.slugs.pop(board_id, None)  # unpublished (or published again under a new slug)
+        except (ToolError, DrawingFailed) as error:
             log.warning("could not draw the preview of %s: %s", board_id, error)
 
     async def close(self) -> None:
@@ -264,26 +292,18 @@ class Drawings:
         await self.worker.close()
 
 
-def _default_state(ws: Workspace, board_id: str) -> published.PageState | None:
-    """A published board's page state without choices; None when it is not published."""
-    board = repos.board(ws.db, board_id)
-    if board is None or board["visibility"] != "link_view" or not board["slug"]:
-        return None
-    return published.page_state(ws, str(board["slug"]))
-
-
 DRAWINGS = web.AppKey("drawings", Drawings)
 
 
 async def drawings_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start and stop the drawings with the app; follow every board's events to keep them warm."""
     ws = app[WORKSPACE]
-    drawings = Drawings(ws)
+    drawings = Drawings(ws, app[REGISTRY])
     app[DRAWINGS] = drawings
     loop = asyncio.get_running_loop()
 
     def deliver(event: Event) -> None:
-        if event["type"] in _WARMING_EVENTS or event["type"] == "board_deleted":
+        if isinstance(event, (*_WARMING_EVENTS, BoardDeleted)):
             loop.call_soon_threadsafe(drawings.on_event, event)
 
     unsubscribe = ws.bus.subscribe(None, deliver)

@@ -1,8 +1,8 @@
 """``POST /api/v1/public/dashboards/{slug}``: a published board's displayed blocks, without auth.
 
 The route is thin: parse the body, apply the password rate limit (which is the
-transport's concern: it is keyed by the client's address), and call
-`ballast_tui.tools.public.public_dashboard` off the event loop.
+transport's concern: it is keyed by the client's address), and call the
+`public_dashboard` tool as an anonymous caller, off the event loop.
 
 The limit: more than `PASSWORD_ATTEMPTS` wrong passwords within a minute from
 one client (its remote address) for one slug answer 429 `rate_limited` with
@@ -14,13 +14,15 @@ board needs a password, costs nothing.
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 from aiohttp import web
 
-from ballast_tui.tools import public as public_access
+from ballast_tui.engine.context import Context
+from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.link_access import WrongPassword
 from server.jsonio import json_response, parse_object
-from server.keys import WORKSPACE
+from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import error_body, public
 from server.ratelimit import AttemptLimiter
 
@@ -35,15 +37,22 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+async def _answer(request: web.Request, arguments: dict[str, Any]) -> web.Response:
+    ctx = Context.anonymous(request.app[WORKSPACE])
+    answer = await request.app[REGISTRY].acall(ctx, "public_dashboard", arguments)
+    return json_response(answer)
+
+
 @public
 async def public_dashboard(request: web.Request) -> web.Response:
     """``POST /api/v1/public/dashboards/{slug}`` with ``{password?, filter_overrides?}`` (or no body)."""
     slug = request.match_info["slug"]
-    args = public_access.parse_request(parse_object(await request.read()))
-    workspace = request.app[WORKSPACE]
-    if not args.carries_password:
-        answer = await asyncio.to_thread(public_access.public_dashboard, workspace, slug, args)
-        return json_response({"success": True, **answer})
+    body = parse_object(await request.read())
+    if "slug" in body:
+        raise InvalidRequest("unknown field slug; this route accepts password, filter_overrides")
+    arguments = {**body, "slug": slug}
+    if not body.get("password"):
+        return await _answer(request, arguments)
     limiter = request.app[PASSWORD_LIMITER]
     key = (client_address(request), slug)
     wait = limiter.acquire(key)
@@ -54,13 +63,12 @@ async def public_dashboard(request: web.Request) -> web.Response:
         )
     failed = False
     try:
-        answer = await asyncio.to_thread(public_access.public_dashboard, workspace, slug, args)
-    except public_access.WrongPassword:
+        return await _answer(request, arguments)
+    except WrongPassword:
         failed = True
         raise
     finally:
         limiter.release(key, failed)
-    return json_response({"success": True, **answer})
 
 
 def setup_public_routes(app: web.Application) -> None:

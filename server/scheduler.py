@@ -1,8 +1,10 @@
 """Scheduled refreshes: dashboards with auto-refresh on re-run on their interval, inside the server.
 
 Every tick the scheduler reads which boards are due (auto-refresh on, and never
-refreshed or refreshed at least one interval ago), and refreshes each as its
-owner on a thread of its own pool, never on the event loop. A board whose
+refreshed or refreshed at least one interval ago: `engine.schedule.due_boards`),
+and refreshes each as its owner, through the `dashboard_refresh` tool (so its
+runs' trigger is `schedule`), on a thread of its own pool, never on the event
+loop. A board whose
 previous refresh is still running is skipped, so a slow refresh never overlaps
 itself. Nothing is kept in memory between runs of the server: "due" comes from
 ``last_refreshed_at`` in the database, so a server stopped and started again
@@ -21,17 +23,17 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from aiohttp import web
 
+from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import ToolError
+from ballast_tui.engine.schedule import DueBoard, due_boards
+from ballast_tui.engine.sessions import SCHEDULER_CLIENT
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.tools.dashboards import refresh_board
-from ballast_tui.tools.registry import Context
-from server.keys import WORKSPACE
+from ballast_tui.tools.registry import Registry, load_registry
+from server.keys import REGISTRY, WORKSPACE
 
 log = logging.getLogger("ballast.server.scheduler")
 
@@ -42,50 +44,19 @@ STOP_TIMEOUT_S = 10.0
 _CANCEL_EVERY_S = 0.1
 
 
-@dataclass(frozen=True)
-class DueBoard:
-    """A board the schedule says should refresh now."""
-
-    id: str
-    owner_id: str
-    interval_s: float
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    """An ISO 8601 timestamp from the database, as an aware UTC datetime (None if absent or unreadable)."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def due_boards(ws: Workspace, now: datetime | None = None) -> list[DueBoard]:
-    """Boards with auto-refresh on whose interval (times the time scale) has passed, oldest first."""
-    now = now or datetime.now(UTC)
-    scale = ws.settings.refresh_time_scale
-    due: list[tuple[datetime, DueBoard]] = []
-    rows = ws.db.rows(
-        "SELECT id, owner_id, refresh_interval, last_refreshed_at FROM boards "
-        "WHERE refresh_enabled = 1 ORDER BY id"
-    )
-    for row in rows:
-        interval = max(0.0, float(row["refresh_interval"]) * scale)
-        last = _parse_time(row["last_refreshed_at"])
-        if last is None or last + timedelta(seconds=interval) <= now:
-            board = DueBoard(row["id"], row["owner_id"], interval)
-            due.append((last or datetime.min.replace(tzinfo=UTC), board))
-    due.sort(key=lambda item: item[0])
-    return [board for _, board in due]
-
-
 class Scheduler:
     """The refresh loop of one workspace; `start` and `stop` it with the server."""
 
-    def __init__(self, ws: Workspace, *, tick_s: float | None = None, workers: int = WORKERS) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        registry: Registry | None = None,
+        tick_s: float | None = None,
+        workers: int = WORKERS,
+    ) -> None:
         self.ws = ws
+        self.registry = registry or load_registry()
         self.tick_s = max(0.01, ws.settings.scheduler_tick_s if tick_s is None else tick_s)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ballast-schedule")
         # The due-board lookup has a thread of its own, so busy refresh workers never delay it.
@@ -170,8 +141,8 @@ class Scheduler:
             return False
         try:
             owner = self.ws.users.get(board.owner_id)
-            ctx = Context(self.ws, owner, client="scheduler")
-            result = refresh_board(ctx, board.id, TRIGGER)
+            ctx = Context(self.ws, owner, client=SCHEDULER_CLIENT)
+            result = self.registry.call(ctx, "dashboard_refresh", {"dashboard_id": board.id})
         except ToolError as error:
             log.warning("scheduled refresh of %s refused: %s: %s", board.id, error.code, error.message)
             return False
@@ -196,7 +167,7 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     """`cleanup_ctx` entry: the scheduler runs while the app does."""
-    scheduler = Scheduler(app[WORKSPACE])
+    scheduler = Scheduler(app[WORKSPACE], registry=app[REGISTRY])
     app[SCHEDULER] = scheduler
     scheduler.start()
     try:

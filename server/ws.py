@@ -14,7 +14,10 @@ calls send, so locks taken either way are one session's), then sends:
 
 The server pushes the board's events (each with `dashboard_id` and `seq`),
 answers `welcome` on connect, and `error` (the contract's error shape) when a
-message is refused. Roles are checked by the tools, as everywhere.
+message is refused. The connection is one engine `LiveSession`: it checks who
+may see the board at `join` and again before delivering each event; a session
+that lost access gets ``{"type": "access_lost", "dashboard_id"}`` and nothing
+more of that board.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from aiohttp import WSMsgType, web
 from ballast_tui.engine.errors import Forbidden, InvalidRequest, ToolError, Unauthorized
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.ids import random_base36
-from ballast_tui.engine.sessions import announce_released
+from ballast_tui.engine.live import LiveSession
+from ballast_tui.engine.sessions import reap
 from ballast_tui.engine.users import User
-from ballast_tui.tools.registry import Context
 from server.jsonio import dumps
 from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
 from server.middlewares import public
@@ -71,26 +74,18 @@ async def _authenticate(request: web.Request) -> User:
     return await loop.run_in_executor(request.app[AUTH_POOL], users.authenticate, _token(request))
 
 
-class LiveSession:
-    """One WebSocket connection: its session, the board it follows, and its outgoing queue."""
+class Connection:
+    """One WebSocket: its engine `LiveSession`, and its outgoing queue (bounded)."""
 
     def __init__(
         self, request: web.Request, socket: web.WebSocketResponse, user: User, session_id: str
     ) -> None:
         self.app = request.app
-        self.ws = request.app[WORKSPACE]
         self.socket = socket
-        self.user = user
         client = request.query.get("client") or request.headers.get("X-Ballast-Client") or "api"
-        self.context = Context(self.ws, user, session_id, client=client[:64])
-        self.dashboard_id: str | None = None
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=SEND_QUEUE)
-        self._unsubscribe: Any = None
         self._loop = asyncio.get_running_loop()
-
-    @property
-    def key(self) -> str:
-        return self.context.session_key
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=SEND_QUEUE)
+        self.live = LiveSession(request.app[WORKSPACE], user, session_id, client[:64], self._deliver)
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message; a client too slow to keep up is closed rather than let memory grow."""
@@ -102,79 +97,41 @@ class LiveSession:
 
     def _deliver(self, event: Event) -> None:
         # Called on whichever thread published: hop onto the loop.
-        self._loop.call_soon_threadsafe(self.send, event)
+        self._loop.call_soon_threadsafe(self.send, event.to_dict())
 
     async def writer(self) -> None:
         while True:
             message = await self.outbox.get()
             await self.socket.send_str(dumps(message))
 
-    async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        return await self.app[REGISTRY].acall(self.context, tool, arguments)
-
-    def publish_presence(self, dashboard_id: str) -> None:
-        self.ws.bus.publish(dashboard_id, "presence", sessions=self.ws.sessions.presence(dashboard_id))
-
     async def join(self, message: dict[str, Any]) -> None:
         dashboard_id = message.get("dashboard_id")
         if not isinstance(dashboard_id, str):
             raise InvalidRequest("join needs a dashboard_id")
-        await self.call("dashboard_presence", dashboard_id=dashboard_id)  # the role check, and presence
-        self.leave()
-        self.dashboard_id = dashboard_id
         last_seq = message.get("last_seq")
-        if last_seq is not None:
-            if not isinstance(last_seq, int):
-                raise InvalidRequest("last_seq must be an integer")
-            missed = self.ws.bus.since(dashboard_id, last_seq)
-            if missed is None:
-                self.send(
-                    {
-                        "type": "reload",
-                        "dashboard_id": dashboard_id,
-                        "seq": self.ws.bus.last_seq(dashboard_id),
-                    }
-                )
-            else:
-                for event in missed:
-                    self.send(event)
-        self._unsubscribe = self.ws.bus.subscribe(dashboard_id, self._deliver)
-        self.ws.sessions.join(self.key, dashboard_id)
-        self.send({"type": "joined", "dashboard_id": dashboard_id, "seq": self.ws.bus.last_seq(dashboard_id)})
-        self.publish_presence(dashboard_id)
-
-    def leave(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)):
+            raise InvalidRequest("last_seq must be an integer")
+        joined = await asyncio.to_thread(self.live.join, dashboard_id, last_seq)
+        for event in joined.missed:
+            self.send(event.to_dict())
+        self.send({"type": "joined", "dashboard_id": dashboard_id, "seq": joined.seq})
+        self.live.release()
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        self.ws.sessions.heartbeat(self.key)
+        self.live.heartbeat()
         if kind == "heartbeat":
             self.send({"type": "heartbeat"})
         elif kind == "join":
             await self.join(message)
         elif kind in ("open", "close"):
-            answer = await self.call(
-                f"block_{kind}", dashboard_id=message.get("dashboard_id"), block_id=message.get("block_id")
-            )
-            self.send({"type": f"{kind}ed" if kind == "open" else "closed", **answer})
+            arguments = {"dashboard_id": message.get("dashboard_id"), "block_id": message.get("block_id")}
+            answer = await self.app[REGISTRY].acall(self.live.context, f"block_{kind}", arguments)
+            self.send({"type": "opened" if kind == "open" else "closed", **answer})
         elif kind == "leave":
-            self.leave()
-            if self.dashboard_id:
-                self.ws.sessions.join(self.key, "")
-                self.publish_presence(self.dashboard_id)
-                self.dashboard_id = None
+            await asyncio.to_thread(self.live.leave)
         else:
             raise InvalidRequest(f"unknown message type {kind!r}: use join, heartbeat, open, close or leave")
-
-    def disconnect(self) -> None:
-        """The connection is gone: its locks and its presence go with it."""
-        self.leave()
-        announce_released(self.ws.bus, self.ws.sessions.leave(self.key))
-        if self.dashboard_id:
-            self.publish_presence(self.dashboard_id)
 
 
 @public
@@ -189,8 +146,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE)
     await socket.prepare(request)
     request.app[WEBSOCKETS].add(socket)
-    live = LiveSession(request, socket, user, session_id[:128])
-    request.app[WORKSPACE].sessions.ensure(live.key, user.id, user.name, user.kind, live.context.client)
+    live = Connection(request, socket, user, session_id[:128])
     live.send({"type": "welcome", "session": session_id, "user": user.describe()})
     writer = asyncio.create_task(live.writer())
     try:
@@ -207,7 +163,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             except ToolError as error:
                 live.send({"type": "error", "request": message.get("type"), **error.to_dict()})
     finally:
-        live.disconnect()
+        await asyncio.to_thread(live.live.close)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
@@ -227,23 +183,12 @@ async def lock_reaper(app: web.Application) -> AsyncIterator[None]:
     """Release the locks of sessions silent past the timeout, and tell their boards (cleanup_ctx)."""
     ws = app[WORKSPACE]
 
-    async def reap() -> None:
+    async def reap_forever() -> None:
         while True:
             await asyncio.sleep(REAP_EVERY_S)
-            for lock in ws.sessions.expire():
-                ws.bus.publish(
-                    lock.dashboard_id,
-                    "lock",
-                    block_id=lock.block_id,
-                    lock=None,
-                    released=lock.describe(),
-                    reason="timeout",
-                )
-                ws.bus.publish(
-                    lock.dashboard_id, "presence", sessions=ws.sessions.presence(lock.dashboard_id)
-                )
+            await asyncio.to_thread(reap, ws.bus, ws.sessions)
 
-    task = asyncio.create_task(reap())
+    task = asyncio.create_task(reap_forever())
     try:
         yield
     finally:

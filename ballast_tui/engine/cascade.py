@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from ballast_tui.engine.blocks import CONTROL_TYPES, bound_values
 from ballast_tui.engine.board_graph import BoardGraph
+from ballast_tui.engine.events import RunFinished, RunStarted
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, compute, describe_schema, output_of_file, source_query
@@ -237,7 +238,7 @@ class Cascade:
         if self.persist and not forced and self._reuse(block, fingerprint):
             return
         if self.persist:
-            self._publish("run_started", block_id=block_id, block_name=block["name"], trigger=self.trigger)
+            self._publish(RunStarted, block_id=block_id, block_name=block["name"], trigger=self.trigger)
         started_at, t0 = utcnow(), time.perf_counter()
         try:
             if remote is not None:
@@ -279,7 +280,7 @@ class Cascade:
         self.result.runs[block["id"]] = run
         self.result.reused.append(block["id"])
         self._publish(
-            "run_finished",
+            RunFinished,
             block_id=block["id"],
             block_name=block["name"],
             run_id=run["id"],
@@ -369,7 +370,7 @@ class Cascade:
             self.result.failed.append(block["id"])
             self.result.errors[block["id"]] = error or ""
         self._publish(
-            "run_finished",
+            RunFinished,
             block_id=block["id"],
             block_name=block["name"],
             run_id=run_id,
@@ -391,7 +392,7 @@ class Cascade:
                 ["an upstream block failed", block_id],
             )
         self._publish(
-            "run_finished",
+            RunFinished,
             block_id=block_id,
             block_name=block["name"],
             run_id=None,
@@ -402,5 +403,5 @@ class Cascade:
             error="an upstream block failed",
         )
 
-    def _publish(self, event_type: str, **payload: Any) -> None:
-        self.ws.bus.publish(self.board_id, event_type, **payload)
+    def _publish(self, kind: type[RunStarted] | type[RunFinished], **payload: Any) -> None:
+        self.ws.bus.publish(kind(dashboard_id=self.board_id, actor=self.actor, **payload))

@@ -181,6 +181,16 @@ def output_data(
     return answer
 
 
+def first_rows(ws: Workspace, board_id: str, output: Output, limit: int) -> list[Row]:
+    """The first `limit` rows of an output (from memory, or read from its file in DuckDB)."""
+    if output.table is not None:
+        return table_rows(output.table.slice(0, limit))
+    table = ws.executor.query(
+        board_id, "SELECT * FROM __out LIMIT $limit", {"__out": output.relation}, {"limit": limit}
+    )
+    return table_rows(table)
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

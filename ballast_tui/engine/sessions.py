@@ -12,16 +12,16 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ballast_tui.engine.errors import Locked
-
-if TYPE_CHECKING:
-    from ballast_tui.engine.events import EventBus
+from ballast_tui.engine.events import EventBus, LockChanged, Presence
 
 LOCK_TIMEOUT_S = 30.0
 AGENT_CLIENT = "mcp"
 """The client name of MCP sessions: whoever the user is, such a session works as an agent."""
+SCHEDULER_CLIENT = "scheduler"
+"""The client name of the server's scheduled refreshes (their runs' trigger is `schedule`)."""
 
 
 def session_kind(user_kind: str, client: str) -> str:
@@ -126,6 +126,18 @@ class Sessions:
             self._sessions.pop(session_id, None)
             return self._drop_locks(lambda lock: lock.session_id == session_id)
 
+    def release_board(self, session_id: str, dashboard_id: str) -> list[Lock]:
+        """Release a session's locks on one board and take it out of that board's presence; return
+        the released locks."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None and session.dashboard_id == dashboard_id:
+                session.dashboard_id = None
+                session.open_block = None
+            return self._drop_locks(
+                lambda lock: lock.session_id == session_id and lock.dashboard_id == dashboard_id
+            )
+
     def expire(self) -> list[Lock]:
         """Release the locks of sessions silent for longer than the timeout; return them."""
         now = time.monotonic()
@@ -194,9 +206,29 @@ class Sessions:
             return [lock.describe() for lock in self._locks.values() if lock.dashboard_id == dashboard_id]
 
 
-def announce_released(bus: EventBus, locks: Iterable[Lock], **extra: Any) -> None:
-    """Tell each lock's board that it is free (a session left, or its heartbeat stopped)."""
+def announce_released(bus: EventBus, locks: Iterable[Lock], reason: str | None = None) -> None:
+    """Tell each lock's board that it is free, and who is there now (a session left, went quiet,
+    or lost access)."""
     for lock in locks:
         bus.publish(
-            lock.dashboard_id, "lock", block_id=lock.block_id, lock=None, released=lock.describe(), **extra
+            LockChanged(
+                dashboard_id=lock.dashboard_id,
+                block_id=lock.block_id,
+                lock=None,
+                released=lock.describe(),
+                reason=reason,
+            )
         )
+
+
+def announce_presence(bus: EventBus, sessions: Sessions, board_id: str) -> None:
+    """Tell a board who is in it now."""
+    bus.publish(Presence(dashboard_id=board_id, sessions=sessions.presence(board_id)))
+
+
+def reap(bus: EventBus, sessions: Sessions) -> None:
+    """Release the locks of sessions silent past the timeout, and tell their boards."""
+    expired = sessions.expire()
+    announce_released(bus, expired, reason="timeout")
+    for board_id in dict.fromkeys(lock.dashboard_id for lock in expired):
+        announce_presence(bus, sessions, board_id)

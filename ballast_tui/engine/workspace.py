@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from ballast_tui.config import Settings, WorkspacePaths
+from ballast_tui.engine.computed_cache import ComputedCache
 from ballast_tui.engine.events import EventBus
 from ballast_tui.engine.executor import Executor
 from ballast_tui.engine.remote.store import Connections
 from ballast_tui.engine.sessions import Sessions
+from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import Users
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import Database
@@ -47,11 +52,19 @@ class Workspace:
         self.connections = Connections(self.db, self.paths.root, self.settings)
         self.bus = EventBus()
         self.sessions = Sessions()
+        self.computed = ComputedCache()
+        self.live_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        """Every `LiveSession` open on this workspace (to check their access after a revocation)."""
         workers = max(4, 2 * (os.cpu_count() or 1))
         self.block_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ballast-block")
         self._board_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._board_locks_guard = threading.Lock()
         self.swept = sweep(self.paths.data, repos.referenced_files(self.db)) if sweep_files else []
+
+    @functools.cached_property
+    def secret(self) -> bytes:
+        """The workspace's signing key (`secret.key`, made on first need)."""
+        return workspace_secret(self.paths.secret)
 
     def board_lock(self, board_id: str) -> threading.Lock:
         """The lock that serializes the cascades of one board."""

@@ -1,6 +1,6 @@
-"""Draw a `PublishedBoard` with the TUI's own widgets: the page's SVG, its PNG preview, a summary.
+"""Draw a published board with the TUI's own widgets: the page's SVG, its PNG preview, a summary.
 
-`draw(ws, board)` runs `PublishedApp` headless at `WIDTH` columns and the
+`draw(backend)` runs `PublishedApp` headless at `WIDTH` columns and the
 board's full height, waits until every cell has its data, and turns the one
 screen it drew into three things: an SVG (Rich's export, without window
 chrome, with the font the server serves), a 1200x630 PNG of its top for link
@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.segment import Segment
 
-from ballast_tui.engine.workspace import Workspace
 from ballast_tui.published.raster import CELL_H, CELL_W, paint
 from ballast_tui.published.view_app import PublishedApp, PublishedBackend, board_height
 from ballast_tui.render_svg import wait_until_drawn
-from ballast_tui.tools.published import PublishedBoard
 from ballast_tui.widgets.views import MetricView
 
 WIDTH = 120
@@ -79,18 +77,19 @@ def describe(app: PublishedApp) -> str:
     ]
     metric_ids = {view.block["id"] for view in app.query(MetricView)}
     others = [
-        str(shown.block.get("config", {}).get("title") or shown.block["name"])
-        for shown in app.backend.board.blocks
-        if shown.block["id"] not in metric_ids and shown.block["type"] not in ("markdown",)
+        str(block.get("config", {}).get("title") or block["name"])
+        for block in app.backend.board.blocks
+        if block["id"] not in metric_ids and block["type"] not in ("markdown",)
     ]
     parts = metrics + others
     return " · ".join(parts) if parts else "A Ballast dashboard"
 
 
-async def draw(ws: Workspace, board: PublishedBoard, width: int = WIDTH, timeout: float = 60.0) -> Drawing:
+async def draw(backend: PublishedBackend, width: int = WIDTH, timeout: float = 60.0) -> Drawing:
     """The board drawn by the TUI's widgets at `width` columns (see the module's doc)."""
+    board = backend.board
     height = min(MAX_HEIGHT, board_height(board))
-    app = PublishedApp(PublishedBackend(ws, board))
+    app = PublishedApp(backend)
     async with app.run_test(size=(width, height), headless=True, notifications=False) as pilot:
         await wait_until_drawn(
             pilot, timeout, built=lambda a: bool(a.query("PublishedGrid GridRow")) or not board.blocks

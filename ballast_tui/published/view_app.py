@@ -2,76 +2,78 @@
 
 `PublishedApp` mounts the same `Grid`, `BlockCell` and views the TUI uses, at
 a fixed width, fed by `PublishedBackend`, which answers `dashboard_block_data`
-from a `PublishedBoard` (the outputs a public viewer sees, overrides applied)
-and refuses everything else. What the author sees in the terminal is what a
+through the `public_block_data` tool (what a public viewer sees, overrides
+applied) and refuses everything else. What the author sees in the terminal is what a
 viewer of the link sees, without the author's chrome (header, footer,
 presence, focus) and without ages that would go stale in a cached page.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
 
 from ballast_tui.backend import SessionInfo
-from ballast_tui.engine import data
-from ballast_tui.engine.errors import Forbidden, NotFound, ToolError
+from ballast_tui.engine.context import Context
+from ballast_tui.engine.errors import Forbidden, ToolError
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.layout import row_height, text_rows
-from ballast_tui.engine.workspace import Workspace
-from ballast_tui.tools.published import PublishedBlock, PublishedBoard
+from ballast_tui.tools.registry import Registry
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.grid import Grid
 
-FAILED = "this block could not be computed"
-"""What a viewer reads for a failed block: never the error, which may quote SQL or name hidden blocks."""
+
+@dataclass(frozen=True)
+class BoardView:
+    """A published board as the `public_board_view` tool answers it: title, layout, displayed blocks."""
+
+    slug: str
+    filter_overrides: dict[str, Any]
+    board_id: str
+    title: str
+    layout: dict[str, Any]
+    blocks: list[dict[str, Any]]
+
+    @classmethod
+    def from_answer(cls, slug: str, filter_overrides: dict[str, Any], answer: dict[str, Any]) -> BoardView:
+        board = answer["board"]
+        return cls(slug, filter_overrides, board["id"], board["title"], board["layout"], answer["blocks"])
 
 
 class PublishedBackend:
-    """A read-only backend over one `PublishedBoard`: block data, and nothing else."""
+    """A read-only backend over one published board: `dashboard_block_data` answered by the
+    `public_block_data` tool, as the link's reader, and nothing else."""
 
-    def __init__(self, ws: Workspace, board: PublishedBoard) -> None:
-        self.ws = ws
-        self.board = board
-        self.blocks: dict[str, PublishedBlock] = {b.block["id"]: b for b in board.blocks}
+    def __init__(self, registry: Registry, ctx: Context, view: BoardView) -> None:
+        self.registry = registry
+        self.ctx = ctx
+        self.board = view
         self.session = SessionInfo("published", "public", "public viewer", "human", "published link")
 
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
         if tool != "dashboard_block_data":
             raise Forbidden(f"a published link cannot call {tool}")
-        shown = self.blocks.get(str(arguments.get("block_id")))
-        if shown is None:
-            raise NotFound("no such block on this published dashboard")
-        return await asyncio.to_thread(self._block_data, shown, arguments)
-
-    def _block_data(self, shown: PublishedBlock, arguments: dict[str, Any]) -> dict[str, Any]:
-        answer = data.output_data(
-            self.ws,
-            self.board.board_id,
-            shown.block,
-            shown.output,
-            int(arguments.get("limit", 100)),
-            int(arguments.get("offset", 0)),
-            arguments.get("max_points"),
-        )
-        failed = shown.status in ("error", "upstream_error")
-        return {
-            "block_id": shown.block["id"],
-            "run_id": None,
-            "finished_at": None,
-            "status": shown.status,
-            "error": FAILED if failed else None,
-            **answer,
+        request: dict[str, Any] = {
+            "slug": self.board.slug,
+            "filter_overrides": self.board.filter_overrides,
+            **{k: arguments[k] for k in ("block_id", "limit", "offset", "max_points") if k in arguments},
         }
+        return await self.registry.acall(self.ctx, "public_block_data", request)
 
     async def events(self, dashboard_id: str) -> AsyncIterator[Event]:
         """A drawing follows nothing."""
         return
         yield  # pragma: no cover  (makes this an async generator)
+
+    async def follow(self, dashboard_id: str | None) -> None:
+        return None
+
+    def heartbeat(self) -> None:
+        return None
 
     async def export(self, dashboard_id: str, block_id: str, fmt: str, target: Path) -> int:
         raise Forbidden("a published link exports nothing")
@@ -114,7 +116,7 @@ class PublishedApp(App[None]):
 
     async def on_mount(self) -> None:
         board = self.backend.board
-        blocks = {b.block["id"]: b.block for b in board.blocks}
+        blocks = {b["id"]: b for b in board.blocks}
         await self.query_one(PublishedGrid).build(board.board_id, board.layout, blocks)
 
     def show_error(self, error: Exception) -> None:
@@ -123,7 +125,7 @@ class PublishedApp(App[None]):
             raise error
 
 
-def board_height(board: PublishedBoard) -> int:
+def board_height(board: BoardView) -> int:
     """Text rows the whole grid takes at the layout's row heights (at least one)."""
-    types = {b.block["id"]: str(b.block["type"]) for b in board.blocks}
+    types = {b["id"]: str(b["type"]) for b in board.blocks}
     return max(1, sum(text_rows(row_height(row, types)) for row in board.layout.get("rows", [])))

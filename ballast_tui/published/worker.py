@@ -1,8 +1,11 @@
 """The drawing process: `python -m ballast_tui.published.worker --workspace DIR`.
 
 The server runs one beside itself and sends it one request per line on stdin:
-``{"id": n, "board_id": …, "overrides": {control id: value}, "key": …, "out_dir": …}``.
-It draws the board (`render.draw`) and writes ``<key>.svg``, ``<key>.png`` and
+``{"id": n, "slug": …, "overrides": {control id: value}, "key": …, "out_dir": …}``.
+It reads the board through the published-link tools (`public_board_view`,
+`public_block_data`) as the server's own caller (`Context.system`: the request
+that asked for the drawing was already let in), draws it (`render.draw`) and
+writes ``<key>.svg``, ``<key>.png`` and
 ``<key>.json`` (the description) into `out_dir`, each atomically, then answers
 one line on stdout: ``{"id": n, "ok": true}`` or ``{"id": n, "ok": false, "error": …}``.
 
@@ -23,9 +26,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ballast_tui.config import Settings
+from ballast_tui.engine.context import Context
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.published.render import draw
-from ballast_tui.tools.published import load_published
+from ballast_tui.published.view_app import BoardView, PublishedBackend
+from ballast_tui.tools.registry import Registry, load_registry
 
 log = logging.getLogger("ballast.published.worker")
 
@@ -40,10 +45,14 @@ def write_atomically(path: Path, content: bytes) -> None:
     os.replace(temporary, path)
 
 
-async def handle(ws: Workspace, request: dict[str, Any]) -> None:
+async def handle(ws: Workspace, registry: Registry, request: dict[str, Any]) -> None:
     """Draw one request's board into its `out_dir`."""
-    board = await asyncio.to_thread(load_published, ws, request["board_id"], request.get("overrides") or {})
-    drawing = await draw(ws, board)
+    ctx = Context.anonymous(ws, client="drawing")
+    ctx.system = True
+    slug, overrides = str(request["slug"]), dict(request.get("overrides") or {})
+    answer = await registry.acall(ctx, "public_board_view", {"slug": slug, "filter_overrides": overrides})
+    board = BoardView.from_answer(slug, overrides, answer)
+    drawing = await draw(PublishedBackend(registry, ctx, board))
     out_dir = Path(request["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     key = request["key"]
@@ -56,6 +65,7 @@ async def handle(ws: Workspace, request: dict[str, Any]) -> None:
 async def serve(ws: Workspace, requests: TextIO, answers: TextIO) -> None:
     """Answer requests, one at a time, until stdin closes."""
     loop = asyncio.get_running_loop()
+    registry = load_registry()
     while True:
         line = await loop.run_in_executor(None, requests.readline)
         if not line:
@@ -63,7 +73,7 @@ async def serve(ws: Workspace, requests: TextIO, answers: TextIO) -> None:
         request: dict[str, Any] = {}
         try:
             request = json.loads(line)
-            await handle(ws, request)
+            await handle(ws, registry, request)
             answer: dict[str, Any] = {"id": request.get("id"), "ok": True}
         except Exception as error:  # one bad drawing must not end the process
             log.exception("drawing failed")

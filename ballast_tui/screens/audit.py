@@ -12,18 +12,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from ballast_tui.engine.events import (
+    BlockChanged,
+    BoardChanged,
+    BoardDeleted,
+    ControlChanged,
+    LayoutChanged,
+    SourceChanged,
+)
 from ballast_tui.formatting import who
 from ballast_tui.widgets.backend_access import UsesBackend
 
 AUDIT_LIMIT = 1_000
-CHANGE_EVENTS = {
-    "block_changed",
-    "layout_changed",
-    "control_changed",
-    "board_changed",
-    "source_changed",
-    "board_deleted",
-}
+CHANGE_EVENTS = (BlockChanged, LayoutChanged, ControlChanged, BoardChanged, SourceChanged, BoardDeleted)
 SUMMARY_WIDTH = 60
 
 
@@ -111,7 +112,7 @@ class AuditScreen(UsesBackend, Screen[None]):
     async def follow_events(self) -> None:
         """New changes appear at the top as they happen."""
         async for event in self.backend.events(self.dashboard_id):
-            if event["type"] in CHANGE_EVENTS:
+            if isinstance(event, CHANGE_EVENTS):
                 self.reload_later()
 
     @work(group="audit", exclusive=True)

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ballast_tui.engine.events import BlockChanged, BoardChanged, RunFinished, SourceChanged
 from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.widgets.backend_access import UsesBackend
@@ -35,7 +36,7 @@ FORMATS_BY_SUFFIX = {
     ".ndjson": "json",
 }
 NAME_MAX = 63
-CATALOG_EVENTS = {"source_changed", "block_changed", "run_finished", "board_changed"}
+CATALOG_EVENTS = (SourceChanged, BlockChanged, RunFinished, BoardChanged)
 
 
 def source_name_for(path: Path) -> str:
@@ -102,7 +103,7 @@ class CatalogScreen(UsesBackend, Screen[None]):
     async def follow_events(self) -> None:
         """Keep the list current while others import, rename or re-run."""
         async for event in self.backend.events(self.dashboard_id):
-            if event["type"] in CATALOG_EVENTS:
+            if isinstance(event, CATALOG_EVENTS):
                 self.reload_later()
 
     @work(group="catalog", exclusive=True)

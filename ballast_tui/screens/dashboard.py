@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ballast_tui.engine import events as ev
 from ballast_tui.engine import layout_edit as layout_ops
 from ballast_tui.formatting import who
 from ballast_tui.widgets.backend_access import UsesBackend
@@ -126,50 +127,53 @@ class DashboardScreen(UsesBackend, Screen[None]):
         async for event in self.backend.events(self.dashboard_id):
             await self.apply_event(event)
 
-    async def apply_event(self, event: dict[str, Any]) -> None:
-        kind = event["type"]
+    async def apply_event(self, event: ev.Event) -> None:
         grid = self.query_one(Grid)
-        if kind == "presence":
-            self.sessions = event["sessions"]
-            self.render_presence()
-        elif kind == "lock":
-            if event.get("lock"):
-                self.locks[event["block_id"]] = event["lock"]
-            else:
-                self.locks.pop(event["block_id"], None)
-            self.mark_locks()
-        elif kind == "connection":
-            self.connection = event["state"]
-            self.render_presence()
-            if event["state"] == "resumed":
+        match event:
+            case ev.Presence(sessions=sessions):
+                self.sessions = sessions
+                self.render_presence()
+            case ev.LockChanged(block_id=block_id, lock=lock):
+                if lock:
+                    self.locks[block_id] = lock
+                else:
+                    self.locks.pop(block_id, None)
+                self.mark_locks()
+            case ev.Connection(state=state):
+                self.connection = state
+                self.render_presence()
+                if state == "resumed":
+                    await self.reload()
+            case ev.Reload():
                 await self.reload()
-        elif kind == "reload":
-            await self.reload()
-        elif kind == "run_started":
-            cell = grid.cell(event["block_id"])
-            if cell is not None:
-                cell.running = True
-        elif kind == "run_finished":
-            cell = grid.cell(event["block_id"])
-            if cell is not None:
-                cell.running = False
-                cell.load()
-        elif kind in ("layout_changed", "board_changed") or (
-            kind == "block_changed" and event.get("change") in ("added", "deleted", "displayed")
-        ):
-            await self.reload()
-        elif kind == "block_changed" and "block" in event:
-            self.blocks[event["block_id"]] = {**self.blocks.get(event["block_id"], {}), **event["block"]}
-            cell = grid.cell(event["block_id"])
-            if cell is not None:
-                cell.update_block(self.blocks[event["block_id"]])
-        elif kind == "control_changed":
-            block = self.blocks.get(event["block_id"])
-            if block is not None:
-                block["value"] = event["value"]
-        elif kind == "board_deleted":
-            self.notify("This dashboard was deleted.", severity="warning")
-            self.dismiss()
+            case ev.RunStarted(block_id=block_id):
+                cell = grid.cell(block_id)
+                if cell is not None:
+                    cell.running = True
+            case ev.RunFinished(block_id=block_id):
+                cell = grid.cell(block_id)
+                if cell is not None:
+                    cell.running = False
+                    cell.load()
+            case ev.LayoutChanged() | ev.BoardChanged():
+                await self.reload()
+            case ev.BlockChanged(change="added" | "deleted" | "displayed"):
+                await self.reload()
+            case ev.BlockChanged(block_id=block_id, block=dict() as block):
+                self.blocks[block_id] = {**self.blocks.get(block_id, {}), **block}
+                cell = grid.cell(block_id)
+                if cell is not None:
+                    cell.update_block(self.blocks[block_id])
+            case ev.ControlChanged(block_id=block_id, value=value):
+                stored = self.blocks.get(block_id)
+                if stored is not None:
+                    stored["value"] = value
+            case ev.BoardDeleted():
+                self.notify("This dashboard was deleted.", severity="warning")
+                self.dismiss()
+            case ev.AccessLost():
+                self.notify("You no longer have access to this dashboard.", severity="warning")
+                self.dismiss()
 
     @on(ControlChanged)
     async def set_control(self, message: ControlChanged) -> None:
@@ -245,27 +249,32 @@ class DashboardScreen(UsesBackend, Screen[None]):
 
         self.app.push_screen(ExportScreen(self.dashboard_id, self.focused_block()))
 
-    async def _set_layout(self, layout: dict[str, Any] | None) -> None:
-        if layout is not None and layout != self.dashboard.get("layout"):
-            await self.call("dashboard_set_layout", dashboard_id=self.dashboard_id, rows=layout["rows"])
-
     async def action_move_block(self, direction: str) -> None:
         block = self._need_block()
         if block is not None:
-            await self._set_layout(layout_ops.move_block(self.dashboard["layout"], block["id"], direction))
+            target = layout_ops.move_target(self.dashboard["layout"], block["id"], direction)
+            if target is not None:
+                await self.call(
+                    "dashboard_move_block", dashboard_id=self.dashboard_id, block_id=block["id"], **target
+                )
 
     async def action_resize_row(self, delta_px: int) -> None:
         block = self._need_block()
         if block is not None:
             types = {b["id"]: b["type"] for b in self.blocks.values()}
-            await self._set_layout(
-                layout_ops.resize_row(self.dashboard["layout"], block["id"], delta_px, types)
-            )
+            height = layout_ops.height_target(self.dashboard["layout"], block["id"], delta_px, types)
+            if height is not None:
+                await self._resize(block["id"], height=height)
 
     async def action_resize_width(self, delta_cols: int) -> None:
         block = self._need_block()
         if block is not None:
-            await self._set_layout(layout_ops.resize_width(self.dashboard["layout"], block["id"], delta_cols))
+            cols = layout_ops.width_target(self.dashboard["layout"], block["id"], delta_cols)
+            if cols is not None:
+                await self._resize(block["id"], cols=cols)
+
+    async def _resize(self, block_id: str, **size: int) -> None:
+        await self.call("dashboard_resize_block", dashboard_id=self.dashboard_id, block_id=block_id, **size)
 
     @work(group="refresh", exclusive=True)
     async def action_refresh_board(self) -> None:

@@ -23,6 +23,15 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ballast_tui.engine.events import (
+    AccessLost,
+    BlockChanged,
+    BoardChanged,
+    BoardDeleted,
+    ControlChanged,
+    LayoutChanged,
+    RunFinished,
+)
 from ballast_tui.widgets.backend_access import UsesBackend
 
 Block = dict[str, Any]
@@ -36,7 +45,7 @@ STATE_STYLES = {
 }
 LIST_WIDTH = 28  # characters of names in a table cell before "+N"
 COLUMNS = ("Block", "Type", "Shown", "State", "Reads", "Read by")
-REFRESH_EVENTS = ("block_changed", "layout_changed", "run_finished", "board_changed", "control_changed")
+REFRESH_EVENTS = (BlockChanged, LayoutChanged, RunFinished, BoardChanged, ControlChanged)
 
 
 def tree_order(blocks: Sequence[Block]) -> list[tuple[Block, str, int]]:
@@ -159,11 +168,12 @@ class GraphScreen(Screen[None], UsesBackend):
     async def follow_events(self) -> None:
         """Redraw when anything in the board changes (debounced: a cascade sends many events)."""
         async for event in self.backend.events(self.dashboard_id):
-            if event["type"] == "board_deleted":
-                self.notify("This dashboard was deleted.", severity="warning")
+            if isinstance(event, BoardDeleted | AccessLost):
+                gone = "was deleted" if isinstance(event, BoardDeleted) else "is no longer yours to see"
+                self.notify(f"This dashboard {gone}.", severity="warning")
                 self.app.pop_screen()
                 return
-            if event["type"] in REFRESH_EVENTS and self._pending_reload is None:
+            if isinstance(event, REFRESH_EVENTS) and self._pending_reload is None:
                 self._pending_reload = self.set_timer(0.3, self._reload_now)
 
     def _reload_now(self) -> None:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ballast_tui.engine.events import AccessLost, BoardDeleted, RunFinished
 from ballast_tui.formatting import age
 from ballast_tui.screens.compare import CompareScreen
 from ballast_tui.screens.run_format import (
@@ -90,12 +91,12 @@ class HistoryScreen(Screen[None], UsesBackend):
     async def follow_events(self) -> None:
         """New runs of this block appear as they finish."""
         async for event in self.backend.events(self.dashboard_id):
-            if event["type"] == "board_deleted":
+            if isinstance(event, BoardDeleted | AccessLost):
                 self.app.pop_screen()
                 return
             if (
-                event["type"] == "run_finished"
-                and event.get("block_id") == self.block["id"]
+                isinstance(event, RunFinished)
+                and event.block_id == self.block["id"]
                 and self._pending_reload is None
             ):
                 self._pending_reload = self.set_timer(0.3, self._reload_now)

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, Switch
 
+from ballast_tui.engine.events import AccessLost, BoardChanged, BoardDeleted, RunFinished
 from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.widgets.backend_access import UsesBackend
@@ -120,9 +121,9 @@ class ShareScreen(UsesBackend, Screen[None]):
     async def follow_events(self) -> None:
         """Stay current while the board's owner changes things from elsewhere."""
         async for event in self.backend.events(self.dashboard_id):
-            if event["type"] == "board_changed":
+            if isinstance(event, BoardChanged):
                 self.reload_later()
-            elif event["type"] == "board_deleted":
+            elif isinstance(event, BoardDeleted | AccessLost):
                 self.dismiss()
                 return
 
@@ -361,8 +362,8 @@ class RefreshSettingsScreen(UsesBackend, Screen[None]):
     async def follow_events(self) -> None:
         """Show a scheduled refresh, or settings changed elsewhere, as they happen."""
         async for event in self.backend.events(self.dashboard_id):
-            if event["type"] == "run_finished" or (
-                event["type"] == "board_changed" and event.get("change") == "refresh_settings"
+            if isinstance(event, RunFinished) or (
+                isinstance(event, BoardChanged) and event.change == "refresh_settings"
             ):
                 self.reload_settings()
 

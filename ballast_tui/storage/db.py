@@ -43,15 +43,25 @@ def _params(params: Sequence[Any] | Mapping[str, Any]) -> Sequence[Any] | dict[s
     return dict(params) if isinstance(params, Mapping) else params
 
 
+class DatabaseClosed(sqlite3.ProgrammingError):
+    """The workspace's database was closed (the process is stopping)."""
+
+
 class Database:
-    """One workspace database file, safe to use from many threads."""
+    """One workspace database file, safe to use from many threads.
+
+    Each thread has its own connection, used under that connection's lock, so
+    `close` (from whichever thread stops the process) waits for a query in
+    flight instead of pulling the connection from under it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._all_lock = threading.Lock()
+        self._closed = False
         with self.write() as db:
             apply_migrations(db)
 
@@ -61,17 +71,33 @@ class Database:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        lock = threading.RLock()
         with self._all_lock:
-            self._all.append(conn)
+            if self._closed:
+                conn.close()
+                raise DatabaseClosed("the workspace's database is closed")
+            self._all.append((conn, lock))
+        self._local.lock = lock
         return sqlite_utils.Database(conn)
 
     @property
     def conn(self) -> sqlite_utils.Database:
         """This thread's connection."""
+        if self._closed:
+            raise DatabaseClosed("the workspace's database is closed")
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = self._connect()
         return db
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite_utils.Database]:
+        """This thread's connection, held against `close` while it is used."""
+        db = self.conn
+        with self._local.lock:
+            if self._closed:
+                raise DatabaseClosed("the workspace's database is closed")
+            yield db
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
@@ -79,8 +105,7 @@ class Database:
 
         Re-entrant: a nested call joins the outer transaction.
         """
-        with self._write_lock:
-            db = self.conn
+        with self._write_lock, self._using() as db:
             if db.conn.in_transaction:
                 yield db
                 return
@@ -94,23 +119,27 @@ class Database:
 
     def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         """Every row of a query, as dicts."""
-        return list(self.conn.query(sql, _params(params)))
+        with self._using() as db:
+            return list(db.query(sql, _params(params)))
 
     def row(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
         """The first row of a query, or None."""
-        for found in self.conn.query(sql, _params(params)):
-            return found
+        with self._using() as db:
+            for found in db.query(sql, _params(params)):
+                return found
         return None
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         """Run one statement; inside `write()` when it changes anything."""
-        return self.conn.execute(sql, _params(params))
+        with self._using() as db:
+            return db.execute(sql, _params(params))
 
     def close(self) -> None:
-        """Close every connection this object opened."""
+        """Close every connection this object opened, each once no query is using it."""
         with self._all_lock:
-            for conn in self._all:
-                with suppress(sqlite3.Error):
-                    conn.close()
-            self._all.clear()
+            self._closed = True
+            connections, self._all = self._all, []
+        for conn, lock in connections:
+            with lock, suppress(sqlite3.Error):
+                conn.close()
         self._local = threading.local()

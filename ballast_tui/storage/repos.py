@@ -128,6 +128,11 @@ def block(db: Database, board_id: str, block_id: str) -> Row | None:
     return _decode_block(row) if row else None
 
 
+def block_by_name(db: Database, board_id: str, name: str) -> Row | None:
+    row = db.row("SELECT * FROM blocks WHERE board_id = ? AND name = ?", [board_id, name])
+    return _decode_block(row) if row else None
+
+
 def insert_block(
     tx: sqlite_utils.Database,
     board_id: str,
@@ -235,12 +240,14 @@ def runs_by_id(db: Database, run_ids: list[str]) -> dict[str, Row]:
     return {r["id"]: _decode_run(r) for r in db.rows(f"SELECT * FROM runs WHERE id IN ({marks})", run_ids)}
 
 
-def block_runs(db: Database, block_id: str, limit: int) -> list[Row]:
+def block_runs(db: Database, board_id: str, block_id: str, limit: int) -> list[Row]:
+    """A block's runs in a board, newest first."""
     return [
         _decode_run(r)
         for r in db.rows(
-            "SELECT * FROM runs WHERE block_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
-            [block_id, limit],
+            "SELECT * FROM runs WHERE board_id = ? AND block_id = ? ORDER BY started_at DESC, rowid DESC "
+            "LIMIT ?",
+            [board_id, block_id, limit],
         )
     ]
 

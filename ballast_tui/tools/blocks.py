@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ballast_tui.engine import data
+from ballast_tui.engine import data, overrides
 from ballast_tui.engine.blocks import (
     CONTROL_TYPES,
     default_value,
@@ -15,25 +15,15 @@ from ballast_tui.engine.blocks import (
     validate_name,
     validate_type,
 )
-from ballast_tui.engine.cascade import Cascade
+from ballast_tui.engine.changes import cascade, check_unlocked, mark_pending, publish, record
+from ballast_tui.engine.connected import check_connected_reads
+from ballast_tui.engine.describe import describe_block
 from ballast_tui.engine.errors import Conflict, InvalidRequest
+from ballast_tui.engine.events import BlockChanged, ControlChanged, LayoutChanged
 from ballast_tui.engine.layout import with_block_hidden
 from ballast_tui.engine.rename import rewrite_readers
 from ballast_tui.storage import repos
-from ballast_tui.tools.common import (
-    Board,
-    board_graph,
-    cascade,
-    check_unlocked,
-    describe_block,
-    load_block,
-    load_board,
-    mark_pending,
-    publish,
-    record,
-)
-from ballast_tui.tools.connections import check_connected_reads
-from ballast_tui.tools.registry import REGISTRY, Args, Context
+from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, role_by
 
 MAX_RUN_ROWS = 1000
 
@@ -80,9 +70,9 @@ class BlockDataArgs(Args):
     max_points: int | None = Field(default=None, ge=2, le=100_000)
 
 
-def _taken_names(ctx: Context, board_id: str, except_block: str | None = None) -> set[str]:
-    names = {b["name"] for b in repos.blocks(ctx.ws.db, board_id) if b["id"] != except_block}
-    return names | {s["name"] for s in repos.sources(ctx.ws.db, board_id)}
+def _taken_names(board: BoardScope, except_block: str | None = None) -> set[str]:
+    names = {b["name"] for b in board.blocks() if b["id"] != except_block}
+    return names | {s["name"] for s in board.sources()}
 
 
 def _free_name(block_type: str, taken: set[str]) -> str:
@@ -93,13 +83,36 @@ def _free_name(block_type: str, taken: set[str]) -> str:
     return f"{stem}_{n}"
 
 
-@REGISTRY.tool("dashboard_add_block", AddBlockArgs)
-def add_block(ctx: Context, args: AddBlockArgs) -> dict[str, Any]:
-    """Add a block (hidden until shown with dashboard_set_displayed); it runs at once."""
-    board = load_board(ctx, args.dashboard_id, "edit")
+@REGISTRY.tool(
+    "dashboard_add_block",
+    AddBlockArgs,
+    role="editor",
+    writes=True,
+    example={
+        "type": "sql",
+        "name": "daily",
+        "config": {
+            "sql": "SELECT day, sum(amount) AS revenue FROM sales WHERE region = $region GROUP BY day",
+            "inputs": ["region"],
+        },
+    },
+)
+def add_block(board: BoardScope, args: AddBlockArgs) -> dict[str, Any]:
+    """Add a block (hidden until shown with dashboard_set_displayed); it runs at once.
+
+    Add a block; it runs at once and stays hidden until dashboard_set_displayed shows it. `name` (SQL
+    uses it, [a-z_][a-z0-9_]*, unique in the board) defaults to e.g. sql_1. Configs by type:
+    sql {sql: one SELECT/WITH/FROM query reading blocks and sources by name, inputs: [control names]
+    whose $name it binds; a filter-daterange p also binds $p_start and $p_end as DATEs};
+    chart {source, kind: line|bar|scatter|area|histogram, x, y (a column or a list), title?};
+    table {source, columns?}; metric {source, column, format?}; markdown {text};
+    filter-daterange {default: "7d"|"today"|{start, end}}; param-enum {options: [...], default?}.
+    Returns `block` (id, name, version, state, error) and `cascade`.
+    """
+    ctx = board.ctx
     block_type = validate_type(args.type)
     config = validate_config(block_type, args.config)
-    taken = _taken_names(ctx, board.id)
+    taken = _taken_names(board)
     name = validate_name(args.name) if args.name is not None else _free_name(block_type, taken)
     if name in taken:
         raise InvalidRequest(f"the name {name!r} is already used in this board")
@@ -113,28 +126,50 @@ def add_block(ctx: Context, args: AddBlockArgs) -> dict[str, Any]:
         "state": "pending",
         "current_run_id": None,
     }
-    g = board_graph(ctx, board.id, [*repos.blocks(ctx.ws.db, board.id), proposed])
+    g = board.graph([*board.blocks(), proposed])
     check_connected_reads(ctx, g, ["__new__"])
     with ctx.ws.db.write() as tx:
         row = repos.insert_block(tx, board.id, name, block_type, config, value)
         record(tx, ctx, board.id, "block_add", row["id"], name=name, type=block_type, config=config)
         repos.touch_board(tx, board.id)
-    block = load_block(ctx, board, row["id"])
-    publish(ctx, board.id, "block_changed", block_id=block["id"], change="added", block=describe_block(block))
-    result = cascade(ctx, board.id, [block["id"]], "edit")
-    return {"block": describe_block(load_block(ctx, board, block["id"])), "cascade": result.describe()}
+    block = board.block(row["id"])
+    publish(
+        ctx,
+        BlockChanged(
+            dashboard_id=board.id, block_id=block["id"], change="added", block=describe_block(block)
+        ),
+    )
+    result = cascade(board, [block["id"]], "edit")
+    return {"block": describe_block(board.block(block["id"])), "cascade": result.describe()}
 
 
-@REGISTRY.tool("dashboard_update_block", UpdateBlockArgs)
-def update_block(ctx: Context, args: UpdateBlockArgs) -> dict[str, Any]:
+@REGISTRY.tool(
+    "dashboard_update_block",
+    UpdateBlockArgs,
+    role="editor",
+    writes=True,
+    destructive=True,
+    example={
+        "block_id": "daily",
+        "config": {"sql": "SELECT day, sum(amount) AS revenue FROM sales GROUP BY day"},
+        "version": 1,
+    },
+)
+def update_block(board: BoardScope, args: UpdateBlockArgs) -> dict[str, Any]:
     """Change a block's name or config; it and everything downstream re-run.
 
     Pass `version` (the version the edit was based on) to be refused with 409 if
     someone changed the block since.
+
+    Change a block's `name` (every reader's SQL is rewritten) and/or its whole `config`; it and
+    everything downstream re-run. Pass `version` (the block's version you read) to be refused with
+    `conflict` if someone changed it since. Refused with `locked` while someone else has it open. Check
+    dashboard_get's `explain.affects` first to see what the change reaches.
+    Returns `block`, `cascade` and `rewritten` (ids of readers whose SQL changed).
     """
-    board = load_board(ctx, args.dashboard_id, "edit")
-    block = load_block(ctx, board, args.block_id)
-    check_unlocked(ctx, board.id, block["id"])
+    ctx = board.ctx
+    block = board.block(args.block_id)
+    check_unlocked(board, block["id"])
     if args.version is not None and args.version != block["version"]:
         raise Conflict(
             f"block {block['name']!r} changed since version {args.version}; it is now version "
@@ -147,10 +182,10 @@ def update_block(ctx: Context, args: UpdateBlockArgs) -> dict[str, Any]:
     config = validate_config(block["type"], args.config) if args.config is not None else block["config"]
     name = block["name"]
     rewritten: dict[str, dict[str, Any]] = {}
-    blocks = repos.blocks(ctx.ws.db, board.id)
+    blocks = board.blocks()
     if args.name is not None and args.name != block["name"]:
         name = validate_name(args.name)
-        if name in _taken_names(ctx, board.id, except_block=block["id"]):
+        if name in _taken_names(board, except_block=block["id"]):
             raise InvalidRequest(f"the name {name!r} is already used in this board")
         rewritten = rewrite_readers([b for b in blocks if b["id"] != block["id"]], block["name"], name)
     proposed = [
@@ -159,7 +194,7 @@ def update_block(ctx: Context, args: UpdateBlockArgs) -> dict[str, Any]:
         else {**b, "config": rewritten.get(b["id"], b["config"])}
         for b in blocks
     ]
-    g = board_graph(ctx, board.id, proposed)
+    g = board.graph(proposed)
     if args.config is not None:
         check_connected_reads(ctx, g, [block["id"]])
     value = block["value"]
@@ -171,7 +206,7 @@ def update_block(ctx: Context, args: UpdateBlockArgs) -> dict[str, Any]:
     with ctx.ws.db.write() as tx:
         repos.update_block(tx, block["id"], name=name, config=config, value=value)
         for reader_id, reader_config in rewritten.items():
-            check_unlocked(ctx, board.id, reader_id)
+            check_unlocked(board, reader_id)
             repos.update_block(tx, reader_id, config=reader_config)
         mark_pending(tx, g, [block["id"], *rewritten])
         record(
@@ -189,27 +224,40 @@ def update_block(ctx: Context, args: UpdateBlockArgs) -> dict[str, Any]:
     for changed in [block["id"], *rewritten]:
         publish(
             ctx,
-            board.id,
-            "block_changed",
-            block_id=changed,
-            change="updated",
-            block=describe_block(load_block(ctx, board, changed)),
+            BlockChanged(
+                dashboard_id=board.id,
+                block_id=changed,
+                change="updated",
+                block=describe_block(board.block(changed)),
+            ),
         )
-    result = cascade(ctx, board.id, [block["id"], *rewritten], "edit")
+    result = cascade(board, [block["id"], *rewritten], "edit")
     return {
-        "block": describe_block(load_block(ctx, board, block["id"])),
+        "block": describe_block(board.block(block["id"])),
         "cascade": result.describe(),
         "rewritten": sorted(rewritten),
     }
 
 
-@REGISTRY.tool("dashboard_delete_block", BlockRefArgs)
-def delete_block(ctx: Context, args: BlockRefArgs) -> dict[str, Any]:
-    """Delete a block nothing reads any more; its runs stay in the board's history."""
-    board = load_board(ctx, args.dashboard_id, "edit")
-    block = load_block(ctx, board, args.block_id)
-    check_unlocked(ctx, board.id, block["id"])
-    g = board_graph(ctx, board.id)
+@REGISTRY.tool(
+    "dashboard_delete_block",
+    BlockRefArgs,
+    role="editor",
+    writes=True,
+    destructive=True,
+    example={"block_id": "old_chart"},
+)
+def delete_block(board: BoardScope, args: BlockRefArgs) -> dict[str, Any]:
+    """Delete a block nothing reads any more; its runs stay in the board's history.
+
+    Delete a block that nothing reads any more (refused otherwise, naming its readers); its run history
+    stays. Refused with `locked` while someone else has it open.
+    Returns `deleted` (the block id).
+    """
+    ctx = board.ctx
+    block = board.block(args.block_id)
+    check_unlocked(board, block["id"])
+    g = board.graph()
     readers = [g.by_id[r]["name"] for r in g.downstream_of(block["id"])]
     if readers:
         raise InvalidRequest(f"block {block['name']!r} is read by {', '.join(readers)}; change those first")
@@ -219,22 +267,35 @@ def delete_block(ctx: Context, args: BlockRefArgs) -> dict[str, Any]:
         repos.update_board(tx, board.id, layout=layout)
         record(tx, ctx, board.id, "block_delete", block["id"], name=block["name"], type=block["type"])
     ctx.ws.sessions.close(board.id, block["id"], ctx.session_key)
-    publish(ctx, board.id, "block_changed", block_id=block["id"], change="deleted")
+    publish(ctx, BlockChanged(dashboard_id=board.id, block_id=block["id"], change="deleted"))
     if layout != board.row["layout"]:
-        publish(ctx, board.id, "layout_changed", layout=layout)
+        publish(ctx, LayoutChanged(dashboard_id=board.id, layout=layout))
     return {"deleted": block["id"]}
 
 
-@REGISTRY.tool("dashboard_set_control", SetControlArgs)
-def set_control(ctx: Context, args: SetControlArgs) -> dict[str, Any]:
-    """Store a control's value; everything downstream of it re-runs."""
-    board = load_board(ctx, args.dashboard_id, "edit")
-    block = load_block(ctx, board, args.block_id)
+@REGISTRY.tool(
+    "dashboard_set_control",
+    SetControlArgs,
+    role="editor",
+    writes=True,
+    idempotent=True,
+    example={"block_id": "region", "value": "North"},
+)
+def set_control(board: BoardScope, args: SetControlArgs) -> dict[str, Any]:
+    """Store a control's value; everything downstream of it re-runs.
+
+    Store a control's value for everyone (a param-enum option, or a date range "Nd" | "today" |
+    {start, end}); everything downstream re-runs. To try a value without storing it, use
+    dashboard_run_block with filter_overrides instead.
+    Returns `value` and `cascade`.
+    """
+    ctx = board.ctx
+    block = board.block(args.block_id)
     if block["type"] not in CONTROL_TYPES:
         raise InvalidRequest(f"block {block['name']!r} is a {block['type']} block, not a control")
-    check_unlocked(ctx, board.id, block["id"])
+    check_unlocked(board, block["id"])
     value = validate_control_value(block["type"], block["config"], args.value)
-    g = board_graph(ctx, board.id)
+    g = board.graph()
     with ctx.ws.db.write() as tx:
         repos.update_block(tx, block["id"], value=value)
         mark_pending(tx, g, [block["id"]])
@@ -249,56 +310,74 @@ def set_control(ctx: Context, args: SetControlArgs) -> dict[str, Any]:
             previous=block["value"],
         )
         repos.touch_board(tx, board.id)
-    publish(ctx, board.id, "control_changed", block_id=block["id"], block_name=block["name"], value=value)
-    result = cascade(ctx, board.id, [block["id"]], "control")
+    publish(
+        ctx,
+        ControlChanged(dashboard_id=board.id, block_id=block["id"], block_name=block["name"], value=value),
+    )
+    result = cascade(board, [block["id"]], "control")
     return {"value": value, "cascade": result.describe()}
 
 
-def _resolve_overrides(ctx: Context, board: Board, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Override values keyed by control block id (names accepted), each one the control allows."""
-    resolved: dict[str, Any] = {}
-    for key, value in overrides.items():
-        control = load_block(ctx, board, key)
-        if control["type"] not in CONTROL_TYPES:
-            raise InvalidRequest(f"filter_overrides: {control['name']!r} is not a control")
-        resolved[control["id"]] = validate_control_value(control["type"], control["config"], value)
-    return resolved
+def _run_role(args: RunBlockArgs) -> str:
+    """Trying values (`filter_overrides` alone) is a viewer's; recording a run or a draft config is an
+    editor's."""
+    return "viewer" if args.filter_overrides is not None and args.config is None else "editor"
 
 
-@REGISTRY.tool("dashboard_run_block", RunBlockArgs)
-def run_block(ctx: Context, args: RunBlockArgs) -> dict[str, Any]:
+@REGISTRY.tool(
+    "dashboard_run_block",
+    RunBlockArgs,
+    role=role_by(_run_role, "viewer", "editor"),
+    writes=True,
+    example={"block_id": "daily", "filter_overrides": {"region": "South"}},
+)
+def run_block(board: BoardScope, args: RunBlockArgs) -> dict[str, Any]:
     """Run one block now. With `filter_overrides` ({control id: value}) the values are bound for
     this call alone, and with `config` a draft config runs instead of the saved one (an editor's
-    preview); either way nothing is stored. Without them, a `manual` run is recorded."""
-    ephemeral = args.filter_overrides is not None or args.config is not None
-    action = "edit" if args.config is not None or not ephemeral else "view"
-    board = load_board(ctx, args.dashboard_id, action)
-    block = load_block(ctx, board, args.block_id)
-    if ephemeral:
-        overrides = _resolve_overrides(ctx, board, args.filter_overrides or {})
-        blocks = repos.blocks(ctx.ws.db, board.id)
+    preview); either way nothing is stored. Without them, a `manual` run is recorded.
+
+    Run one block now and read its output. With `filter_overrides` ({control name or id: value}) the
+    values are bound for this call alone and nothing is stored: use it to check how a control drives a
+    block before changing anything. With `config`, a draft config runs instead of the saved one (also
+    stored nowhere). Without either, a `manual` run is recorded.
+    Returns `run` (status, error, columns, rows cut to a few, row_count; id null when not persisted).
+    """
+    ctx = board.ctx
+    block = board.block(args.block_id)
+    if args.filter_overrides is not None or args.config is not None:
+        values = overrides.resolve(board, args.filter_overrides or {})
+        blocks = board.blocks()
         if args.config is not None:
             draft = validate_config(block["type"], args.config)
             blocks = [{**b, "config": draft} if b["id"] == block["id"] else b for b in blocks]
-        g = board_graph(ctx, board.id, blocks)
+        g = board.graph(blocks)
         if args.config is not None:
             check_connected_reads(ctx, g, [block["id"]])
-        needed = (g.downstream(overrides) & g.upstream([block["id"]])) | {block["id"]}
-        result = Cascade(
-            ctx.ws, g, board.id, trigger="manual", actor=ctx.user.id, persist=False, overrides=overrides
-        ).run(needed, force=needed)
+        result = overrides.compute(board, g, values, [block["id"]], include_targets=True)
         return {"run": data.unpersisted_run(ctx.ws, board.id, g.by_id[block["id"]], result, MAX_RUN_ROWS)}
-    result = cascade(ctx, board.id, [block["id"]], "manual", force=[block["id"]])
+    result = cascade(board, [block["id"]], "manual", force=[block["id"]])
     return {
         "run": data.persisted_run(ctx.ws, board.id, block, result, MAX_RUN_ROWS),
         "cascade": result.describe(),
     }
 
 
-@REGISTRY.tool("dashboard_block_data", BlockDataArgs)
-def block_data(ctx: Context, args: BlockDataArgs) -> dict[str, Any]:
+@REGISTRY.tool(
+    "dashboard_block_data",
+    BlockDataArgs,
+    role="viewer",
+    writes=False,
+    example={"block_id": "daily", "limit": 10, "offset": 0},
+)
+def block_data(board: BoardScope, args: BlockDataArgs) -> dict[str, Any]:
     """A block's current output (or, with `run_id`, that earlier run's): rows by `limit`/`offset`;
-    for a chart, its series reduced in the database to at most `max_points` points that keep the shape."""
-    board = load_board(ctx, args.dashboard_id, "view")
-    block = load_block(ctx, board, args.block_id)
+    for a chart, its series reduced in the database to at most `max_points` points that keep the shape.
+
+    Read a block's current output (or, with `run_id`, an earlier run's): `columns`, `row_count`, and a
+    page of `rows` by `limit`/`offset` (few rows by default); a chart also answers its x/y `series`
+    reduced to at most `max_points` points that keep the shape.
+    Returns `run_id`, `status`, `error`, `columns`, `rows`, `row_count` (and `series`).
+    """
+    ctx = board.ctx
+    block = board.block(args.block_id)
     return data.block_data(ctx.ws, board.id, block, args.limit, args.offset, args.max_points, args.run_id)

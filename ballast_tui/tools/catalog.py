@@ -9,24 +9,15 @@ from pydantic import Field
 from ballast_tui.engine import catalog
 from ballast_tui.engine.blocks import validate_name
 from ballast_tui.engine.board_graph import build_graph
+from ballast_tui.engine.changes import cascade, check_unlocked, mark_pending, publish, record
+from ballast_tui.engine.connected import connected_sources
+from ballast_tui.engine.describe import describe_block
 from ballast_tui.engine.errors import InvalidRequest, NotFound
+from ballast_tui.engine.events import BlockChanged, SourceChanged
 from ballast_tui.engine.rename import rewrite_readers
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import dumps, utcnow
-from ballast_tui.tools.common import (
-    Board,
-    board_graph,
-    cascade,
-    check_unlocked,
-    describe_block,
-    load_block,
-    load_board,
-    mark_pending,
-    publish,
-    record,
-)
-from ballast_tui.tools.connections import connected_sources
-from ballast_tui.tools.registry import REGISTRY, Args, Context
+from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, Context
 
 
 class BoardArgs(Args):
@@ -68,16 +59,26 @@ def describe_source(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@REGISTRY.tool("catalog_list", BoardArgs)
-def catalog_list(ctx: Context, args: BoardArgs) -> dict[str, Any]:
+@REGISTRY.tool(
+    "catalog_list",
+    BoardArgs,
+    role="viewer",
+    writes=False,
+    example={},
+)
+def catalog_list(board: BoardScope, args: BoardArgs) -> dict[str, Any]:
     """The named tables a SQL block of this board can read: sources, block outputs, and the tables of
-    connected warehouses and app databases (``connection.schema.table``, with their columns)."""
-    board = load_board(ctx, args.dashboard_id, "view")
-    sources = [describe_source(s) for s in repos.sources(ctx.ws.db, board.id)]
-    runs = repos.runs_by_id(
-        ctx.ws.db, [b["current_run_id"] for b in repos.blocks(ctx.ws.db, board.id) if b["current_run_id"]]
-    )
-    for block in repos.blocks(ctx.ws.db, board.id):
+    connected warehouses and app databases (``connection.schema.table``, with their columns).
+
+    List the named tables SQL in this board can read: sources (pushed or imported data, with columns
+    and row counts), connected tables (NAME.schema.table) and every block's output. Use it before
+    writing SQL.
+    Returns `sources`.
+    """
+    ctx = board.ctx
+    sources = [describe_source(s) for s in board.sources()]
+    runs = repos.runs_by_id(ctx.ws.db, [b["current_run_id"] for b in board.blocks() if b["current_run_id"]])
+    for block in board.blocks():
         run = runs.get(block["current_run_id"] or "")
         output = run["output"] if run and run["status"] == "success" else None
         sources.append(
@@ -96,15 +97,15 @@ def catalog_list(ctx: Context, args: BoardArgs) -> dict[str, Any]:
     return {"sources": sources + connected, "connections": connections}
 
 
-def _check_new_source_name(ctx: Context, board: Board, name: str) -> None:
+def _check_new_source_name(ctx: Context, board: BoardScope, name: str) -> None:
     validate_name(name)
-    if any(b["name"] == name for b in repos.blocks(ctx.ws.db, board.id)):
+    if any(b["name"] == name for b in board.blocks()):
         raise InvalidRequest(f"{name!r} is the name of a block of this board; pick another source name")
 
 
 def _store_source(
     ctx: Context,
-    board: Board,
+    board: BoardScope,
     name: str,
     file_format: str,
     stored: tuple[str, str, int, list[dict[str, str]]],
@@ -112,9 +113,9 @@ def _store_source(
 ) -> dict[str, Any]:
     """Write the source row (new or replacing), audit it, and re-run the blocks that read it."""
     file_name, content_hash, row_count, columns = stored
-    old = repos.source(ctx.ws.db, board.id, name)
+    old = board.find_source(name)
     now = utcnow()
-    g = board_graph(ctx, board.id)
+    g = board.graph()
     with ctx.ws.board_lock(board.id), ctx.ws.db.write() as tx:
         mark_pending(tx, g, g.readers_of_source(name))
         if old is None:
@@ -145,18 +146,30 @@ def _store_source(
         repos.touch_board(tx, board.id)
     if old is not None and old["file"] != file_name:
         (ctx.ws.board_dir(board.id) / old["file"]).unlink(missing_ok=True)
-    source = repos.source(ctx.ws.db, board.id, name)
+    source = board.find_source(name)
     assert source is not None
-    publish(ctx, board.id, "source_changed", name=name, row_count=row_count)
-    result = cascade(ctx, board.id, g.readers_of_source(name), "edit")
+    publish(ctx, SourceChanged(dashboard_id=board.id, name=name, row_count=row_count))
+    result = cascade(board, g.readers_of_source(name), "edit")
     return {"source": describe_source(source), "cascade": result.describe()}
 
 
-@REGISTRY.tool("catalog_import", ImportArgs)
-def catalog_import(ctx: Context, args: ImportArgs) -> dict[str, Any]:
+@REGISTRY.tool(
+    "catalog_import",
+    ImportArgs,
+    role="editor",
+    writes=True,
+    destructive=True,
+    example={"name": "sales", "format": "csv", "content": "ZGF5LGFtb3VudAoyMDI2LTAxLTAxLDEwCg=="},
+)
+def catalog_import(board: BoardScope, args: ImportArgs) -> dict[str, Any]:
     """Import a CSV, Parquet or JSON file as a source: `content` (base64) or a `path` inside the
-    workspace's import directory. Replaces a source of the same name; its readers re-run."""
-    board = load_board(ctx, args.dashboard_id, "edit")
+    workspace's import directory. Replaces a source of the same name; its readers re-run.
+
+    Import a file as a source: `content` (base64 of the file) or `path` (a file in the workspace's
+    imports directory on the server); `format` csv, parquet or json. Readers re-run.
+    Returns `source` (name, columns, row_count).
+    """
+    ctx = board.ctx
     _check_new_source_name(ctx, board, args.name)
     if (args.content is None) == (args.path is None):
         raise InvalidRequest("give exactly one of `content` (base64) or `path`")
@@ -170,11 +183,24 @@ def catalog_import(ctx: Context, args: ImportArgs) -> dict[str, Any]:
     return _store_source(ctx, board, args.name, args.format, stored, "source_import")
 
 
-@REGISTRY.tool("catalog_push", PushArgs)
-def catalog_push(ctx: Context, args: PushArgs) -> dict[str, Any]:
+@REGISTRY.tool(
+    "catalog_push",
+    PushArgs,
+    role="editor",
+    writes=True,
+    destructive=True,
+    example={"name": "sales", "rows": [{"day": "2026-01-01", "region": "North", "amount": 120.5}]},
+)
+def catalog_push(board: BoardScope, args: PushArgs) -> dict[str, Any]:
     """Push a table as a source: `rows` (objects) or `arrow` (base64 IPC stream); `mode` replaces
-    the source or appends to it. Its readers re-run."""
-    board = load_board(ctx, args.dashboard_id, "edit")
+    the source or appends to it. Its readers re-run.
+
+    Push a table as a source: `rows` (a list of objects, one per row, same keys) or `arrow` (base64 IPC
+    stream); `mode` replace (default) or append (same columns). The easiest way to bring data the user
+    gave you; blocks that read it re-run.
+    Returns `source` (name, columns with types, row_count).
+    """
+    ctx = board.ctx
     _check_new_source_name(ctx, board, args.name)
     if (args.rows is None) == (args.arrow is None):
         raise InvalidRequest("give exactly one of `rows` or `arrow`")
@@ -182,30 +208,41 @@ def catalog_push(ctx: Context, args: PushArgs) -> dict[str, Any]:
         table, file_format = catalog.rows_to_table(args.rows), "rows"
     else:
         table, file_format = catalog.arrow_to_table(catalog.decode_base64(args.arrow or "", "arrow")), "arrow"
-    existing = repos.source(ctx.ws.db, board.id, args.name)
+    existing = board.find_source(args.name)
     if args.mode == "append" and existing is not None:
         table = catalog.appended(ctx.ws, board.id, ctx.ws.board_dir(board.id) / existing["file"], table)
     stored = catalog.write_table_source(ctx.ws, board.id, table)
     return _store_source(ctx, board, args.name, file_format, stored, "source_push")
 
 
-@REGISTRY.tool("catalog_rename", RenameArgs)
-def catalog_rename(ctx: Context, args: RenameArgs) -> dict[str, Any]:
-    """Rename a source (or a block's output) and rewrite every block that reads it, in one transaction."""
-    board = load_board(ctx, args.dashboard_id, "edit")
+@REGISTRY.tool(
+    "catalog_rename",
+    RenameArgs,
+    role="editor",
+    writes=True,
+    destructive=True,
+    example={"name": "sales", "new_name": "orders"},
+)
+def catalog_rename(board: BoardScope, args: RenameArgs) -> dict[str, Any]:
+    """Rename a source (or a block's output) and rewrite every block that reads it, in one transaction.
+
+    Rename a source (or a block) and rewrite every block that reads it, in one change.
+    Returns `source` and `rewritten` (the blocks whose SQL or source changed).
+    """
+    ctx = board.ctx
     new_name = validate_name(args.new_name)
-    blocks = repos.blocks(ctx.ws.db, board.id)
-    source = repos.source(ctx.ws.db, board.id, args.name)
+    blocks = board.blocks()
+    source = board.find_source(args.name)
     renamed_block = next((b for b in blocks if b["name"] == args.name), None)
     if source is None and renamed_block is None:
         raise NotFound(f"no source or block named {args.name!r} in {board.id}")
-    taken = {b["name"] for b in blocks} | {s["name"] for s in repos.sources(ctx.ws.db, board.id)}
+    taken = {b["name"] for b in blocks} | {s["name"] for s in board.sources()}
     if new_name != args.name and new_name in taken:
         raise InvalidRequest(f"the name {new_name!r} is already used in this board")
     readers = [b for b in blocks if renamed_block is None or b["id"] != renamed_block["id"]]
     rewritten = rewrite_readers(readers, args.name, new_name)
     for block_id in [*rewritten, *([renamed_block["id"]] if renamed_block else [])]:
-        check_unlocked(ctx, board.id, block_id)
+        check_unlocked(board, block_id)
     with ctx.ws.db.write() as tx:
         if source is not None:
             tx.execute(
@@ -217,24 +254,23 @@ def catalog_rename(ctx: Context, args: RenameArgs) -> dict[str, Any]:
         for block_id, config in rewritten.items():
             repos.update_block(tx, block_id, config=config)
         # Check the renamed graph inside the transaction: a failure rolls all of it back.
-        renamed = build_graph(
-            repos.blocks(ctx.ws.db, board.id), {s["name"]: s for s in repos.sources(ctx.ws.db, board.id)}
-        )
+        renamed = build_graph(board.blocks(), {s["name"]: s for s in board.sources()})
         mark_pending(tx, renamed, rewritten)
         record(tx, ctx, board.id, "source_rename", args.name, new_name=new_name, rewritten=sorted(rewritten))
         repos.touch_board(tx, board.id)
     for block_id in rewritten:
         publish(
             ctx,
-            board.id,
-            "block_changed",
-            block_id=block_id,
-            change="updated",
-            block=describe_block(load_block(ctx, board, block_id)),
+            BlockChanged(
+                dashboard_id=board.id,
+                block_id=block_id,
+                change="updated",
+                block=describe_block(board.block(block_id)),
+            ),
         )
-    publish(ctx, board.id, "source_changed", name=new_name, previous=args.name)
-    result = cascade(ctx, board.id, list(rewritten), "edit")
-    answer_source = repos.source(ctx.ws.db, board.id, new_name)
+    publish(ctx, SourceChanged(dashboard_id=board.id, name=new_name, previous=args.name))
+    result = cascade(board, list(rewritten), "edit")
+    answer_source = board.find_source(new_name)
     return {
         "source": describe_source(answer_source) if answer_source else {"name": new_name, "kind": "block"},
         "rewritten": sorted(rewritten),

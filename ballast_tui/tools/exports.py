@@ -1,135 +1,74 @@
-"""A block's whole current output as CSV, Parquet or JSON, streamed batch by batch.
+"""The export tool: a block's whole current output as CSV, Parquet or JSON.
 
-Not a tool (its answer is a file, not JSON): `ballast export` and the HTTP
-export route call it with the caller's context, and it checks the role the
-same way tools do. With `filter_overrides` the block is computed for this call
-alone (nothing stored, as `dashboard_run_block` does) and that output is written.
+Its bytes go to the caller's `ExportSink` (`Context.export_sink`: `ballast
+export`'s file, the HTTP export route's stream, the TUI's file). Called without
+one (the JSON tool door, MCP), it answers what the export would hold and the
+route that streams it.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import Any, Literal
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
-from ballast_tui.engine.data import current_output, jsonable
+from ballast_tui.engine import data, overrides
 from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.exports import write_output
 from ballast_tui.engine.outputs import Output
-from ballast_tui.storage import repos
-from ballast_tui.tools.common import Board, board_graph, load_block, load_board
-from ballast_tui.tools.public import compute_with_overrides, resolve_overrides
-from ballast_tui.tools.registry import Context
-
-FORMATS = ("csv", "parquet", "json")
-MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "json": "application/json"}
-BATCH_ROWS = 64_000
+from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
 
 
-def export_block(
-    ctx: Context,
-    dashboard_id: str,
-    block_ref: str,
-    fmt: str,
-    sink: IO[bytes],
-    *,
-    filter_overrides: dict[str, Any] | None = None,
-    on_start: Callable[[dict[str, Any]], None] | None = None,
-) -> int:
-    """Write the block's whole current output to `sink` in `fmt`; return the number of rows.
+class ExportArgs(Args):
+    dashboard_id: str
+    block_id: str
+    format: Literal["csv", "parquet", "json"] = "csv"
+    filter_overrides: dict[str, Any] | None = None
 
-    `on_start` is called with the block, once every check passed and before
-    the first byte is written (an HTTP route sets its headers then).
+
+@REGISTRY.tool(
+    "export_block",
+    ExportArgs,
+    role="viewer",
+    writes=False,
+    example={"dashboard_id": "dash_k3j9x0a1b2c3", "block_id": "daily", "format": "csv"},
+)
+def export_block(board: BoardScope, args: ExportArgs) -> dict[str, Any]:
+    """A block's whole current output as CSV, Parquet or JSON (with `filter_overrides`, computed for
+    this call alone; nothing is stored).
+
+    Over the JSON door and MCP it answers the block, its columns and row count, and `download`: the
+    route that streams the file (GET, with your bearer token). The command line and the TUI write it.
+    Returns `block`, `format`, `columns`, `row_count` (and `download`).
     """
-    if fmt not in FORMATS:
-        raise InvalidRequest(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    board = load_board(ctx, dashboard_id, "view")
-    block = load_block(ctx, board, block_ref)
+    block = board.block(args.block_id)
+    output = _output(board, block, args.filter_overrides)
+    sink = board.ctx.export_sink
+    answer: dict[str, Any] = {
+        "block": {"id": block["id"], "name": block["name"]},
+        "format": args.format,
+        "columns": output.columns,
+        "row_count": output.row_count,
+    }
+    if sink is None:
+        return {
+            **answer,
+            "download": f"/api/v1/dashboards/{board.id}/blocks/{block['id']}/data.{args.format}",
+        }
+    write_output(output, args.format, sink.begin(str(block["name"]), args.format, output.row_count))
+    return answer
+
+
+def _output(board: BoardScope, block: dict[str, Any], filter_overrides: dict[str, Any] | None) -> Output:
+    """The block's current output, or with the overrides bound for this call alone."""
     if filter_overrides is not None:
-        output = _overridden_output(ctx, board, block, filter_overrides)
-    else:
-        _run, current = current_output(ctx.ws, board.id, block)
-        if current is None or current.path is None:
-            raise InvalidRequest(f"block {block['name']!r} has no output to export (state: {block['state']})")
-        output = current
-    if on_start is not None:
-        on_start(block)
-    if fmt == "parquet":
-        if output.table is None and output.path is not None:
-            with open(output.path, "rb") as source:
-                shutil.copyfileobj(source, sink)
-        else:
-            _write_parquet(_batches(output), _schema(output), sink)
-        return output.row_count
-    if fmt == "csv":
-        _write_csv(_batches(output), _schema(output), sink)
-    else:
-        for chunk in json_chunks(_batches(output)):
-            sink.write(chunk)
-    return output.row_count
-
-
-def _overridden_output(
-    ctx: Context, board: Board, block: dict[str, Any], filter_overrides: dict[str, Any]
-) -> Output:
-    """The block's output with the overrides bound for this call alone; nothing is stored."""
-    blocks = repos.blocks(ctx.ws.db, board.id)
-    overrides = resolve_overrides(blocks, filter_overrides)
-    g = board_graph(ctx, board.id, blocks)
-    result = compute_with_overrides(ctx.ws, board.id, g, overrides, [block["id"]], ctx.user.id)
-    if block["id"] in result.outputs:
-        return result.outputs[block["id"]]
-    if block["id"] in result.failed or block["id"] in result.upstream_error:
-        error = result.errors.get(block["id"], "an upstream block failed")
-        raise InvalidRequest(f"block {block['name']!r} failed with these filter_overrides: {error}")
-    # Not downstream of any overridden control: its current output is the answer.
-    _run, output = current_output(ctx.ws, board.id, block)
-    if output is None:
+        values = overrides.resolve(board, filter_overrides)
+        result = overrides.compute(board, board.graph(), values, [block["id"]])
+        if block["id"] in result.outputs:
+            return result.outputs[block["id"]]
+        if block["id"] in result.failed or block["id"] in result.upstream_error:
+            error = result.errors.get(block["id"], "an upstream block failed")
+            raise InvalidRequest(f"block {block['name']!r} failed with these filter_overrides: {error}")
+        # Not downstream of any overridden control: its current output is the answer.
+    _run, output = data.current_output(board.ws, board.id, block)
+    if output is None or (output.path is None and output.table is None):
         raise InvalidRequest(f"block {block['name']!r} has no output to export (state: {block['state']})")
     return output
-
-
-def _schema(output: Output) -> pa.Schema:
-    if output.table is not None:
-        return output.table.schema
-    assert output.path is not None
-    return pq.read_schema(output.path)
-
-
-def _batches(output: Output) -> Iterator[pa.RecordBatch]:
-    """The output batch by batch, from memory or from its Parquet file."""
-    if output.table is not None:
-        yield from output.table.to_batches(max_chunksize=BATCH_ROWS)
-        return
-    assert output.path is not None
-    yield from pq.ParquetFile(output.path).iter_batches(batch_size=BATCH_ROWS)
-
-
-def _write_parquet(batches: Iterator[pa.RecordBatch], schema: pa.Schema, sink: IO[bytes]) -> None:
-    with pq.ParquetWriter(sink, schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-
-
-def _write_csv(batches: Iterator[pa.RecordBatch], schema: pa.Schema, sink: IO[bytes]) -> None:
-    with pacsv.CSVWriter(sink, schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-
-
-def json_chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
-    """A JSON array of row objects, one chunk per batch, never the whole output at once."""
-    yield b"["
-    first = True
-    for batch in batches:
-        rows: list[dict[str, Any]] = batch.to_pylist()
-        if not rows:
-            continue
-        text = ",".join(json.dumps({k: jsonable(v) for k, v in row.items()}) for row in rows)
-        yield (text if first else "," + text).encode()
-        first = False
-    yield b"]"

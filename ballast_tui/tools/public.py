@@ -1,265 +1,152 @@
-"""What anyone with a published link may see: the displayed blocks of a `link_view` board.
+"""Published-link tools: what anyone with a `link_view` board's URL may read (role `link`).
 
-Not a registered tool: its caller has no account, so there is no `Context` and
-no role. `public_dashboard(ws, slug, request)` answers the board's title,
-layout and displayed blocks, each with just what it takes to draw it: no SQL,
-no internal (hidden) blocks, no catalog, no block config beyond a chart's
-kind/x/y/title, a metric's column/format and a markdown block's text.
-
-`filter_overrides` (keyed by a displayed control's name or id, with values the
-control allows) bind for this call alone: the displayed blocks that depend on
-them are computed with a `Cascade(persist=False)` and nothing is stored.
-
-The same override machinery (`resolve_overrides`, `compute_with_overrides`)
-serves authenticated exports with `filter_overrides`.
+The registry loads the board by `slug` and checks its password (or the access
+cookie the right password earned) before any of these runs; each answer holds
+displayed blocks only, never SQL, hidden blocks or the catalog. Choices
+(`filter_overrides`, keyed by a displayed control's name or id, with values the
+control allows) bind for that call alone: nothing is stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from ballast_tui.engine import data
-from ballast_tui.engine.blocks import (
-    CONTROL_TYPES,
-    DATERANGE,
-    ENUM,
-    describe_validation_error,
-    validate_control_value,
-)
-from ballast_tui.engine.board_graph import BoardGraph, build_graph
-from ballast_tui.engine.cascade import Cascade, CascadeResult
-from ballast_tui.engine.errors import InvalidRequest, NotFound, PasswordRequired
-from ballast_tui.engine.executor import QueryError
-from ballast_tui.engine.hashing import verify_secret
-from ballast_tui.engine.outputs import Output
-from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage import repos
-
-Row = dict[str, Any]
-
-MAX_ROWS = 1000
-"""Rows of each displayed block in the answer (`row_count` tells the whole)."""
-
-DATE_PRESETS = ("7d", "30d", "90d", "today")
-"""The choices a date-range control offers a public viewer (any value it allows is accepted)."""
+from ballast_tui.engine import overrides
+from ballast_tui.engine.link_access import ACCESS_MAX_AGE_S, access_value
+from ballast_tui.published import board as published
+from ballast_tui.published.page import page_state
+from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
 
 PASSWORD_MAX = 1024
+SLUG_MAX = 200
 
 
-class PublicRequest(BaseModel):
-    """The body of ``POST /api/v1/public/dashboards/{slug}``; unknown fields refused."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class PublicArgs(Args):
+    slug: str = Field(min_length=1, max_length=SLUG_MAX)
     password: str | None = Field(default=None, max_length=PASSWORD_MAX)
     filter_overrides: dict[str, Any] | None = None
 
-    @property
-    def carries_password(self) -> bool:
-        """Whether this is a password attempt (an empty password is no attempt)."""
-        return bool(self.password)
+
+class PageArgs(Args):
+    slug: str = Field(min_length=1, max_length=SLUG_MAX)
+    choices: dict[str, str] = Field(default_factory=dict)
 
 
-class WrongPassword(PasswordRequired):
-    """A password was given and it is not the board's: what a rate limit counts."""
+class UnlockArgs(Args):
+    slug: str = Field(min_length=1, max_length=SLUG_MAX)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
 
 
-def parse_request(body: Mapping[str, Any]) -> PublicRequest:
-    """The public request, or 400 `invalid_request` naming what is wrong."""
-    try:
-        return PublicRequest.model_validate(dict(body))
-    except ValidationError as error:
-        raise InvalidRequest(describe_validation_error(error, "public dashboard request")) from None
+class ViewArgs(Args):
+    slug: str = Field(min_length=1, max_length=SLUG_MAX)
+    filter_overrides: dict[str, Any] | None = None
 
 
-def published_board(ws: Workspace, slug: str) -> Row:
-    """The board published under `slug`, or 404 (unknown slug, or no longer `link_view`)."""
-    row = repos.board_by_slug(ws.db, slug)
-    if row is None or row["visibility"] != "link_view":
-        raise NotFound(f"no published dashboard {slug!r}")
-    return row
+class BlockDataArgs(ViewArgs):
+    block_id: str
+    limit: int = Field(default=100, ge=0, le=100_000)
+    offset: int = Field(default=0, ge=0)
+    max_points: int | None = Field(default=None, ge=2, le=100_000)
 
 
-def check_password(row: Row, password: str | None) -> None:
-    """403 `password_required` unless the board is open or `password` is its password.
+@REGISTRY.tool(
+    "public_dashboard",
+    PublicArgs,
+    role="link",
+    writes=False,
+    example={"slug": "sales-overview-k3j9x0a1b2c3", "filter_overrides": {"region": "North"}},
+)
+def public_dashboard(board: BoardScope, args: PublicArgs) -> dict[str, Any]:
+    """A published board's title, layout and displayed blocks with their data, as anyone with its
+    link sees them (`password` for a protected board; `filter_overrides` for this call alone).
 
-    The comparison is `verify_secret`'s: a slow salted hash, compared in constant time.
+    What the link's reader sees, with no account: use it to check what a published link shows.
+    Returns `dashboard` with `title`, `layout` and the displayed `blocks`, each with `name`, `type`,
+    `columns`, `rows` (the first 1,000) and `row_count`; a chart's `series`, a control's `options`
+    and `value`.
     """
-    stored = row["password_hash"]
-    if not stored:
-        return
-    if not password:
-        raise PasswordRequired("this dashboard is protected: send its password")
-    if not verify_secret(password, stored):
-        raise WrongPassword("wrong password for this dashboard")
+    values = overrides.resolve(board, args.filter_overrides or {})
+    return published.public_answer(board, values)
 
 
-# -- overrides ----------------------------------------------------------------
+@REGISTRY.tool(
+    "public_page",
+    PageArgs,
+    role="link",
+    writes=False,
+    example={"slug": "sales-overview-k3j9x0a1b2c3", "choices": {"region": "North", "period": "30d"}},
+)
+def public_page(board: BoardScope, args: PageArgs) -> dict[str, Any]:
+    """A published page's state for a viewer's choices (the page's query string): the board's public
+    fields, the resolved choices, the page's key, the form's controls.
 
-
-def resolve_overrides(
-    blocks: Sequence[Row], overrides: Mapping[str, Any], *, displayed_only: bool = False
-) -> dict[str, Any]:
-    """Override values keyed by control block id (names accepted), each one the control allows.
-
-    With `displayed_only`, a hidden block counts as unknown: a public viewer
-    neither sees nor sets internal blocks.
+    What the server's HTML page is built from. Returns `board`, `overrides`, `key` (names the
+    drawing; the page's ETag), `default_key`, `controls` and `empty`.
     """
-    by_id = {b["id"]: b for b in blocks}
-    by_name = {b["name"]: b for b in blocks}
-    resolved: dict[str, Any] = {}
-    for key, value in overrides.items():
-        control = by_id.get(key) or by_name.get(key)
-        if control is None or (displayed_only and not control["displayed"]):
-            raise InvalidRequest(f"filter_overrides: no control {key!r} on this dashboard")
-        if control["type"] not in CONTROL_TYPES:
-            raise InvalidRequest(f"filter_overrides: {control['name']!r} is not a control")
-        try:
-            resolved[control["id"]] = validate_control_value(control["type"], control["config"], value)
-        except InvalidRequest as error:
-            raise InvalidRequest(f"filter_overrides: {control['name']!r}: {error.message}") from None
-    return resolved
+    return page_state(board, args.choices)
 
 
-def compute_with_overrides(
-    ws: Workspace,
-    board_id: str,
-    g: BoardGraph,
-    overrides: Mapping[str, Any],
-    targets: Iterable[str],
-    actor: str | None = None,
-) -> CascadeResult:
-    """Compute, without storing anything, every block of `targets` (and what they need in
-    between) that depends on an overridden control; the rest keep their current outputs."""
-    targets = list(targets)
-    needed = g.downstream(overrides) & g.upstream(targets)
-    cascade = Cascade(ws, g, board_id, trigger="manual", actor=actor, persist=False, overrides=overrides)
-    return cascade.run(needed, force=needed)
+@REGISTRY.tool(
+    "public_unlock",
+    UnlockArgs,
+    role="link",
+    writes=False,
+    example={"slug": "k3j9x0a1b2c3d4e5f6g7", "password": "the-password"},
+)
+def public_unlock(board: BoardScope, args: UnlockArgs) -> dict[str, Any]:
+    """Check a protected board's password; answers the value of the access cookie it earns.
 
-
-# -- the answer ---------------------------------------------------------------
-
-
-def _first_rows(ws: Workspace, board_id: str, output: Output, limit: int) -> list[Row]:
-    if output.table is not None:
-        return data.table_rows(output.table.slice(0, limit))
-    table = ws.executor.query(
-        board_id, "SELECT * FROM __out LIMIT $limit", {"__out": output.relation}, {"limit": limit}
-    )
-    return data.table_rows(table)
-
-
-def _drawing(block: Row, value: Any) -> Row:
-    """The part of a block's config a viewer needs to draw it, and a control's choices."""
-    config = block["config"]
-    kind = block["type"]
-    if kind == "chart":
-        drawn = {"kind": config["kind"], "x": config["x"], "y": config["y"]}
-        if config.get("title"):
-            drawn["title"] = config["title"]
-        return drawn
-    if kind == "metric":
-        return {"column": config["column"], **({"format": config["format"]} if config.get("format") else {})}
-    if kind == "markdown":
-        return {"text": config["text"]}
-    if kind == ENUM:
-        return {"options": list(config["options"]), "value": value}
-    if kind == DATERANGE:
-        return {"options": list(DATE_PRESETS), "value": value}
-    return {}
-
-
-def _describe(
-    ws: Workspace, board_id: str, block: Row, output: Output | None, status: str, value: Any
-) -> Row:
-    """One displayed block as a public viewer gets it."""
-    described: Row = {
-        "id": block["id"],
-        "name": block["name"],
-        "type": block["type"],
-        "status": status if output is not None else ("error" if status == "success" else status),
-        **_drawing(block, value),
-        "columns": output.columns if output else [],
-        "row_count": output.row_count if output else 0,
-        "rows": [],
-    }
-    if output is None:
-        return described
-    try:
-        described["rows"] = _first_rows(ws, board_id, output, MAX_ROWS)
-        if block["type"] == "chart":
-            described["series"] = data.chart_series(
-                ws, board_id, block["config"], output, data.DEFAULT_MAX_POINTS
-            )
-    except QueryError:
-        # Never the message: it may name internal blocks or quote SQL.
-        described.update(status="error", rows=[], series=None)
-    return described
-
-
-def layout_order(layout: Row, displayed: Mapping[str, Row]) -> tuple[Row, list[str]]:
-    """The layout restricted to displayed blocks, and those blocks in reading order."""
-    rows: list[Row] = []
-    order: list[str] = []
-    for row in layout.get("rows", []):
-        ids = [b for b in row.get("blocks", []) if b in displayed and b not in order]
-        if not ids:
-            continue
-        kept: Row = {"blocks": ids}
-        if row.get("cols") is not None and len(row["cols"]) == len(ids):
-            kept["cols"] = row["cols"]
-        if row.get("height") is not None:
-            kept["height"] = row["height"]
-        rows.append(kept)
-        order.extend(ids)
-    order.extend(b for b in displayed if b not in order)
-    return {"rows": rows}, order
-
-
-def public_dashboard(ws: Workspace, slug: str, request: PublicRequest) -> Row:
-    """The contract's public answer: ``{"dashboard": {title, layout, blocks}}``.
-
-    404 `not_found` for an unknown or unpublished slug; 403 `password_required`
-    for a protected board without its password (`WrongPassword` when one was
-    given); 400 `invalid_request` for an override the board's displayed
-    controls do not allow.
+    A wrong password is refused with `password_required` (and counts towards the rate limit).
+    Returns `access` (the cookie's value; null for an open board) and `maxAge` (seconds).
     """
-    board = published_board(ws, slug)
-    check_password(board, request.password)
-    board_id = str(board["id"])
-    blocks = repos.blocks(ws.db, board_id)
-    overrides = resolve_overrides(blocks, request.filter_overrides or {}, displayed_only=True)
-    displayed = {b["id"]: b for b in blocks if b["displayed"]}
-    layout, order = layout_order(board["layout"], displayed)
-    result = CascadeResult()
-    if overrides:
-        sources = {s["name"]: s for s in repos.sources(ws.db, board_id)}
-        g = build_graph(blocks, sources)
-        result = compute_with_overrides(ws, board_id, g, overrides, order)
-    computed = set(result.ran) | set(result.failed) | set(result.upstream_error)
-    described = []
-    for block_id in order:
-        block = displayed[block_id]
-        value = None
-        if block["type"] in CONTROL_TYPES:
-            stored = block["value"] if block["value"] is not None else block["config"].get("default")
-            value = overrides.get(block_id, stored)
-        if block_id in computed:
-            output = result.outputs.get(block_id)
-            status = "success" if output is not None else "error"
-        else:
-            _run, output = data.current_output(ws, board_id, block)
-            status = str(block["state"])
-        described.append(_describe(ws, board_id, block, output, status, value))
+    if not board.row["password_hash"]:
+        return {"access": None, "maxAge": 0}
+    return {"access": access_value(board.ws.secret, board.row), "maxAge": ACCESS_MAX_AGE_S}
+
+
+@REGISTRY.tool(
+    "public_board_view",
+    ViewArgs,
+    role="link",
+    writes=False,
+    example={"slug": "sales-overview-k3j9x0a1b2c3", "filter_overrides": {"region": "North"}},
+)
+def public_board_view(board: BoardScope, args: ViewArgs) -> dict[str, Any]:
+    """What a published page draws: the title, the layout and the displayed blocks (their drawing
+    config, a control's value, each block's status), for the viewer's choices.
+
+    The drawing process reads each block's data with public_block_data. Returns `board` (id, title,
+    layout) and `blocks` (name, type, drawing config, state; a control's value).
+    """
+    values = overrides.resolve(board, args.filter_overrides or {})
+    view = published.load(board, values)
     return {
-        "dashboard": {
-            "title": board["title"],
-            "slug": board["slug"],
-            "layout": layout,
-            "blocks": described,
-            "lastRefreshedAt": board["last_refreshed_at"],
-        }
+        "board": {
+            "id": view.board_id,
+            "title": view.title,
+            "layout": view.layout,
+            "lastRefreshedAt": view.last_refreshed_at,
+        },
+        "blocks": [{**shown.block, "state": shown.status} for shown in view.blocks],
     }
+
+
+@REGISTRY.tool(
+    "public_block_data",
+    BlockDataArgs,
+    role="link",
+    writes=False,
+    example={"slug": "sales-overview-k3j9x0a1b2c3", "block_id": "daily", "limit": 100},
+)
+def public_block_data(board: BoardScope, args: BlockDataArgs) -> dict[str, Any]:
+    """One displayed block's data on a published board, for the viewer's choices: a page of rows, and
+    a chart's series reduced to `max_points`.
+
+    Hidden blocks are not found. Returns `columns`, `rows`, `row_count`, `status` (and `series`).
+    """
+    block = board.block(args.block_id)
+    values = overrides.resolve(board, args.filter_overrides or {})
+    shown = published.load_block(board, values, block)
+    return published.block_data(board, shown, args.limit, args.offset, args.max_points)

@@ -1,27 +1,45 @@
-"""The tool registry: the only way in, for HTTP, MCP and the TUI alike.
+"""The tool registry: the only way in, for HTTP, MCP, the TUI and the server's own jobs alike.
 
 A tool is a name, a pydantic model of its arguments (unknown fields refused,
-JSON Schema published) and a handler taking a `Context` and the parsed
-arguments, returning a plain dict. Handlers are synchronous and do blocking
-work (SQLite, DuckDB); `acall` runs them on a thread pool, never on a loop.
+JSON Schema published), the role it needs, what it does to the workspace
+(`writes`, `destructive`, `idempotent`), what an agent reads about it, and a
+handler. The registry checks the role before the handler runs, once, for
+every door:
+
+- a board role (``viewer``, ``editor``, ``owner``): the board named by the
+  tool's board argument (`dashboard_id`, or `conversation_id`) is loaded and
+  the caller's role on it checked; the handler gets a `BoardScope` whose
+  lookups can only find that board's blocks, runs and sources;
+- ``link``: the board published under the `slug` argument, for anyone with
+  its link (its password, or the access cookie it earned, for a protected
+  board); the handler gets a public `BoardScope` (displayed blocks only);
+- ``user`` / ``admin``: any signed-in account / a workspace administrator;
+  the handler gets the `Context`.
+
+Handlers are synchronous and do blocking work (SQLite, DuckDB); `acall` runs
+them on a thread pool, never on a loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ballast_tui.engine.access import BOARD_ROLES, REQUIRED_ROLES
 from ballast_tui.engine.blocks import validation_refusal
-from ballast_tui.engine.errors import InvalidRequest, NotFound
+from ballast_tui.engine.context import Context
+from ballast_tui.engine.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from ballast_tui.engine.executor import QueryError
-from ballast_tui.engine.users import User
-from ballast_tui.engine.workspace import Workspace
+from ballast_tui.engine.scope import BoardScope, open_board, open_published
+
+__all__ = ["REGISTRY", "Args", "BoardScope", "Context", "Registry", "Tool", "load_registry"]
 
 
 class Args(BaseModel):
@@ -31,42 +49,75 @@ class Args(BaseModel):
 
 
 A = TypeVar("A", bound=Args)
-Handler = Callable[["Context", Any], dict[str, Any]]
+RoleRule = str | Callable[[Any], str]
+"""The role a tool needs: one of `REQUIRED_ROLES`, or a function of its parsed arguments giving one
+(e.g. `dashboard_run_block` needs `viewer` to try overrides and `editor` to record a run)."""
 
-
-@dataclass
-class Context:
-    """Who calls, from where, on which workspace."""
-
-    ws: Workspace
-    user: User
-    session_id: str | None = None
-    client: str = "api"
-
-    @property
-    def session_key(self) -> str:
-        """The identity that holds locks: the user's session, else the user.
-
-        Prefixed with the user id, so a session id someone else learned (presence
-        lists them) never lets another user act as that session's holder.
-        """
-        return f"{self.user.id}/{self.session_id}" if self.session_id else f"user:{self.user.id}"
+BOARD_ARGUMENTS = ("dashboard_id", "conversation_id")
 
 
 @dataclass(frozen=True)
 class Tool:
+    """One registered tool and everything declared about it."""
+
     name: str
-    description: str
+    summary: str
+    """One line for people: the `GET /api/v1/tools` description, the OpenAPI summary, the help."""
     args: type[Args]
-    handler: Handler
+    handler: Callable[[Any, Any], dict[str, Any]]
+    role: RoleRule
+    writes: bool
+    """Whether a call may change anything stored (False: read-only)."""
+    destructive: bool = False
+    """Whether a call may overwrite or remove what is there (the rest only add)."""
+    idempotent: bool = False
+    """Whether calling again with the same arguments changes nothing more."""
+    agent: str = ""
+    """What a model reads about the tool: what it does, when to use it, what it returns."""
+    example: dict[str, Any] = field(default_factory=dict)
+    """One call's arguments, as a model would send them."""
+    explicit_board: bool = False
+    """An agent must name the board: the tool never falls back to an MCP session's working board."""
+
+    @property
+    def read_only(self) -> bool:
+        return not self.writes
+
+    @property
+    def for_agents(self) -> str:
+        """The description MCP publishes: what an agent reads, and one example call."""
+        return f"{self.agent or self.summary}\nExample: {json.dumps(self.example, separators=(', ', ': '))}"
+
+    @property
+    def board_argument(self) -> str | None:
+        """The argument naming the board the tool works on, if it takes one."""
+        return next((key for key in BOARD_ARGUMENTS if key in self.args.model_fields), None)
+
+    def roles(self) -> frozenset[str]:
+        """Every role the tool may need (one, unless it depends on the arguments)."""
+        if isinstance(self.role, str):
+            return frozenset({self.role})
+        return frozenset(getattr(self.role, "roles", ()))
+
+    def required_role(self, args: Args) -> str:
+        """The role this call needs."""
+        return self.role if isinstance(self.role, str) else self.role(args)
 
     def describe(self) -> dict[str, Any]:
-        """Name, description and the JSON Schema of the arguments."""
+        """Name, description, the role it needs and the JSON Schema of the arguments."""
         return {
             "name": self.name,
-            "description": self.description,
+            "description": self.summary,
+            "role": self.role if isinstance(self.role, str) else sorted(self.roles()),
+            "readOnly": self.read_only,
             "inputSchema": self.args.model_json_schema(),
         }
+
+
+def role_by(rule: Callable[[Any], str], *roles: str) -> Callable[[Any], str]:
+    """A role that depends on the arguments, declaring every role `rule` may answer."""
+    rule.roles = frozenset(roles)  # type: ignore[attr-defined]
+    return rule
 
 
 class Registry:
@@ -77,17 +128,49 @@ class Registry:
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ballast-tool")
 
     def tool(
-        self, name: str, args: type[A]
-    ) -> Callable[[Callable[[Context, A], dict[str, Any]]], Callable[[Context, A], dict[str, Any]]]:
-        """Register a handler under `name`; its docstring's first paragraph is the description."""
+        self,
+        name: str,
+        args: type[A],
+        *,
+        role: RoleRule,
+        writes: bool,
+        destructive: bool = False,
+        idempotent: bool = False,
+        example: dict[str, Any] | None = None,
+        explicit_board: bool = False,
+    ) -> Callable[[Callable[[Any, A], dict[str, Any]]], Callable[[Any, A], dict[str, Any]]]:
+        """Register a handler under `name`.
 
-        def register(
-            handler: Callable[[Context, A], dict[str, Any]],
-        ) -> Callable[[Context, A], dict[str, Any]]:
+        Its docstring's first paragraph is the summary for people; the rest is what an agent reads
+        (what it does, when to use it, what it returns). The handler takes a `BoardScope` for a
+        board or link role, else the `Context`.
+        """
+        roles = {role} if isinstance(role, str) else set(getattr(role, "roles", ()))
+        if not roles or not roles <= set(REQUIRED_ROLES):
+            raise ValueError(f"tool {name}: role must be one of {', '.join(REQUIRED_ROLES)}")
+        takes_board = any(key in args.model_fields for key in BOARD_ARGUMENTS)
+        if roles & set(BOARD_ROLES) and not takes_board:
+            raise ValueError(f"tool {name}: a board role needs a dashboard_id or conversation_id argument")
+        if "link" in roles and "slug" not in args.model_fields:
+            raise ValueError(f"tool {name}: the link role needs a slug argument")
+
+        def register(handler: Callable[[Any, A], dict[str, Any]]) -> Callable[[Any, A], dict[str, Any]]:
             if name in self._tools:
                 raise RuntimeError(f"tool {name} registered twice")
-            doc = inspect.getdoc(handler) or name
-            self._tools[name] = Tool(name, doc.split("\n\n")[0].replace("\n", " "), args, handler)
+            summary, _, agent = (inspect.getdoc(handler) or name).partition("\n\n")
+            self._tools[name] = Tool(
+                name,
+                summary.replace("\n", " "),
+                args,
+                handler,
+                role,
+                writes,
+                destructive=destructive,
+                idempotent=idempotent,
+                agent=agent.strip(),
+                example=dict(example or {}),
+                explicit_board=explicit_board,
+            )
             return handler
 
         return register
@@ -101,24 +184,52 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._tools)
 
-    def describe(self) -> list[dict[str, Any]]:
-        return [self._tools[n].describe() for n in self.names()]
+    def tools(self) -> list[Tool]:
+        return [self._tools[n] for n in self.names()]
 
-    def call(self, ctx: Context, name: str, arguments: object) -> dict[str, Any]:
-        """Validate the arguments and run the tool; answers ``{"success": true, …}`` or raises ToolError."""
+    def describe(self) -> list[dict[str, Any]]:
+        return [tool.describe() for tool in self.tools()]
+
+    def parse(self, name: str, arguments: object) -> tuple[Tool, Args]:
+        """The tool and its validated arguments (400 naming what is wrong)."""
         tool = self.get(name)
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict):
             raise InvalidRequest("the arguments must be a JSON object")
         try:
-            parsed = tool.args.model_validate(arguments)
+            return tool, tool.args.model_validate(arguments)
         except ValidationError as error:
             raise validation_refusal(error, f"arguments of {name}", tool.args) from None
+
+    def call(self, ctx: Context, name: str, arguments: object) -> dict[str, Any]:
+        """Validate the arguments, check the caller's access, and run the tool.
+
+        Answers ``{"success": true, …}`` or raises the `ToolError` it refused with.
+        """
+        tool, parsed = self.parse(name, arguments)
+        target = self.scope(ctx, tool, parsed)
         try:
-            return {"success": True, **tool.handler(ctx, parsed)}
+            return {"success": True, **tool.handler(target, parsed)}
         except QueryError as error:
             raise InvalidRequest(str(error)) from None
+
+    def scope(self, ctx: Context, tool: Tool, args: Args) -> BoardScope | Context:
+        """What the handler gets, once the caller's access is checked: a board scope, or the context."""
+        required = tool.required_role(args)
+        if required == "link":
+            return open_published(ctx, args.slug, getattr(args, "password", None))  # type: ignore[attr-defined]
+        if ctx.is_anonymous:
+            raise Unauthorized("sign in: this needs an account (a bearer token)")
+        if required in BOARD_ROLES:
+            key = tool.board_argument
+            assert key is not None
+            return open_board(ctx, getattr(args, key), required)
+        if required == "admin" and not ctx.user.is_admin:
+            raise Forbidden(
+                "only workspace administrators may do this (the first user, or users added with --admin)"
+            )
+        return ctx
 
     async def acall(self, ctx: Context, name: str, arguments: object) -> dict[str, Any]:
         """`call` on the tool thread pool, so the event loop never waits on SQLite or DuckDB."""
@@ -137,8 +248,10 @@ def load_registry() -> Registry:
         connections,
         conversations,
         dashboards,
+        exports,
         layout,
         live,
+        public,
         runs,
         sharing,
     )

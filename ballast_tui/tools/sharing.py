@@ -8,12 +8,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ballast_tui.engine.changes import publish, record
+from ballast_tui.engine.describe import public_url
 from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.events import BoardChanged
 from ballast_tui.engine.hashing import hash_secret
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.storage import repos
-from ballast_tui.tools.common import load_board, public_url, publish, record
-from ballast_tui.tools.registry import REGISTRY, Args, Context
+from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, Context
 
 SLUG_STEM_MAX = 48
 
@@ -51,10 +53,24 @@ def new_slug(title: str) -> str:
     return f"{slugify(title)}-{random_base36(12)}"
 
 
-@REGISTRY.tool("dashboard_set_visibility", VisibilityArgs)
-def set_visibility(ctx: Context, args: VisibilityArgs) -> dict[str, Any]:
-    """Make a board private or viewable by anyone with its link."""
-    board = load_board(ctx, args.dashboard_id, "manage")
+@REGISTRY.tool(
+    "dashboard_set_visibility",
+    VisibilityArgs,
+    role="owner",
+    writes=True,
+    destructive=True,
+    idempotent=True,
+    explicit_board=True,
+    example={"dashboard_id": "dash_k3j9x0a1b2c3", "visibility": "private"},
+)
+def set_visibility(board: BoardScope, args: VisibilityArgs) -> dict[str, Any]:
+    """Make a board private or viewable by anyone with its link.
+
+    Make a board `private` or `link_view` (anyone with its link sees the displayed blocks). Owner
+    only; dashboard_publish is the usual way to share.
+    Returns `visibility`.
+    """
+    ctx = board.ctx
     if args.visibility == "link_view":
         return {"visibility": "link_view", **_publish(ctx, board.id, board.row, None, keep_password=True)}
     return {"visibility": "private", **_unpublish(ctx, board.id, board.row)}
@@ -79,7 +95,7 @@ def _publish(
             slug=slug,
             password_protected=bool(password) if not keep_password else bool(row["password_hash"]),
         )
-    publish(ctx, board_id, "board_changed", change="visibility", visibility="link_view")
+    publish(ctx, BoardChanged(dashboard_id=board_id, change="visibility", visibility="link_view", slug=slug))
     return {"slug": slug, "publicUrl": public_url(ctx, slug)}
 
 
@@ -94,32 +110,69 @@ def _unpublish(ctx: Context, board_id: str, row: dict[str, Any]) -> dict[str, An
             password_version=row["password_version"] + 1,
         )
         record(tx, ctx, board_id, "unpublish", board_id, slug=row["slug"])
-    publish(ctx, board_id, "board_changed", change="visibility", visibility="private")
+    publish(ctx, BoardChanged(dashboard_id=board_id, change="visibility", visibility="private"))
     return {"slug": None, "publicUrl": None}
 
 
-@REGISTRY.tool("dashboard_publish", PublishArgs)
-def dashboard_publish(ctx: Context, args: PublishArgs) -> dict[str, Any]:
-    """Publish as a link anyone can open (optionally behind a password); answers `slug` and `publicUrl`."""
-    board = load_board(ctx, args.dashboard_id, "manage")
+@REGISTRY.tool(
+    "dashboard_publish",
+    PublishArgs,
+    role="owner",
+    writes=True,
+    explicit_board=True,
+    example={"dashboard_id": "dash_k3j9x0a1b2c3", "password": "optional-secret"},
+)
+def dashboard_publish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
+    """Publish as a link anyone can open (optionally behind a password); answers `slug` and `publicUrl`.
+
+    Publish a board as a read-only link anyone can open (displayed blocks only, no SQL), optionally
+    behind a password. Only the owner may. Use it when the user asks to share a link.
+    Returns `slug` and `publicUrl`.
+    """
+    ctx = board.ctx
     if args.password is not None and not args.password:
         raise InvalidRequest("an empty password protects nothing; leave it out to publish without one")
     return _publish(ctx, board.id, board.row, args.password)
 
 
-@REGISTRY.tool("dashboard_unpublish", PublishArgs)
-def dashboard_unpublish(ctx: Context, args: PublishArgs) -> dict[str, Any]:
-    """Take the public link down; the board becomes private and the old link answers 404."""
-    board = load_board(ctx, args.dashboard_id, "manage")
+@REGISTRY.tool(
+    "dashboard_unpublish",
+    PublishArgs,
+    role="owner",
+    writes=True,
+    destructive=True,
+    explicit_board=True,
+    example={"dashboard_id": "dash_k3j9x0a1b2c3"},
+)
+def dashboard_unpublish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
+    """Take the public link down; the board becomes private and the old link answers 404.
+
+    Take a published link down: the board becomes private and the old link answers 404. Owner only.
+    Returns `slug` null and `publicUrl` null.
+    """
+    ctx = board.ctx
     if args.password is not None:
         raise InvalidRequest("dashboard_unpublish takes no password")
     return _unpublish(ctx, board.id, board.row)
 
 
-@REGISTRY.tool("dashboard_grant", GrantArgs)
-def dashboard_grant(ctx: Context, args: GrantArgs) -> dict[str, Any]:
-    """Give a user (by name or id) the editor or viewer role on a board; `none` revokes."""
-    board = load_board(ctx, args.dashboard_id, "manage")
+@REGISTRY.tool(
+    "dashboard_grant",
+    GrantArgs,
+    role="owner",
+    writes=True,
+    destructive=True,
+    idempotent=True,
+    explicit_board=True,
+    example={"dashboard_id": "dash_k3j9x0a1b2c3", "user": "alice", "role": "editor"},
+)
+def dashboard_grant(board: BoardScope, args: GrantArgs) -> dict[str, Any]:
+    """Give a user (by name or id) the editor or viewer role on a board; `none` revokes.
+
+    Give a user (name or id) the `editor` or `viewer` role on a board, or `none` to revoke. Owner only.
+    Returns `grants` (the board's grants now).
+    """
+    ctx = board.ctx
     user = ctx.ws.users.find(args.user)
     if user.id == board.row["owner_id"]:
         raise InvalidRequest(f"{user.name} owns this board; transfer it to change that")
@@ -133,14 +186,26 @@ def dashboard_grant(ctx: Context, args: GrantArgs) -> dict[str, Any]:
                 [board.id, user.id, args.role],
             )
         record(tx, ctx, board.id, "grant", user.id, user=user.name, role=args.role)
-    publish(ctx, board.id, "board_changed", change="grants", user_id=user.id, role=args.role)
+    publish(ctx, BoardChanged(dashboard_id=board.id, change="grants", user_id=user.id, role=args.role))
     return {"grants": repos.grants(ctx.ws.db, board.id)}
 
 
-@REGISTRY.tool("dashboard_transfer", TransferArgs)
-def dashboard_transfer(ctx: Context, args: TransferArgs) -> dict[str, Any]:
-    """Make another user the owner; the previous owner stays on as an editor."""
-    board = load_board(ctx, args.dashboard_id, "manage")
+@REGISTRY.tool(
+    "dashboard_transfer",
+    TransferArgs,
+    role="owner",
+    writes=True,
+    destructive=True,
+    explicit_board=True,
+    example={"dashboard_id": "dash_k3j9x0a1b2c3", "user": "alice"},
+)
+def dashboard_transfer(board: BoardScope, args: TransferArgs) -> dict[str, Any]:
+    """Make another user the owner; the previous owner stays on as an editor.
+
+    Make another user the owner of a board; you stay on as an editor. Owner only.
+    Returns `owner`.
+    """
+    ctx = board.ctx
     user = ctx.ws.users.find(args.user)
     if user.id == board.row["owner_id"]:
         raise InvalidRequest(f"{user.name} already owns this board")
@@ -152,5 +217,5 @@ def dashboard_transfer(ctx: Context, args: TransferArgs) -> dict[str, Any]:
         )
         repos.update_board(tx, board.id, owner_id=user.id)
         record(tx, ctx, board.id, "transfer", user.id, to=user.name, previous_owner=board.row["owner_id"])
-    publish(ctx, board.id, "board_changed", change="owner", owner_id=user.id)
+    publish(ctx, BoardChanged(dashboard_id=board.id, change="owner", owner_id=user.id))
     return {"owner": user.describe()}

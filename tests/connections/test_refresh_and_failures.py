@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 import pytest
 
+from ballast_tui.engine.context import Context
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.tools.public import PublicRequest, public_dashboard
+from ballast_tui.tools.registry import load_registry
 from tests.conftest import ToolClient
 from tests.connections.conftest import SECRET, add_sql, last_run, rows
 from tests.connections.test_connection_tools import assert_no_secret, database_bytes
@@ -87,19 +88,23 @@ def test_published_dashboard_does_not_query_the_warehouse_per_viewer(
     marker = "AS viewers_see FROM sales.orders"
     before = len(executed(postgres, marker))
     for _viewer in range(5):
-        plain = public_dashboard(ws, slug, PublicRequest())
+        plain = load_registry().call(Context.anonymous(ws), "public_dashboard", {"slug": slug})
         assert [b["rows"] for b in plain["dashboard"]["blocks"] if b["name"] == "per_region"] == [
             [{"viewers_see": 10}]
         ]
     assert len(executed(postgres, marker)) == before  # stored outputs: no query at all
     for _viewer in range(5):
-        chosen = public_dashboard(ws, slug, PublicRequest(filter_overrides={"region": "us"}))
+        chosen = load_registry().call(
+            Context.anonymous(ws), "public_dashboard", {"slug": slug, "filter_overrides": {"region": "us"}}
+        )
         assert [b["rows"] for b in chosen["dashboard"]["blocks"] if b["name"] == "per_region"] == [
             [{"viewers_see": 10}]
         ]
     assert len(executed(postgres, marker)) == before + 1  # one query for five viewers of "us"
     admin("dashboard_refresh", dashboard_id=board)
-    public_dashboard(ws, slug, PublicRequest(filter_overrides={"region": "us"}))
+    load_registry().call(
+        Context.anonymous(ws), "public_dashboard", {"slug": slug, "filter_overrides": {"region": "us"}}
+    )
     assert len(executed(postgres, marker)) == before + 3  # the refresh, then "us" read once more
 
 

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from ballast_tui.engine.errors import Locked, NotFound, Unauthorized
+from ballast_tui.engine.events import BlockChanged, Connection, Event, Presence
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.remote import RemoteBackend
 from server.runner import start_server
 
+E = TypeVar("E", bound=Event)
 
-async def next_event(events: Any, kind: str, timeout: float = 20) -> dict[str, Any]:
+
+async def next_event(events: Any, kind: type[E], timeout: float = 20) -> E:
     async with asyncio.timeout(timeout):
         while True:
             event = await anext(events)
-            if event["type"] == kind:
-                return event  # type: ignore[no-any-return]
+            if isinstance(event, kind):
+                return event
 
 
 async def test_remote_calls_answer_and_refuse_like_local_ones(tmp_path: Path) -> None:
@@ -62,16 +65,16 @@ async def test_a_lost_connection_is_told_and_resumed_with_what_was_missed(tmp_pa
     board = (await backend.call("dashboard_create", title="Flaky"))["dashboard"]["id"]
     events = backend.events(board)
     try:
-        await next_event(events, "presence")
+        await next_event(events, Presence)
         await runner.cleanup()  # the server goes away…
-        assert (await next_event(events, "connection"))["state"] == "lost"
+        assert (await next_event(events, Connection)).state == "lost"
         runner, _ = await start_server(ws, "127.0.0.1", port)  # …and comes back on its address
-        assert (await next_event(events, "connection"))["state"] == "resumed"
+        assert (await next_event(events, Connection)).state == "resumed"
         await backend.call(
             "dashboard_add_block", dashboard_id=board, type="markdown", config={"text": "back"}
         )
-        changed = await next_event(events, "block_changed")
-        assert changed["block"]["config"]["text"] == "back"
+        changed = await next_event(events, BlockChanged)
+        assert changed.block is not None and changed.block["config"]["text"] == "back"
     finally:
         await events.aclose()
         await backend.close()

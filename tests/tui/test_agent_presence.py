@@ -10,8 +10,9 @@ from syrupy import SnapshotAssertion
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from ballast_tui.agent_session import AgentSession, LocalCaller
+from ballast_tui.agent_session import AgentSession
 from ballast_tui.app import BallastApp
+from ballast_tui.backend import LocalBackend
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.screens.audit import AuditScreen
 from ballast_tui.screens.dashboard import DashboardScreen
@@ -107,7 +108,7 @@ def test_dashboard_with_an_agent_120x40(demo_ws: tuple[Workspace, str], snapshot
     ws, board_id = demo_ws
     agent_token(ws, board_id)
     bot = ws.users.find("bot")
-    session = AgentSession(LocalCaller(ws, bot, "mcp-snapshot"))
+    session = AgentSession(LocalBackend(ws, bot, client="mcp", session_id="mcp-snapshot"))
 
     async def agent_opens_revenue(pilot: Pilot[Any]) -> None:
         await settle(pilot, rounds=5)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ballast_tui.agent_docs import DESCRIPTIONS, EXPLICIT_BOARD
-from ballast_tui.agent_session import AGENT_ROWS, AgentSession, LocalCaller
+from ballast_tui.agent_session import AGENT_ROWS, AgentSession
+from ballast_tui.backend import LocalBackend
 from ballast_tui.engine.errors import InvalidRequest, NotFound, ToolError
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
@@ -26,22 +26,22 @@ def agent_user(ws: Workspace, owner: User) -> User:
 
 @pytest.fixture
 async def agent(ws: Workspace, agent_user: User) -> Any:
-    session = AgentSession(LocalCaller(ws, agent_user, "mcp-unit"))
+    session = AgentSession(LocalBackend(ws, agent_user, client="mcp", session_id="mcp-unit"))
     yield session
     await session.close()
 
 
 def test_every_registry_tool_has_a_description_written_for_a_model() -> None:
     registry = load_registry()
-    assert set(DESCRIPTIONS) == set(registry.names())
-    for name in registry.names():
-        text = DESCRIPTIONS[name]
-        assert "Returns" in text, name
+    for tool in registry.tools():
+        text = tool.for_agents
+        assert tool.agent and "Returns" in tool.agent, tool.name
         example = re.search(r"^Example: (\{.*\})$", text, re.MULTILINE)
-        assert example, f"{name} has no one-line JSON example"
+        assert example, f"{tool.name} has no one-line JSON example"
         arguments = json.loads(example.group(1))
-        properties = registry.get(name).args.model_json_schema()["properties"]
-        assert set(arguments) <= set(properties), f"{name}'s example uses unknown arguments"
+        if tool.board_argument and tool.board_argument not in arguments:
+            arguments[tool.board_argument] = "dash_k3j9x0a1b2c3"  # an agent's working board
+        registry.parse(tool.name, arguments)  # the example is a valid call
 
 
 async def test_calls_without_a_board_work_in_the_sessions_own_conversation(
@@ -79,7 +79,7 @@ async def test_naming_or_creating_a_board_makes_it_the_working_board(
     with pytest.raises(InvalidRequest) as refused:
         await agent.run("dashboard_delete", {})
     assert refused.value.extra["field"] == "dashboard_id"
-    assert "dashboard_delete" in EXPLICIT_BOARD
+    assert load_registry().get("dashboard_delete").explicit_board
 
 
 async def test_answers_are_compact_rows_capped_with_their_counts(agent: AgentSession) -> None:
@@ -268,7 +268,7 @@ async def test_an_agents_lock_refuses_a_person_and_names_the_agent(
         )
     assert refused.value.code == "locked" and "bot" in refused.value.message
     assert refused.value.extra["lock"]["holder"] == {
-        "id": agent.caller.user.id,
+        "id": agent.backend.session.user_id,
         "name": "bot",
         "kind": "agent",
     }  # type: ignore[attr-defined]
@@ -281,7 +281,7 @@ async def test_a_person_working_through_mcp_is_present_as_an_agent(
     ws: Workspace, owner: User, board: str
 ) -> None:
     """`ballast mcp` without a token acts as the local person; their session is still an agent's."""
-    session = AgentSession(LocalCaller(ws, owner, "mcp-person"))
+    session = AgentSession(LocalBackend(ws, owner, client="mcp", session_id="mcp-person"))
     await session.run("dashboard_get", {"dashboard_id": board})
     [present] = ws.sessions.presence(board)
     assert (present["kind"], present["user"]["kind"], present["client"]) == ("agent", "human", "mcp")

@@ -17,7 +17,6 @@ def test_engine_storage_and_tools_import_no_transport() -> None:
         "import sys\n"
         "import ballast_tui.engine.workspace, ballast_tui.engine.cascade, ballast_tui.tools.registry\n"
         "ballast_tui.tools.registry.load_registry()\n"
-        "import ballast_tui.tools.exports\n"
         "bad = sorted(m for m in ('textual', 'aiohttp', 'mcp', 'server') if m in sys.modules)\n"
         "print(','.join(bad))\n"
     )

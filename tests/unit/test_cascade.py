@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.events import Event
 from ballast_tui.engine.workspace import Workspace
 from tests.conftest import ToolClient
 
@@ -72,9 +73,9 @@ class Events:
         self._lock = threading.Lock()
         self.unsubscribe = ws.bus.subscribe(board, self._take)
 
-    def _take(self, event: Row) -> None:
+    def _take(self, event: Event) -> None:
         with self._lock:
-            self.items.append(event)
+            self.items.append(event.to_dict())
 
     def clear(self) -> None:
         with self._lock:

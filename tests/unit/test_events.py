@@ -1,5 +1,5 @@
 """Events: every change publishes its event, per-board seqs without gaps and in order, catching up
-with `since`, and `stream` feeding an asyncio consumer from other threads."""
+with `since`, and a local session feeding an asyncio consumer from other threads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,19 @@ from typing import Any
 
 import pytest
 
-from ballast_tui.engine.events import HISTORY, EventBus
+from ballast_tui.backend import LocalBackend
+from ballast_tui.engine.events import (
+    HISTORY,
+    BlockChanged,
+    Event,
+    EventBus,
+    Presence,
+    RunFinished,
+    RunStarted,
+    SourceChanged,
+    event_from_dict,
+)
+from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from tests.conftest import ToolClient
 
@@ -26,9 +38,9 @@ class Recorder:
         self._lock = threading.Lock()
         self.unsubscribe = bus.subscribe(board, self._take)
 
-    def _take(self, event: Row) -> None:
+    def _take(self, event: Event) -> None:
         with self._lock:
-            self.items.append(event)
+            self.items.append(event.to_dict())
 
     def take(self) -> list[Row]:
         """Events received since the last take."""
@@ -153,13 +165,13 @@ def test_parallel_runs_reach_subscribers_in_seq_order(ws: Workspace, call: ToolC
     lock = threading.Lock()
     slowed = threading.Event()
 
-    def slow_subscriber(event: Row) -> None:
+    def slow_subscriber(event: Event) -> None:
         # A subscriber that takes its time on the first sibling's start (a slow client, a busy loop).
-        if event["type"] == "run_started" and event["block_id"] != root and not slowed.is_set():
+        if isinstance(event, RunStarted) and event.block_id != root and not slowed.is_set():
             slowed.set()
             time.sleep(0.3)
         with lock:
-            received.append(event["seq"])
+            received.append(event.seq)
 
     unsubscribe = ws.bus.subscribe(board, slow_subscriber)
     try:
@@ -179,34 +191,37 @@ def test_since_returns_missed_events_or_none_when_too_many_were_missed(
     events = recorder.take()
     newest = ws.bus.last_seq(board)
     assert events[-1]["seq"] == newest
-    assert ws.bus.since(board, 0) == events
-    assert ws.bus.since(board, 4) == [e for e in events if e["seq"] > 4]
+    assert [e.to_dict() for e in ws.bus.since(board, 0) or []] == events
+    assert [e.to_dict() for e in ws.bus.since(board, 4) or []] == [e for e in events if e["seq"] > 4]
     assert ws.bus.since(board, newest) == []
     # A client that saw seqs this bus never published (e.g. before a restart) must resync.
     assert ws.bus.since(board, newest + 5) is None
 
     bus = EventBus()
     for i in range(HISTORY + 50):
-        bus.publish("dash_x", "block_changed", n=i)
+        bus.publish(BlockChanged(dashboard_id="dash_x", block_id=f"blk_{i}", change="updated"))
     assert bus.since("dash_x", 0) is None
     assert bus.since("dash_x", 49) is None
     kept = bus.since("dash_x", 50)
     assert kept is not None and len(kept) == HISTORY
-    assert [e["n"] for e in kept] == list(range(50, HISTORY + 50))
+    assert [e.block_id for e in kept if isinstance(e, BlockChanged)] == [
+        f"blk_{i}" for i in range(50, HISTORY + 50)
+    ]
     assert bus.since("dash_other", 0) == []
 
 
-async def test_stream_delivers_to_asyncio_consumer_from_other_threads(
-    ws: Workspace, call: ToolClient, board: str
+async def test_a_local_session_gets_typed_events_on_its_loop_from_other_threads(
+    ws: Workspace, owner: User, call: ToolClient, board: str
 ) -> None:
-    received: list[Row] = []
-    wanted = 6
+    backend = LocalBackend(ws, owner)
+    received: list[Event] = []
+    wanted = 7  # our own presence first, then what the three changes publish
     done = asyncio.Event()
     loop_thread = threading.get_ident()
     threads: set[int] = set()
 
     async def consume() -> None:
-        async for event in ws.bus.stream(board):
+        async for event in backend.events(board):
             threads.add(threading.get_ident())
             received.append(event)
             if len(received) == wanted:
@@ -214,7 +229,8 @@ async def test_stream_delivers_to_asyncio_consumer_from_other_threads(
                 return
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.05)  # the consumer subscribes on its first wait
+    while backend.live.board_id != board:
+        await asyncio.sleep(0.01)
 
     def change() -> None:
         call("dashboard_add_block", dashboard_id=board, type="sql", name="a", config={"sql": "select 1 as v"})
@@ -226,31 +242,25 @@ async def test_stream_delivers_to_asyncio_consumer_from_other_threads(
     await asyncio.wait_for(done.wait(), timeout=10)
     await asyncio.to_thread(publisher.join)
     await task
+    await backend.close()
 
-    assert types(received) == [
-        "block_changed",
-        "run_started",
-        "run_finished",
-        "source_changed",
-        "block_changed",
-        "run_started",
+    assert [type(e) for e in received] == [
+        Presence,
+        BlockChanged,
+        RunStarted,
+        RunFinished,
+        SourceChanged,
+        BlockChanged,
+        RunStarted,
     ]
-    assert_consecutive(received, board, 1)
+    assert_consecutive([e.to_dict() for e in received], board, received[0].seq)
     assert threads == {loop_thread}
 
 
-async def test_stream_of_all_boards_and_unsubscribe_on_close(ws: Workspace, call: ToolClient) -> None:
-    one = call("dashboard_create", title="One")["dashboard"]["id"]
-    two = call("dashboard_create", title="Two")["dashboard"]["id"]
-    stream = ws.bus.stream(None)
-    first = asyncio.ensure_future(stream.__anext__())
-    await asyncio.sleep(0.05)
-    await asyncio.to_thread(call, "dashboard_set_refresh", dashboard_id=one, refreshEnabled=True)
-    event = await asyncio.wait_for(first, timeout=5)
-    assert (event["type"], event["dashboard_id"]) == ("board_changed", one)
-    await asyncio.to_thread(call, "dashboard_set_refresh", dashboard_id=two, refreshEnabled=True)
-    event = await asyncio.wait_for(stream.__anext__(), timeout=5)
-    assert (event["type"], event["dashboard_id"]) == ("board_changed", two)
-    await stream.aclose()
-    # Closed: publishing more reaches no one and does not fail.
-    await asyncio.to_thread(call, "dashboard_set_refresh", dashboard_id=two, refreshEnabled=False)
+def test_events_read_back_from_their_wire_form_as_the_same_type() -> None:
+    sent = RunFinished(
+        dashboard_id="dash_x", seq=7, block_id="blk_a", block_name="a", run_id=None, status="error"
+    )
+    assert event_from_dict(sent.to_dict()) == sent
+    assert event_from_dict({"type": "joined", "dashboard_id": "dash_x"}) is None
+    assert event_from_dict({**sent.to_dict(), "from_a_newer_server": 1}) == sent

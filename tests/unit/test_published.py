@@ -12,12 +12,15 @@ from PIL import Image
 from rich.segment import Segment
 from rich.style import Style
 
+from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest, NotFound
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.published.page import page_key
 from ballast_tui.published.raster import CELL_H, CELL_W, paint
 from ballast_tui.published.render import draw
+from ballast_tui.published.view_app import BoardView, PublishedBackend
 from ballast_tui.storage import repos
-from ballast_tui.tools.published import load_published, overrides_from_query, page_key, page_state
+from ballast_tui.tools.registry import load_registry
 from tests.conftest import ToolClient
 
 ROWS = [{"id": i, "region": "eu" if i <= 2 else "us", "amount": 10 * i} for i in range(1, 6)]
@@ -53,22 +56,31 @@ def blocks_of(ws: Workspace, board: str) -> list[dict[str, Any]]:
     return repos.blocks(ws.db, board)
 
 
+def anonymous(ws: Workspace, tool: str, **arguments: Any) -> dict[str, Any]:
+    """A published-link tool, called as someone without an account."""
+    return load_registry().call(Context.anonymous(ws), tool, arguments)
+
+
+def overrides_from_query(ws: Workspace, slug: str, query: dict[str, str]) -> dict[str, Any]:
+    chosen: dict[str, Any] = anonymous(ws, "public_page", slug=slug, choices=query)["overrides"]
+    return chosen
+
+
 def test_choices_are_read_by_control_name_and_unknown_parameters_ignored(
     ws: Workspace, published: dict[str, Any]
 ) -> None:
-    blocks = blocks_of(ws, published["board"])
+    slug = published["slug"]
     ids = published["ids"]
-    chosen = overrides_from_query(blocks, {"region": "us", "period": "7d", "utm_source": "slack"})
+    chosen = overrides_from_query(ws, slug, {"region": "us", "period": "7d", "utm_source": "slack"})
     assert chosen == {ids["region"]: "us", ids["period"]: "7d"}
     custom = {"period": "custom", "period.start": "2026-01-01", "period.end": "2026-01-31"}
-    assert overrides_from_query(blocks, custom) == {
+    assert overrides_from_query(ws, slug, custom) == {
         ids["period"]: {"start": "2026-01-01", "end": "2026-01-31"}
     }
 
 
 def test_a_choice_equal_to_the_stored_value_is_no_override(ws: Workspace, published: dict[str, Any]) -> None:
-    blocks = blocks_of(ws, published["board"])
-    assert overrides_from_query(blocks, {"region": "eu", "period": "30d"}) == {}
+    assert overrides_from_query(ws, published["slug"], {"region": "eu", "period": "30d"}) == {}
 
 
 @pytest.mark.parametrize(
@@ -84,13 +96,13 @@ def test_a_choice_the_control_does_not_allow_is_refused(
     ws: Workspace, published: dict[str, Any], query: dict[str, str]
 ) -> None:
     with pytest.raises(InvalidRequest):
-        overrides_from_query(blocks_of(ws, published["board"]), query)
+        overrides_from_query(ws, published["slug"], query)
 
 
 def test_hidden_blocks_cannot_be_chosen(ws: Workspace, call: ToolClient, published: dict[str, Any]) -> None:
     ids = published["ids"]
     call("dashboard_set_displayed", dashboard_id=published["board"], block_id=ids["region"], displayed=False)
-    assert overrides_from_query(blocks_of(ws, published["board"]), {"region": "us"}) == {}
+    assert overrides_from_query(ws, published["slug"], {"region": "us"}) == {}
 
 
 def test_the_key_changes_with_runs_choices_and_the_day_only(
@@ -112,33 +124,34 @@ def test_the_key_changes_with_runs_choices_and_the_day_only(
 
 
 def test_an_unpublished_slug_has_no_state(ws: Workspace, call: ToolClient, published: dict[str, Any]) -> None:
-    assert page_state(ws, published["slug"]).key
+    assert anonymous(ws, "public_page", slug=published["slug"])["key"]
     call("dashboard_unpublish", dashboard_id=published["board"])
     with pytest.raises(NotFound):
-        page_state(ws, published["slug"])
+        anonymous(ws, "public_page", slug=published["slug"])
 
 
 def test_a_choice_recomputes_the_shown_blocks_and_stores_nothing(
     ws: Workspace, published: dict[str, Any]
 ) -> None:
-    board_id, ids = published["board"], published["ids"]
+    slug = published["slug"]
     runs_before = ws.db.row("SELECT count(*) AS n FROM runs")["n"]
-    shown = load_published(ws, board_id, {ids["region"]: "us"})
-    assert [b.block["name"] for b in shown.blocks] == ["region", "period", "total"]
-    region, _period, total = shown.blocks
-    assert region.block["value"] == "us"
-    assert total.output is not None and total.output.row_count == 1
-    assert ws.executor.query(board_id, "SELECT total FROM t", {"t": total.output.relation}).to_pylist() == [
-        {"total": 120}
-    ]
+    shown = anonymous(ws, "public_board_view", slug=slug, filter_overrides={"region": "us"})
+    assert [b["name"] for b in shown["blocks"]] == ["region", "period", "total"]
+    region, _period, _total = shown["blocks"]
+    assert region["value"] == "us"
+    assert "sql" not in str(shown) and "sum(amount)" not in str(shown)
+    data = anonymous(ws, "public_block_data", slug=slug, block_id="total", filter_overrides={"region": "us"})
+    assert data["rows"] == [{"total": 120}]
     assert ws.db.row("SELECT count(*) AS n FROM runs")["n"] == runs_before
 
 
 def test_the_drawing_shows_the_blocks_and_a_preview_of_1200x630(
     ws: Workspace, published: dict[str, Any]
 ) -> None:
-    shown = load_published(ws, published["board"], {published["ids"]["region"]: "us"})
-    drawing = asyncio.run(draw(ws, shown))
+    registry, ctx, choices = load_registry(), Context.anonymous(ws), {"region": "us"}
+    answer = registry.call(ctx, "public_board_view", {"slug": published["slug"], "filter_overrides": choices})
+    backend = PublishedBackend(registry, ctx, BoardView.from_answer(published["slug"], choices, answer))
+    drawing = asyncio.run(draw(backend))
     assert drawing.svg.startswith("<svg") and "https://" not in drawing.svg.split("</style>")[0]
     assert "total" in drawing.svg and "120" in drawing.svg
     assert "picked" not in drawing.svg and "sum(amount)" not in drawing.svg

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ballast_tui.engine.events import BlockChanged, Event
 from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.db import dumps
@@ -33,8 +32,8 @@ def test_a_change_marks_what_it_will_rerun_pending_before_the_cascade(
     call("dashboard_add_block", dashboard_id=board, type="markdown", name="aside", config={"text": "x"})
     seen: list[dict[str, str]] = []
 
-    def on_event(event: dict[str, Any]) -> None:
-        if event["type"] == "block_changed" and not seen:
+    def on_event(event: Event) -> None:
+        if isinstance(event, BlockChanged) and not seen:
             seen.append(_states(ws, board))  # committed, but the cascade has not run yet
 
     ws.bus.subscribe(board, on_event)

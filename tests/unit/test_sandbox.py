@@ -15,6 +15,7 @@ import pytest
 
 from ballast_tui.config import Settings
 from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.events import RunStarted
 from ballast_tui.engine.workspace import Workspace
 from tests.conftest import ToolClient
 
@@ -166,7 +167,7 @@ def test_time_limit_makes_an_error_run_and_engine_stays_responsive(workspace_wit
     outcome: dict[str, Any] = {}
     slow_started = threading.Event()
     unsubscribe = ws.bus.subscribe(
-        slow_board, lambda e: slow_started.set() if e["type"] == "run_started" else None
+        slow_board, lambda e: slow_started.set() if isinstance(e, RunStarted) else None
     )
 
     def run_slow() -> None:

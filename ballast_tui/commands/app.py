@@ -1,0 +1,99 @@
+"""`ballast`, `ballast open ID`, `ballast connect URL` and `ballast demo`: the terminal app, serving the
+workspace (the embedded server) or joining the server that already does."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+
+from ballast_tui.backend import Backend, LocalBackend, open_backend
+from ballast_tui.commands import fail, token_of, workspace_of
+from ballast_tui.engine.errors import ToolError
+from ballast_tui.engine.workspace import Workspace
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    """`ballast`, `ballast open ID`, `ballast connect URL`."""
+    dashboard_id = getattr(args, "dashboard_id", None)
+    if args.command == "connect":
+        token = token_of(args)
+        if token is None:
+            return fail("connect needs a token: --token T or $BALLAST_TOKEN")
+        return _run_remote(args.url, token, dashboard_id)
+    try:
+        opened = open_backend(workspace_of(args), token_of(args), client="tui")
+    except ToolError as error:
+        return fail(f"{error.code}: {error.message}")
+    except (OSError, aiohttp.ClientError) as error:
+        return fail(f"cannot reach the workspace's server: {error}")
+    try:
+        if opened.workspace is None:
+            return _run_app(opened.backend, dashboard_id)
+        return _run_app(opened.backend, dashboard_id, serve=opened.workspace)
+    finally:
+        opened.close()
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """`ballast demo`: a workspace with the sample dashboard, opened in the app."""
+    from ballast_tui.demo import build_demo, find_demo
+
+    with Workspace(workspace_of(args)) as ws:
+        dashboard_id = find_demo(ws) or build_demo(ws, rows=args.rows)
+        if args.no_tui or not sys.stdout.isatty():
+            backend = LocalBackend(ws, ws.users.local(), client="cli")
+            asyncio.run(print_board(backend, dashboard_id, f"  workspace: {ws.paths.root}"))
+            return 0
+        return _run_app(LocalBackend(ws, ws.users.local()), dashboard_id, serve=ws)
+
+
+async def print_board(backend: Backend, dashboard_id: str, where: str = "") -> None:
+    """A plain-text account of a dashboard: its blocks, their state, and each metric's value."""
+    board = (await backend.call("dashboard_get", dashboard_id=dashboard_id))["dashboard"]
+    print(f"{board['title']}  ({board['id']}){where}")
+    for block in board["blocks"]:
+        shown = "shown " if block["displayed"] else "hidden"
+        line = f"  {shown}  {block['type']:<16} {block['name']:<18} {block['state']}"
+        if block["type"] == "metric" and block["state"] == "success":
+            data = await backend.call(
+                "dashboard_block_data", dashboard_id=dashboard_id, block_id=block["id"], limit=1
+            )
+            if data["rows"]:
+                line += f"  = {next(iter(data['rows'][0].values()))}"
+        print(line)
+    await backend.close()
+
+
+def _run_remote(url: str, token: str, dashboard_id: str | None) -> int:
+    from ballast_tui.remote import RemoteBackend
+
+    backend = RemoteBackend(url, token)
+    try:
+        asyncio.run(backend.start())
+    except ToolError as error:
+        return fail(f"{url}: {error.message}")
+    except (OSError, aiohttp.ClientError) as error:
+        return fail(f"cannot reach {url}: {error}")
+    return _run_app(backend, dashboard_id)
+
+
+def _run_app(backend: Backend, dashboard_id: str | None, serve: Workspace | None = None) -> int:
+    """The app on `backend`; with `serve`, also serving that workspace on the embedded server."""
+    from ballast_tui.app import BallastApp
+
+    services: list[Callable[[], Awaitable[Callable[[], Awaitable[None]]]]] = []
+    if serve is not None:
+        workspace = serve
+
+        async def embedded_server() -> Callable[[], Awaitable[None]]:
+            from server.embedded import start_embedded
+
+            return await start_embedded(workspace)
+
+        services.append(embedded_server)
+    BallastApp(backend, dashboard_id, services=services).run()
+    return 0

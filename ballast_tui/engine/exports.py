@@ -1,0 +1,136 @@
+"""A block's whole output written as CSV, Parquet or JSON, batch by batch, never whole in memory.
+
+`write_output` is the format part of the `export_block` tool: it takes an
+`Output` (a Parquet file, or an in-memory table computed under overrides) and
+writes it to a binary file. Where the bytes go is the caller's: an
+`ExportSink` (the CLI's file, the HTTP route's stream, the TUI's file) is
+asked for its file only once every check has passed, so a refused export
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ballast_tui.engine.data import jsonable
+from ballast_tui.engine.outputs import Output
+
+FORMATS = ("csv", "parquet", "json")
+MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "json": "application/json"}
+BATCH_ROWS = 64_000
+ROWS_HEADER = "X-Ballast-Rows"
+"""The HTTP export's header saying how many rows it streams."""
+
+
+class ExportSink(Protocol):
+    """Where an export's bytes go."""
+
+    def begin(self, name: str, fmt: str, rows: int) -> IO[bytes]:
+        """Every check passed: the binary file to write block `name`'s output (`rows` rows) into, as
+        `fmt`."""
+        ...
+
+
+def write_output(output: Output, fmt: str, sink: IO[bytes]) -> int:
+    """Write `output` to `sink` in `fmt` (csv, parquet or json); the number of rows."""
+    if fmt == "parquet":
+        if output.table is None and output.path is not None:
+            with open(output.path, "rb") as source:
+                shutil.copyfileobj(source, sink)
+        else:
+            with pq.ParquetWriter(sink, schema_of(output)) as writer:
+                for batch in batches(output):
+                    writer.write_batch(batch)
+    elif fmt == "csv":
+        with pacsv.CSVWriter(sink, schema_of(output)) as writer:
+            for batch in batches(output):
+                writer.write_batch(batch)
+    else:
+        for chunk in json_chunks(batches(output)):
+            sink.write(chunk)
+    return output.row_count
+
+
+def schema_of(output: Output) -> pa.Schema:
+    if output.table is not None:
+        return output.table.schema
+    assert output.path is not None
+    return pq.read_schema(output.path)
+
+
+def batches(output: Output) -> Iterator[pa.RecordBatch]:
+    """The output batch by batch, from memory or from its Parquet file."""
+    if output.table is not None:
+        yield from output.table.to_batches(max_chunksize=BATCH_ROWS)
+        return
+    assert output.path is not None
+    yield from pq.ParquetFile(output.path).iter_batches(batch_size=BATCH_ROWS)
+
+
+def json_chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
+    """A JSON array of row objects, one chunk per batch, never the whole output at once."""
+    yield b"["
+    first = True
+    for batch in batches:
+        rows: list[dict[str, Any]] = batch.to_pylist()
+        if not rows:
+            continue
+        text = ",".join(json.dumps({k: jsonable(v) for k, v in row.items()}) for row in rows)
+        yield (text if first else "," + text).encode()
+        first = False
+    yield b"]"
+
+
+class FileSink:
+    """An `ExportSink` into a file: nothing is written to `target` until `commit`.
+
+    `begin` opens a temporary file beside the target (so the rename stays on one
+    file system); `commit` flushes it to disk and renames it over the target;
+    `discard` removes it. A failed or refused export leaves an existing target
+    untouched.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+        self._file: IO[bytes] | None = None
+
+    def begin(self, name: str, fmt: str, rows: int) -> IO[bytes]:
+        fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file = os.fdopen(fd, "wb")
+        return self._file
+
+    def commit(self) -> None:
+        """Make the written file the target (atomically)."""
+        if self._file is None:
+            return
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.temporary, self.target)
+
+    def discard(self) -> None:
+        """Remove what was written, if anything."""
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+        self.temporary.unlink(missing_ok=True)
+
+
+class StreamSink:
+    """An `ExportSink` onto an open binary stream (standard output)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def begin(self, name: str, fmt: str, rows: int) -> IO[bytes]:
+        return self.stream
