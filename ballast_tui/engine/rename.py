@@ -8,7 +8,7 @@ from typing import Any
 from ballast_tui.engine.blocks import SOURCE_READERS
 from ballast_tui.engine.board_graph import parsed
 from ballast_tui.engine.errors import InvalidRequest
-from ballast_tui.engine.sql import rename_table
+from ballast_tui.engine.sql_rewrite import rename_table
 
 Row = dict[str, Any]
 

@@ -208,7 +208,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
             self.app.push_screen(BlockEditorScreen(self.dashboard_id, block))
 
     def action_add_block(self) -> None:
-        from ballast_tui.screens.editor import NewBlockScreen
+        from ballast_tui.screens.new_block import NewBlockScreen
 
         self.app.push_screen(NewBlockScreen(self.dashboard_id))
 
@@ -235,7 +235,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.app.push_screen(ShareScreen(self.dashboard_id))
 
     def action_refresh_settings(self) -> None:
-        from ballast_tui.screens.share import RefreshSettingsScreen
+        from ballast_tui.screens.refresh_settings import RefreshSettingsScreen
 
         self.app.push_screen(RefreshSettingsScreen(self.dashboard_id))
 

@@ -1,4 +1,4 @@
-"""Sharing a board: its public link, who has access, ownership; and its auto-refresh settings.
+"""Sharing a board: its public link, who has access, ownership.
 
 Only the owner may publish, grant or transfer; anyone else sees the same
 screen, and a change key answers with the refusal the tool gives.
@@ -6,70 +6,19 @@ screen, and a change key answers with the refusal the tool gives.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, Switch
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
 
-from ballast_tui.engine.events import AccessLost, BoardChanged, BoardDeleted, RunFinished
-from ballast_tui.formatting import age, wrapped
+from ballast_tui.engine.events import AccessLost, BoardChanged, BoardDeleted
+from ballast_tui.formatting import wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
+from ballast_tui.screens.grant_dialog import GrantDialog
 from ballast_tui.widgets.backend_access import UsesBackend
-
-INTERVALS: list[tuple[str, int]] = [
-    ("every 5 min", 300),
-    ("every 15 min", 900),
-    ("hourly", 3600),
-    ("daily", 86400),
-]
-
-
-class GrantDialog(ModalScreen[tuple[str, str] | None]):
-    """Ask for a user name and a role; dismissed with (user, role), or None."""
-
-    CSS_PATH = "share.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, user: str = "", role: str = "viewer") -> None:
-        super().__init__()
-        self.user = user
-        self.role = role
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Give access to (user name)")
-            yield Input(self.user, placeholder="a user name", id="grant-user")
-            yield Label("Role")
-            yield Select(
-                [
-                    ("viewer: sees the board, its SQL and data", "viewer"),
-                    ("editor: also changes it", "editor"),
-                ],
-                value=self.role,
-                allow_blank=False,
-                id="grant-role",
-            )
-            with Horizontal():
-                yield Button("Cancel", id="cancel")
-                yield Button("Grant", variant="primary", id="ok")
-
-    def answer(self) -> tuple[str, str] | None:
-        user = self.query_one("#grant-user", Input).value.strip()
-        return (user, str(self.query_one("#grant-role", Select).value)) if user else None
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(self.answer())
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(self.answer() if event.button.id == "ok" else None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ShareScreen(UsesBackend, Screen[None]):
@@ -309,130 +258,3 @@ class ShareScreen(UsesBackend, Screen[None]):
         ):
             await self.reload()
             self.notify(f"{user} owns the board now; you are an editor.", title="Transferred")
-
-
-class RefreshSettingsScreen(UsesBackend, Screen[None]):
-    """Auto-refresh on or off and how often; saved as soon as it changes."""
-
-    CSS_PATH = "share.tcss"
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("R", "refresh_now", "Refresh now"),
-    ]
-
-    def __init__(self, dashboard_id: str) -> None:
-        super().__init__()
-        self.dashboard_id = dashboard_id
-        self.role: str | None = None
-        self.saved: dict[str, Any] = {}
-        self.last_refreshed: str | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="refresh-title")
-        with Vertical(id="refresh-form"):
-            with Horizontal(classes="field"):
-                yield Label("Refresh automatically", classes="field-label")
-                yield Switch(id="enabled")
-            with Horizontal(classes="field"):
-                yield Label("How often", classes="field-label")
-                yield Select(INTERVALS, allow_blank=False, value=3600, id="interval")
-            yield Static(id="last-refreshed")
-            yield Static(
-                "Changes are saved at once. A refresh re-runs every displayed block and what it reads.",
-                classes="muted",
-            )
-        yield Footer()
-
-    async def on_mount(self) -> None:
-        self.query_one("#enabled", Switch).focus()
-        board = await self.call("dashboard_get", dashboard_id=self.dashboard_id)
-        settings = await self.call("dashboard_get_refresh", dashboard_id=self.dashboard_id)
-        if board is None or settings is None:
-            self.dismiss()
-            return
-        self.role = board["dashboard"]["role"]
-        self.query_one("#refresh-title", Static).update(
-            f"[b]Auto-refresh[/b] · {board['dashboard']['title']}  [dim]{self.role}[/dim]"
-        )
-        self.show_settings(settings)
-        self.follow_events()
-
-    @work(group="events", exclusive=True)
-    async def follow_events(self) -> None:
-        """Show a scheduled refresh, or settings changed elsewhere, as they happen."""
-        async for event in self.backend.events(self.dashboard_id):
-            if isinstance(event, RunFinished) or (
-                isinstance(event, BoardChanged) and event.change == "refresh_settings"
-            ):
-                self.reload_settings()
-
-    @work(group="refresh-reload", exclusive=True)
-    async def reload_settings(self) -> None:
-        await asyncio.sleep(0.3)  # one reload for a whole cascade of runs
-        settings = await self.call("dashboard_get_refresh", dashboard_id=self.dashboard_id)
-        if settings is not None:
-            self.show_settings(settings)
-
-    def show_settings(self, settings: dict[str, Any]) -> None:
-        """Put the saved settings in the form (the change this makes is no change to save)."""
-        self.saved = {k: settings[k] for k in ("refreshEnabled", "refreshInterval")}
-        self.revert()
-        self.show_last(settings.get("lastRefreshedAt"))
-
-    def revert(self) -> None:
-        """Back to the saved settings, after a refusal."""
-        self.query_one("#enabled", Switch).value = bool(self.saved["refreshEnabled"])
-        self.query_one("#interval", Select).value = self.saved["refreshInterval"]
-
-    def show_last(self, when: str | None) -> None:
-        self.last_refreshed = when
-        text = f"{when.replace('T', ' ')[:19]} UTC ({age(when)})" if when else "never"
-        self.query_one("#last-refreshed", Static).update(f"Last refreshed: [b]{text}[/b]")
-
-    def wanted(self) -> dict[str, Any]:
-        return {
-            "refreshEnabled": self.query_one("#enabled", Switch).value,
-            "refreshInterval": self.query_one("#interval", Select).value,
-        }
-
-    @on(Switch.Changed)
-    @on(Select.Changed)
-    def form_changed(self) -> None:
-        if self.saved and self.wanted() != self.saved:
-            self.save()
-
-    @work(group="refresh-settings", exclusive=True)
-    async def save(self) -> None:
-        wanted = self.wanted()
-        if not self.may(self.role, "edit"):
-            self.revert()
-            return
-        answer = await self.call("dashboard_set_refresh", dashboard_id=self.dashboard_id, **wanted)
-        if answer is None:
-            self.revert()
-            return
-        self.show_settings(answer)
-        interval = next(label for label, seconds in INTERVALS if seconds == answer["refreshInterval"])
-        self.notify(
-            f"Refreshes {interval}." if answer["refreshEnabled"] else "Auto-refresh is off.", title="Saved"
-        )
-
-    def action_back(self) -> None:
-        self.dismiss()
-
-    @work(group="refresh-now", exclusive=True)
-    async def action_refresh_now(self) -> None:
-        if not self.may(self.role, "edit"):
-            return
-        self.query_one("#last-refreshed", Static).update("Last refreshed: [b]refreshing…[/b]")
-        answer = await self.call("dashboard_refresh", dashboard_id=self.dashboard_id)
-        if answer is None:
-            self.show_last(self.last_refreshed)
-            return
-        self.show_last(answer.get("lastRefreshedAt"))
-        failed = len(answer["cascade"]["failed"])
-        self.notify(
-            f"Refreshed {len(answer['cascade']['ran'])} blocks" + (f", {failed} failed" if failed else ""),
-            title="Refresh",
-        )

@@ -3,14 +3,12 @@
 The view asks for about two points per text column (`max_points`), draws them
 with its own readable axes (abbreviated numbers, dates as dates), and when its
 width changes by more than a tenth it asks the cell for the series again, so
-the engine reduces it to the new width.
+the engine reduces it to the new width. The axis arithmetic (ticks, dates,
+labels) is in `chart_axes`; this module draws.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from plotext._dict import themes as plotext_themes
@@ -21,229 +19,23 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from ballast_tui.widgets.chart_axes import (
+    as_number,
+    bar_ticks,
+    shorten,
+    value_axis,
+    x_labels,
+    x_positions,
+    x_ticks,
+)
 from ballast_tui.widgets.views import Block, BlockView, Data
 
 RGB = tuple[int, int, int]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$")
 REFETCH_RATIO = 0.1
 REFETCH_DELAY = 0.3
 MIN_POINTS = 20
 MAX_BAR_SLOT = 12  # columns per bar at most, so a few bars do not become slabs
-
-# ---------------------------------------------------------------- numbers and ticks
-
-
-def abbreviate(value: float, step: float | None = None) -> str:
-    """A number short enough for an axis: 950, 1.2k, 45k, 3.4M, 1.2B; decimals only as `step` needs."""
-    if value == 0:
-        return "0"
-    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            scaled = value / size
-            decimals = _decimals(step / size) if step else (1 if abs(scaled) < 10 else 0)
-            return _strip(f"{scaled:.{decimals}f}") + suffix
-    decimals = _decimals(step) if step else (0 if float(value).is_integer() else 2)
-    return _strip(f"{value:.{decimals}f}")
-
-
-def _decimals(step: float) -> int:
-    """How many decimals show multiples of `step` exactly (at most 4)."""
-    for decimals in range(5):
-        if abs(round(step, decimals) - step) <= 1e-9 * max(1.0, abs(step)):
-            return decimals
-    return 4
-
-
-def _strip(text: str) -> str:
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def nice_step(span: float, count: int) -> float:
-    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about `count` ticks over `span`."""
-    if span <= 0 or not math.isfinite(span):
-        return 1.0
-    raw = span / max(1, count)
-    power = 10.0 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        if factor * power >= raw:
-            return factor * power
-    return 10 * power
-
-
-def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """Round ticks covering [lo, hi]: the first at or below lo, the last at or above hi."""
-    if hi < lo:
-        lo, hi = hi, lo
-    if hi == lo:
-        pad = abs(lo) * 0.1 or 1.0
-        lo, hi = lo - pad, hi + pad
-    step = nice_step(hi - lo, count)
-    start = math.floor(lo / step + 1e-9) * step
-    ticks: list[float] = []
-    value = start
-    while value < hi + step * 0.999 and len(ticks) < 50:
-        ticks.append(round(value, 10))
-        value += step
-    if len(ticks) < 2:
-        ticks.append(round(start + step, 10))
-    return ticks
-
-
-def fitting_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """Round ticks covering [lo, hi] that waste little of the axis: a few more ticks rather than
-    an axis running far past the data (0–40M for data up to 24M)."""
-    best: list[float] = []
-    best_waste = math.inf
-    for tries in range(count, count + 3):
-        ticks = nice_ticks(lo, hi, tries)
-        waste = ((ticks[-1] - max(hi, lo)) + (min(lo, hi) - ticks[0])) / ((ticks[-1] - ticks[0]) or 1)
-        if waste <= 0.2:
-            return ticks
-        if waste < best_waste:
-            best, best_waste = ticks, waste
-    return best
-
-
-def inner_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """Round ticks inside [lo, hi] (for an x axis whose ends are the data's)."""
-    if hi <= lo:
-        return [lo]
-    step = nice_step(hi - lo, count)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks: list[float] = []
-    value = first
-    while value <= hi + 1e-9 * step and len(ticks) < 50:
-        ticks.append(round(value, 10))
-        value += step
-    return ticks or [lo, hi]
-
-
-# ---------------------------------------------------------------- dates
-
-
-def parse_instant(value: Any) -> datetime | None:
-    """An ISO date or timestamp as an aware datetime (naive ones taken as UTC); None otherwise."""
-    if not isinstance(value, str) or not ISO_DATE.match(value):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def to_days(moment: datetime) -> float:
-    return (moment - EPOCH).total_seconds() / 86400
-
-
-def from_days(days: float) -> datetime:
-    return EPOCH + timedelta(days=days)
-
-
-_HOUR = 1 / 24
-# (step in days, months, years): the first that gives few enough ticks wins.
-_DATE_STEPS: list[tuple[float, int, int]] = [
-    (_HOUR, 0, 0),
-    (2 * _HOUR, 0, 0),
-    (3 * _HOUR, 0, 0),
-    (6 * _HOUR, 0, 0),
-    (12 * _HOUR, 0, 0),
-    (1, 0, 0),
-    (2, 0, 0),
-    (7, 0, 0),
-    (14, 0, 0),
-    (0, 1, 0),
-    (0, 2, 0),
-    (0, 3, 0),
-    (0, 6, 0),
-    (0, 0, 1),
-    (0, 0, 2),
-    (0, 0, 5),
-    (0, 0, 10),
-    (0, 0, 25),
-    (0, 0, 100),
-]
-
-
-def date_ticks(lo: float, hi: float, count: int) -> tuple[list[float], list[str]]:
-    """Ticks on calendar boundaries between `lo` and `hi` (days since 1970), and their labels."""
-    span = hi - lo
-    for days, months, years in _DATE_STEPS:
-        length = days or months * 30.44 or years * 365.25
-        if span / length <= max(1, count):
-            break
-    start, end = from_days(lo), from_days(hi)
-    instants: list[datetime] = []
-    if days:
-        if days < 1:
-            hours = round(days * 24)
-            t = start.replace(minute=0, second=0, microsecond=0)
-            t = t.replace(hour=t.hour - t.hour % hours)
-            step = timedelta(hours=hours)
-        else:
-            t = start.replace(hour=0, minute=0, second=0, microsecond=0)
-            if days >= 7:  # weeks start on Mondays
-                t -= timedelta(days=t.weekday())
-            step = timedelta(days=days)
-        while t <= end:
-            instants.append(t)
-            t += step
-    elif months:
-        y, m = start.year, start.month - (start.month - 1) % months
-        while (t := datetime(y, m, 1, tzinfo=UTC)) <= end:
-            instants.append(t)
-            m += months
-            y, m = y + (m - 1) // 12, (m - 1) % 12 + 1
-    else:
-        y = start.year - start.year % years
-        while (t := datetime(y, 1, 1, tzinfo=UTC)) <= end:
-            instants.append(t)
-            y += years
-    instants = [t for t in instants if t >= start] or [start]
-    ticks = [to_days(t) for t in instants]
-    multi_year = start.year != end.year
-    labels = []
-    for i, t in enumerate(instants):
-        if days and days < 1:
-            labels.append(f"{t:%b} {t.day}" if t.hour == 0 else f"{t:%H:%M}")
-        elif days:
-            labels.append(f"{t:%b} {t.day}")
-        elif months:
-            labels.append(f"{t:%b} {t:%Y}" if multi_year and (t.month == 1 or i == 0) else f"{t:%b}")
-        else:
-            labels.append(f"{t:%Y}")
-    return ticks, labels
-
-
-def format_x(value: Any) -> str:
-    """A category or point on the x axis as a short label."""
-    moment = parse_instant(value)
-    if moment is not None:
-        if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
-            return f"{moment:%b} {moment.day}"
-        return f"{moment:%b} {moment.day} {moment:%H:%M}"
-    if isinstance(value, bool) or value is None:
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return abbreviate(float(value))
-    return str(value)
-
-
-def x_labels(xs: list[Any]) -> list[str]:
-    """Labels for categories along x; instants say only what differs (the hour within one day)."""
-    moments = [parse_instant(x) for x in xs]
-    if xs and all(m is not None for m in moments):
-        known = [m for m in moments if m is not None]
-        if len({m.date() for m in known}) == 1 and any((m.hour, m.minute) != (0, 0) for m in known):
-            return [f"{m:%H:%M}" for m in known]
-    return [format_x(x) for x in xs]
-
-
-def _shorten(label: str, width: int) -> str:
-    return label if len(label) <= width else label[: max(1, width - 1)] + "…"
-
 
 # ---------------------------------------------------------------- theme
 
@@ -369,7 +161,7 @@ class ChartView(BlockView):
 
 
 class Canvas:
-    """The plot's size in text cells and its colours, and the axis arithmetic that needs them."""
+    """The plot's size in text cells and its colours."""
 
     def __init__(self, width: int, height: int, colors: list[Any]) -> None:
         self.width, self.height, self.colors = width, height, colors
@@ -382,19 +174,9 @@ class Canvas:
         """Text rows of the data area (below it: the x axis and its labels)."""
         return max(1, self.height - 2)
 
-    def value_axis(self, values: list[float], from_zero: bool, count: int) -> tuple[list[float], list[str]]:
-        """Round ticks and short labels for the values an axis must cover."""
-        finite = [v for v in values if math.isfinite(v)] or [0.0]
-        lo, hi = min(finite), max(finite)
-        if from_zero:
-            lo, hi = min(lo, 0.0), max(hi, 0.0)
-        ticks = fitting_ticks(lo, hi, max(2, count))
-        step = ticks[1] - ticks[0] if len(ticks) > 1 else None
-        return ticks, [abbreviate(t, step) for t in ticks]
-
     def y_values(self, plt: Any, values: list[float], from_zero: bool) -> int:
         """Set the y axis for `values`; the columns its labels take."""
-        ticks, labels = self.value_axis(values, from_zero, min(6, self.rows // 3))
+        ticks, labels = value_axis(values, from_zero, min(6, self.rows // 3))
         plt.ylim(ticks[0], ticks[-1])
         plt.yticks(ticks, labels)
         return max(len(label) for label in labels)
@@ -404,28 +186,9 @@ class Canvas:
         return max(4, self.width - label_width - 1)
 
 
-def _positions(xs: list[Any]) -> tuple[str, list[float | None]]:
-    """How x reads ("date", "number" or "category") and each x as a number on the axis."""
-    moments = [parse_instant(x) for x in xs]
-    if any(moments) and all(m is not None for m, x in zip(moments, xs, strict=True) if x is not None):
-        return "date", [to_days(m) if m is not None else None for m in moments]
-    if all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs if x is not None):
-        return "number", [_number(x) for x in xs]
-    return "category", [float(i + 1) for i in range(len(xs))]
-
-
 def _x_axis(plt: Any, mode: str, xs: list[Any], lo: float, hi: float, width: int) -> None:
     """Ticks along x: calendar dates, round numbers, or as many categories as fit."""
-    if mode == "date":
-        ticks, labels = date_ticks(lo, hi, max(2, width // 9))
-    elif mode == "number":
-        ticks = inner_ticks(lo, hi, max(2, width // 10))
-        step = ticks[1] - ticks[0] if len(ticks) > 1 else None
-        labels = [abbreviate(t, step) for t in ticks]
-    else:
-        every = max(1, math.ceil(len(xs) / max(1, width // 10)))
-        ticks = [float(i + 1) for i in range(0, len(xs), every)]
-        labels = [_shorten(str(xs[i]), 9) for i in range(0, len(xs), every)]
+    ticks, labels = x_ticks(mode, xs, lo, hi, width)
     if hi > lo:
         plt.xlim(lo, hi)
     plt.xticks(ticks, labels)
@@ -433,9 +196,9 @@ def _x_axis(plt: Any, mode: str, xs: list[Any], lo: float, hi: float, width: int
 
 def _lines(plt: Any, canvas: Canvas, kind: str, xs: list[Any], ys: dict[str, list[Any]]) -> None:
     """Line, area and scatter: one series per y column; several areas stack."""
-    mode, positions = _positions(xs)
+    mode, positions = x_positions(xs)
     names = list(ys)
-    columns = [[_number(v) for v in ys[name]] for name in names]
+    columns = [[as_number(v) for v in ys[name]] for name in names]
     if kind == "area" and len(names) > 1:
         running = [0.0] * len(xs)
         stacked: list[list[float | None]] = []
@@ -470,9 +233,9 @@ def _lines(plt: Any, canvas: Canvas, kind: str, xs: list[Any], ys: dict[str, lis
 def _bars(plt: Any, canvas: Canvas, xs: list[Any], ys: dict[str, list[Any]]) -> None:
     """Bars, one group per x; categories whose names do not fit under their bars become rows."""
     names = list(ys)
-    columns = [[_number(v) or 0.0 for v in ys[name]] for name in names]
+    columns = [[as_number(v) or 0.0 for v in ys[name]] for name in names]
     values = [v for column in columns for v in column]
-    mode, _ = _positions(xs)
+    mode, _ = x_positions(xs)
     labels = x_labels(xs)
     n = len(xs)
     longest = max((len(label) for label in labels), default=1)
@@ -492,13 +255,7 @@ def _bars(plt: Any, canvas: Canvas, xs: list[Any], ys: dict[str, list[Any]]) -> 
         # Whole columns per bar, so every bar is drawn as wide as the others; few bars sit centred.
         margin = (width / slot - n) / 2
         plt.xlim(0.5 - margin, 0.5 - margin + width / slot)
-    if slot >= min(longest, 6) + 1:
-        every, room = 1, max(3, slot - 1)
-    else:
-        every = max(1, math.ceil((min(longest, 8) + 1) / slot))
-        room = max(3, slot * every - 1)
-    shown = list(range(0, n, every))
-    plt.xticks([positions[i] for i in shown], [_shorten(labels[i], room) for i in shown])
+    plt.xticks(*bar_ticks(labels, slot))
 
 
 def _row_bars(plt: Any, canvas: Canvas, labels: list[str], values: list[float]) -> None:
@@ -508,32 +265,21 @@ def _row_bars(plt: Any, canvas: Canvas, labels: list[str], values: list[float]) 
     positions = [rows - spacing * i for i in range(n)]
     plt.bar(positions, values, orientation="horizontal", color=canvas.color(0), width=0.3)
     plt.ylim(1, rows)
-    names = [_shorten(label, max(6, canvas.width // 3)) for label in labels]
+    names = [shorten(label, max(6, canvas.width // 3)) for label in labels]
     plt.yticks(positions, names)
     label_width = max(len(name) for name in names)
-    ticks, tick_labels = canvas.value_axis(values, True, max(2, canvas.data_width(label_width) // 10))
+    ticks, tick_labels = value_axis(values, True, max(2, canvas.data_width(label_width) // 10))
     plt.xlim(ticks[0], ticks[-1])
     plt.xticks(ticks, tick_labels)
 
 
 def _histogram(plt: Any, canvas: Canvas, xs: list[Any], counts_in: list[Any]) -> None:
     """The engine's bins as touching bars, the x axis in the binned column's units."""
-    starts = [s for s in (_number(x) for x in xs) if s is not None]
+    starts = [s for s in (as_number(x) for x in xs) if s is not None]
     if not starts:
         return
-    counts = [_number(v) or 0.0 for v in counts_in][: len(starts)]
+    counts = [as_number(v) or 0.0 for v in counts_in][: len(starts)]
     label_width = canvas.y_values(plt, counts, from_zero=True)
     width = (starts[1] - starts[0]) if len(starts) > 1 else 1.0
     plt.bar([s + width / 2 for s in starts], counts, color=canvas.color(0), width=1)
     _x_axis(plt, "number", xs, starts[0], starts[-1] + width, canvas.data_width(label_width))
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None

@@ -206,20 +206,3 @@ def view_for(block: Block) -> BlockView:
         "filter-daterange": DateRangeView,
     }
     return views.get(block["type"], TextView)(block)
-
-
-def __getattr__(name: str) -> Any:
-    """The views that live in their own modules, importable from here too."""
-    if name == "ChartView":
-        from ballast_tui.widgets.chart_view import ChartView
-
-        return ChartView
-    if name == "TableView":
-        from ballast_tui.widgets.table_view import TableView
-
-        return TableView
-    if name in ("EnumView", "DateRangeView"):
-        from ballast_tui.widgets import controls
-
-        return getattr(controls, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

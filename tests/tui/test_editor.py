@@ -17,9 +17,11 @@ from ballast_tui.app import BallastApp
 from ballast_tui.engine.errors import Locked
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.screens.conflict_dialog import ConflictDialog
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dialogs import ConfirmDialog
-from ballast_tui.screens.editor import BlockEditorScreen, ConflictDialog, NewBlockScreen
+from ballast_tui.screens.editor import BlockEditorScreen
+from ballast_tui.screens.new_block import NewBlockScreen
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.sql_editor import CompletionPopup, SqlEditor, Table, completions, word_at

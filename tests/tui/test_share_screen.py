@@ -11,7 +11,9 @@ from ballast_tui.backend import LocalBackend
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
-from ballast_tui.screens.share import GrantDialog, RefreshSettingsScreen, ShareScreen
+from ballast_tui.screens.grant_dialog import GrantDialog
+from ballast_tui.screens.refresh_settings import RefreshSettingsScreen
+from ballast_tui.screens.share import ShareScreen
 from ballast_tui.tools.registry import Context, load_registry
 from tests.tui.conftest import make_app, settle
 

@@ -13,7 +13,8 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
-from ballast_tui.widgets.chart_view import ChartView, abbreviate, date_ticks, nice_ticks, to_days
+from ballast_tui.widgets.chart_axes import abbreviate, date_ticks, nice_ticks, to_days
+from ballast_tui.widgets.chart_view import ChartView
 from ballast_tui.widgets.controls import DateRangeView, EnumView, parse_range
 from ballast_tui.widgets.table_view import TableView
 from ballast_tui.widgets.views import MetricView, format_metric

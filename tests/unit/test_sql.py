@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ballast_tui.engine.errors import InvalidRequest
-from ballast_tui.engine.sql import ParsedQuery, parse_query, quote_identifier, rename_table
+from ballast_tui.engine.sql import ParsedQuery, parse_query
+from ballast_tui.engine.sql_rewrite import quote_identifier, rename_table
 
 # --- tables ---------------------------------------------------------------------------
 

@@ -36,7 +36,8 @@ from sqlglot.optimizer.scope import traverse_scope
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.remote.drivers import TableInfo
 from ballast_tui.engine.remote.filters import remote_filter
-from ballast_tui.engine.sql import locate_tables, quote_identifier, splice
+from ballast_tui.engine.sql import locate_tables
+from ballast_tui.engine.sql_rewrite import quote_identifier, splice
 
 DIALECTS = {"postgresql": "postgres", "sqlite": "sqlite", "duckdb": "duckdb"}
 RELATION_PREFIX = "__remote_"

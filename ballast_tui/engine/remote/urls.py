@@ -133,10 +133,3 @@ def scrub(text: str, secrets: tuple[str, ...] | list[str]) -> str:
             text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(r"\1***@", text)
     return _KEY_PASSWORD.sub(r"\1***", text)
-
-
-def describe_target(display: dict[str, Any]) -> str:
-    """``postgresql 127.0.0.1:5432/sales`` or ``sqlite /srv/app.db``: where, never how to log in."""
-    if display.get("driver") == "postgresql":
-        return f"postgresql {display.get('host')}:{display.get('port')}/{display.get('database') or ''}"
-    return f"{display.get('driver')} {display.get('path')}"
