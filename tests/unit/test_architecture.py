@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +13,71 @@ from ballast_tui.cli import _parser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_engine_storage_and_tools_import_no_transport() -> None:
+CORE_PACKAGES = ("engine", "storage", "tools")
+TRANSPORTS = ("textual", "aiohttp", "mcp", "server")
+
+
+def modules_under(*packages: str) -> list[str]:
+    """Every module of `ballast_tui.<package>`, by dotted name."""
+    names = []
+    for package in packages:
+        for path in sorted((ROOT / "ballast_tui" / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_every_engine_storage_and_tools_module_imports_no_transport() -> None:
+    modules = modules_under(*CORE_PACKAGES)
+    assert len(modules) > 40
     code = (
-        "import sys\n"
-        "import ballast_tui.engine.workspace, ballast_tui.engine.cascade, ballast_tui.tools.registry\n"
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "import ballast_tui.tools.registry\n"
         "ballast_tui.tools.registry.load_registry()\n"
-        "bad = sorted(m for m in ('textual', 'aiohttp', 'mcp', 'server') if m in sys.modules)\n"
+        f"bad = sorted(m for m in {TRANSPORTS!r} if m in sys.modules)\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def imported_by(path: Path) -> set[str]:
+    """The modules a file imports, by dotted name (relative imports resolved against its package)."""
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_server_reaches_no_storage_module() -> None:
+    # The server reaches data through tools (and the engine's workspace), never SQLite rows.
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m for m in imported_by(path) if m.startswith("ballast_tui.storage")
+        )
+        for path in sorted((ROOT / "server").rglob("*.py"))
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_no_tool_module_imports_another_tool_module() -> None:
+    tools = ROOT / "ballast_tui" / "tools"
+    for path in sorted(tools.glob("*.py")):
+        if path.name in ("__init__.py", "registry.py"):
+            continue
+        others = {
+            m
+            for m in imported_by(path)
+            if m.startswith("ballast_tui.tools.") and m.split(".")[2] != "registry"
+        }
+        assert others == set(), f"{path.name} imports {sorted(others)}"
 
 
 def test_the_server_imports_no_part_of_the_terminal_app() -> None:
