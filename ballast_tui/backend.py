@@ -27,6 +27,7 @@ from ballast_tui.engine.events import AccessLost, Event, Reload
 from ballast_tui.engine.exports import FileSink
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.live import LiveSession
+from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import User, Users
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.db import Database
@@ -246,7 +247,7 @@ def open_backend(root: Path, token: str | None, *, client: str, session_id: str 
 
 
 def _users(db_path: Path) -> Users:
-    return Users(Database(db_path))
+    return Users(Database(db_path), lambda: workspace_secret(db_path.parent / "secret.key"))
 
 
 def _revoke(db_path: Path, token: str) -> None:

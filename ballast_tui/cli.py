@@ -64,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--agent", action="store_true", help="the user is an agent")
     add.add_argument("--admin", action="store_true", help="the user administers the workspace")
+    user.add_parser("list", parents=[common], help="users, their kind, admin, live tokens (never secrets)")
+    token = user.add_parser("token", parents=[common], help="a new API token for a user, on the last line")
+    token.add_argument("name", help="the user (yourself, or anyone for an administrator)")
+    token.add_argument("--label", metavar="TEXT", help="a name for the token (e.g. the machine it is for)")
+    revoke = user.add_parser("revoke", parents=[common], help="revoke a user's tokens (all, or one)")
+    revoke.add_argument("name")
+    revoke.add_argument("--token-id", metavar="ID", help="revoke this token only")
+    remove = user.add_parser("remove", parents=[common], help="remove a user (its tokens stop working)")
+    remove.add_argument("name")
+
+    commands.add_parser(
+        "list", parents=[common], help="the dashboards you may see: id, title, role, visibility, last refresh"
+    )
 
     connection = commands.add_parser(
         "connection", parents=[common], help="connect warehouses and app databases (administrators)"
@@ -81,7 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     connection_add.add_argument(
         "--no-check", action="store_true", help="add it even if the database does not answer now"
     )
+    connection_add.add_argument(
+        "--grant", metavar="USER", action="append", default=[], help="let USER's boards read it (repeatable)"
+    )
+    connection_add.add_argument("--all", action="store_true", help="let every user's boards read it")
     connection.add_parser("list", parents=[common], help="the connections (never their passwords)")
+    for action, what in (("grant", "let USER's boards read connection NAME"), ("revoke", "take it back")):
+        granting = connection.add_parser(action, parents=[common], help=what)
+        granting.add_argument("name", help="the connection")
+        granting.add_argument("user", nargs="?", help="the user (or --all)")
+        granting.add_argument("--all", action="store_true", help="every user")
     connection_remove = connection.add_parser("remove", parents=[common], help="remove a connection")
     connection_remove.add_argument("name")
 
@@ -155,6 +177,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "import": data.run_import,
         "export": data.run_export,
         "user": admin.run_user,
+        "list": admin.run_list,
         "connection": admin.run_connection,
         "serve": _serve,
     }

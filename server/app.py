@@ -12,6 +12,7 @@ from aiohttp import WSCloseCode, web
 
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import load_registry
+from server.auth import access_watch
 from server.export_route import setup_export_route
 from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
 from server.mcp_http import setup_mcp_http
@@ -62,7 +63,7 @@ async def _forget_address(app: web.Application) -> None:
 
 
 async def _auth_pool(app: web.Application) -> AsyncIterator[None]:
-    """The thread pool token checks run on, started and stopped with the app."""
+    """The thread pool token checks (and the access watch) run on, started and stopped with the app."""
     pool = ThreadPoolExecutor(max_workers=AUTH_WORKERS, thread_name_prefix="ballast-auth")
     app[AUTH_POOL] = pool
     try:
@@ -92,6 +93,7 @@ def create_app(ws: Workspace) -> web.Application:
     app[REGISTRY] = load_registry()
     app[WEBSOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(_auth_pool)
+    app.cleanup_ctx.append(access_watch)
     app.cleanup_ctx.append(scheduler_ctx)
     app.on_shutdown.append(_close_websockets)
     app[ANNOUNCED] = _Announced()

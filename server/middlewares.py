@@ -17,8 +17,9 @@ from typing import Any
 from aiohttp import web
 
 from ballast_tui.engine.errors import ToolError, Unauthorized
+from server.auth import identify
 from server.jsonio import json_response
-from server.keys import AUTH_POOL, USER, WORKSPACE
+from server.keys import USER, WORKSPACE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -87,8 +88,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ToolError as error:
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return json_response(error.to_dict(), status=error.status, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        retry = error.extra.get("retry_after")
+        if error.status == 429 and retry is not None:
+            headers["Retry-After"] = str(retry)
+        return json_response(error.to_dict(), status=error.status, headers=headers or None)
     except web.HTTPException as error:
         if error.status < 400:  # redirects and the like pass through untouched
             raise
@@ -111,12 +115,9 @@ def bearer_token(request: web.Request) -> str:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the bearer token to a user (off the loop: scrypt once per token, SQLite always)."""
+    """Resolve the bearer token to a user (`server.auth.identify`: from memory when it can)."""
     if not is_public(request):
-        token = bearer_token(request)
-        users = request.app[WORKSPACE].users
-        loop = asyncio.get_running_loop()
-        request[USER] = await loop.run_in_executor(request.app[AUTH_POOL], users.authenticate, token)
+        request[USER] = (await identify(request, bearer_token(request))).user
     return await handler(request)
 
 

@@ -42,11 +42,12 @@ from markupsafe import Markup
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest, NotFound, PasswordRequired
 from server import public_auth
+from server.auth import client_address
 from server.jsonio import json_response
 from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import error_body, public
 from server.public_render import DRAWINGS, Drawing, DrawingFailed, drawings_ctx
-from server.public_routes import PASSWORD_LIMITER, client_address
+from server.public_routes import PASSWORD_LIMITER
 
 log = logging.getLogger("ballast.server.public")
 

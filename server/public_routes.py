@@ -21,6 +21,7 @@ from aiohttp import web
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.link_access import WrongPassword
+from server.auth import client_address
 from server.jsonio import json_response, parse_object
 from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import error_body, public
@@ -30,11 +31,6 @@ API = "/api/v1"
 
 PASSWORD_LIMITER = web.AppKey("password_limiter", AttemptLimiter)
 """Wrong public-link passwords per (client address, slug)."""
-
-
-def client_address(request: web.Request) -> str:
-    """The client the limit counts for: the peer's address (proxies' headers are not trusted)."""
-    return request.remote or "unknown"
 
 
 async def _answer(request: web.Request, arguments: dict[str, Any]) -> web.Response:

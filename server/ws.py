@@ -37,9 +37,10 @@ from ballast_tui.engine.events import Event
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.live import LiveSession
 from ballast_tui.engine.sessions import reap
-from ballast_tui.engine.users import User
+from ballast_tui.engine.users import Identity
+from server.auth import identify
 from server.jsonio import dumps
-from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
+from server.keys import REGISTRY, WEBSOCKETS, WORKSPACE
 from server.middlewares import public
 
 log = logging.getLogger("ballast.server.ws")
@@ -68,24 +69,27 @@ def _token(request: web.Request) -> str:
     raise Unauthorized("a bearer token is required (Authorization header or ?token=)")
 
 
-async def _authenticate(request: web.Request) -> User:
-    loop = asyncio.get_running_loop()
-    users = request.app[WORKSPACE].users
-    return await loop.run_in_executor(request.app[AUTH_POOL], users.authenticate, _token(request))
-
-
 class Connection:
     """One WebSocket: its engine `LiveSession`, and its outgoing queue (bounded)."""
 
     def __init__(
-        self, request: web.Request, socket: web.WebSocketResponse, user: User, session_id: str
+        self, request: web.Request, socket: web.WebSocketResponse, identity: Identity, session_id: str
     ) -> None:
         self.app = request.app
         self.socket = socket
         client = request.query.get("client") or request.headers.get("X-Ballast-Client") or "api"
         self._loop = asyncio.get_running_loop()
         self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=SEND_QUEUE)
-        self.live = LiveSession(request.app[WORKSPACE], user, session_id, client[:64], self._deliver)
+        ws = request.app[WORKSPACE]
+        token_id = identity.token_id
+        self.live = LiveSession(
+            ws,
+            identity.user,
+            session_id,
+            client[:64],
+            self._deliver,
+            still_valid=lambda: ws.users.tokens.live(token_id),
+        )
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message; a client too slow to keep up is closed rather than let memory grow."""
@@ -139,14 +143,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     """Upgrade to a live session (see the module's docstring for the protocol)."""
     if not _same_origin(request):
         raise Forbidden("WebSocket connections from pages of another origin are refused")
-    user = await _authenticate(request)
+    identity = await identify(request, _token(request))
+    user = identity.user
     session_id = (
         request.query.get("session") or request.headers.get("X-Ballast-Session") or f"ws-{random_base36(10)}"
     )
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE)
     await socket.prepare(request)
     request.app[WEBSOCKETS].add(socket)
-    live = Connection(request, socket, user, session_id[:128])
+    live = Connection(request, socket, identity, session_id[:128])
     live.send({"type": "welcome", "session": session_id, "user": user.describe()})
     writer = asyncio.create_task(live.writer())
     try:

@@ -49,6 +49,7 @@ class BlockInputs:
         self._outside: dict[str, Output | None] = {}
         self._sources: dict[str, Output] = {}
         self._epoch: int | None = None
+        self._owner = ""
 
     def current_output(self, block_id: str) -> Output | None:
         """The stored output of a block outside this cascade, or None if it has none that is good."""
@@ -81,9 +82,15 @@ class BlockInputs:
     def remote_epoch(self) -> int:
         """The board's refresh count: connected data read before the last refresh is not reused."""
         if self._epoch is None:
-            row = self.ws.db.row("SELECT remote_epoch FROM boards WHERE id = ?", [self.board_id])
+            row = self.ws.db.row("SELECT remote_epoch, owner_id FROM boards WHERE id = ?", [self.board_id])
             self._epoch = int(row["remote_epoch"]) if row else 0
+            self._owner = str(row["owner_id"]) if row else ""
         return self._epoch
+
+    def owner(self) -> str:
+        """The board's owner (the connections it may read are the ones granted to them)."""
+        self.remote_epoch()
+        return self._owner
 
     def remote_run(self, block_id: str) -> RemoteRun | None:
         """How the block reads connected tables, or None when it reads none."""
@@ -92,7 +99,7 @@ class BlockInputs:
         # A refresh, a schedule or a recorded manual run reads anew; edits, controls and viewers'
         # overrides may reuse what this epoch already read.
         reuse = not self.persist or self.trigger in ("edit", "control")
-        return RemoteRun(self.ws.connections, self.board_id, self.remote_epoch(), reuse=reuse)
+        return RemoteRun(self.ws.connections, self.board_id, self.owner(), self.remote_epoch(), reuse=reuse)
 
     def control_value(self, block: Mapping[str, Any]) -> Any:
         """A control's value in this cascade: its override, else its stored value, else its default."""

@@ -6,24 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from ballast_tui.engine.board_graph import BoardGraph
-from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.remote.planner import split_name
+from ballast_tui.engine.scope import BoardScope
 
 SHOWN_TABLES = 12
 
 
-def connected_sources(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every connected table as a catalog source (``NAME.schema.table``), and each connection's state.
+def connected_sources(board: BoardScope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every table of the connections the board may read (granted to its owner) as a catalog source
+    (``NAME.schema.table``), and each of those connections' state.
 
     Tables are looked up at first need and cached; a connection that cannot be
     reached shows its last known tables and the error.
     """
     sources: list[dict[str, Any]] = []
     states: list[dict[str, Any]] = []
-    store = ctx.ws.connections
-    for connection in store.all():
+    store = board.ws.connections
+    for connection in store.granted_to(str(board.row["owner_id"])):
         state: dict[str, Any] = {"name": connection.name, "driver": connection.driver}
         try:
             tables = store.tables(connection)
@@ -53,23 +54,25 @@ def connected_sources(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str
     return sources, states
 
 
-def check_connected_reads(ctx: Context, g: BoardGraph, block_ids: list[str]) -> None:
+def check_connected_reads(board: BoardScope, g: BoardGraph, block_ids: list[str]) -> None:
     """Refuse a block that reads a connection or a table that does not exist.
 
     A connection that cannot be reached now is not held against the block: its
     run will say what is wrong.
     """
-    store = ctx.ws.connections
+    store = board.ws.connections
+    owner = str(board.row["owner_id"])
     for block_id in block_ids:
         for name in g.upstream_remote.get(block_id, []):
             ref = split_name(name)
             assert ref is not None
             block = g.by_id[block_id]["name"]
-            connection = store.find(ref.connection)
+            connection = store.find_for(ref.connection, owner)
             if connection is None:
                 raise InvalidRequest(
                     f"block {block!r} reads {name!r}, which is neither a block, a source, "
-                    f"nor a table of a connection ({ref.connection!r} is not a connection)"
+                    f"nor a table of a connection this board may read ({ref.connection!r} is not a "
+                    "connection granted to the board's owner)"
                 )
             try:
                 tables = store.tables(connection)

@@ -1,23 +1,25 @@
-"""Users and their API tokens.
+"""Users: accounts with a name, a kind (`human` or `agent`) and API tokens (`ballast_tui.engine.tokens`).
 
-A token is ``blt_<token id>_<secret>``; only a scrypt hash of the secret is
-stored. Verified tokens are remembered in memory by their SHA-256, so the slow
-hash runs once per token per process, not once per request.
+The local account is the OS user running this process, by its real uid's
+passwd name: environment variables (`USER`, `LOGNAME`) never choose who one is.
+The OS user who first opens a workspace becomes its first user, an
+administrator. Administrators manage users and connections; they get no role on
+anyone's board by being administrators. A removed user keeps its row (runs and
+the audit still name it) but none of its tokens work, and it cannot be found.
 """
 
 from __future__ import annotations
 
-import getpass
-import hashlib
-import secrets
-import threading
+import os
+import pwd
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ballast_tui.engine.blocks import NAME_PATTERN
 from ballast_tui.engine.errors import Conflict, InvalidRequest, NotFound, Unauthorized
-from ballast_tui.engine.hashing import hash_secret, verify_secret
-from ballast_tui.engine.ids import new_id, random_base36
+from ballast_tui.engine.ids import new_id
+from ballast_tui.engine.tokens import Tokens, bump_access
 from ballast_tui.storage.db import Database, utcnow
 
 USER_NAME_MAX = 64
@@ -34,34 +36,60 @@ class User:
         return {"id": self.id, "name": self.name, "kind": self.kind}
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a bearer token says the caller is, and which token it was."""
+
+    user: User
+    token_id: str
+
+
 def _user(row: dict[str, Any]) -> User:
     return User(row["id"], row["name"], row["kind"], bool(row["is_admin"]))
+
+
+def os_user_name() -> str:
+    """The passwd name of this process's real uid (`uid<n>` when it has none)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name or f"uid{os.getuid()}"
+    except KeyError:
+        return f"uid{os.getuid()}"
 
 
 class Users:
     """Accounts and token checks for one workspace."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, key: Callable[[], bytes]) -> None:
+        """`key` gives the workspace's signing key (tokens are hashed under a key derived from it)."""
         self.db = db
-        self._verified: dict[bytes, str] = {}
-        self._lock = threading.Lock()
+        self.tokens = Tokens(db, key)
+        self._known: dict[str, User] = {}
 
     def count(self) -> int:
-        row = self.db.row("SELECT count(*) AS n FROM users")
+        row = self.db.row("SELECT count(*) AS n FROM users WHERE removed_at IS NULL")
         return int(row["n"]) if row else 0
 
     def get(self, user_id: str) -> User:
+        """A user by id, removed ones too (runs and the audit name them)."""
         row = self.db.row("SELECT * FROM users WHERE id = ?", [user_id])
         if row is None:
             raise NotFound(f"no user {user_id!r}")
         return _user(row)
 
     def find(self, ref: str) -> User:
-        """A user by id or by name."""
-        row = self.db.row("SELECT * FROM users WHERE id = ? OR name = ?", [ref, ref])
+        """A user (not removed) by id or by name."""
+        row = self.db.row("SELECT * FROM users WHERE (id = ? OR name = ?) AND removed_at IS NULL", [ref, ref])
         if row is None:
             raise NotFound(f"no user named {ref!r}")
         return _user(row)
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every user not removed, with how many live tokens each has (never a secret)."""
+        return self.db.rows(
+            "SELECT u.id, u.name, u.kind, u.is_admin, u.created_at, u.created_by, "
+            "(SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL) AS live_tokens "
+            "FROM users u WHERE u.removed_at IS NULL ORDER BY u.created_at, u.name"
+        )
 
     def create(
         self, name: str, kind: str = "human", admin: bool = False, created_by: str | None = None
@@ -91,69 +119,94 @@ class Users:
                     "created_at": utcnow(),
                 }
             )
-            token = self._new_token(db, user.id)
+            _token_id, token = self.tokens.create(db, user.id)
         return user, token
 
-    def add_token(self, user_id: str) -> str:
+    def add_token(self, user_id: str, name: str | None = None) -> str:
+        """A new token for a user (not removed)."""
         with self.db.write() as db:
-            return self._new_token(db, user_id)
+            if not db.execute(
+                "SELECT 1 FROM users WHERE id = ? AND removed_at IS NULL", [user_id]
+            ).fetchone():
+                raise NotFound(f"no user {user_id!r}")
+            return self.tokens.create(db, user_id, name)[1]
 
     def revoke(self, token: str) -> None:
-        """Forget a token (e.g. the one a `ballast` minted to join a running server, on exit)."""
-        parts = token.split("_", 2)
-        if len(parts) == 3:
-            with self.db.write() as db:
-                db.execute("DELETE FROM tokens WHERE id = ?", [parts[1]])
-        with self._lock:
-            self._verified.pop(hashlib.sha256(token.encode()).digest(), None)
+        """Revoke a token given whole (e.g. the one a `ballast` minted to join a running server, on exit)."""
+        try:
+            checked = self.tokens.check(token)
+        except Unauthorized:
+            return
+        with self.db.write() as db:
+            self.tokens.revoke(db, checked.user_id, checked.token_id)
+        self.forget()
 
-    def _new_token(self, db: Any, user_id: str) -> str:
-        token_id = random_base36(12)
-        secret = secrets.token_urlsafe(24)
-        db.table("tokens").insert(
-            {"id": token_id, "user_id": user_id, "hash": hash_secret(secret), "created_at": utcnow()}
-        )
-        return f"blt_{token_id}_{secret}"
+    def remove(self, user: User) -> None:
+        """Remove a user: its tokens stop working; its grants go. Refused while it owns boards (transfer
+        them first), and for the last administrator."""
+        with self.db.write() as db:
+            owned = db.execute("SELECT count(*) FROM boards WHERE owner_id = ?", [user.id]).fetchone()[0]
+            if owned:
+                raise Conflict(f"{user.name} owns {owned} board(s): transfer them first")
+            if user.is_admin:
+                admins = db.execute(
+                    "SELECT count(*) FROM users WHERE is_admin = 1 AND removed_at IS NULL"
+                ).fetchone()[0]
+                if admins <= 1:
+                    raise Conflict(f"{user.name} is the last administrator: make another one first")
+            db.execute("UPDATE users SET removed_at = ? WHERE id = ?", [utcnow(), user.id])
+            db.execute("DELETE FROM grants WHERE user_id = ?", [user.id])
+            db.execute("DELETE FROM connection_grants WHERE grantee = ?", [user.id])
+            self.tokens.revoke(db, user.id)
+            bump_access(db)
+        self.forget()
 
     def authenticate(self, token: str | None) -> User:
-        """The user a bearer token belongs to, or 401."""
-        if not token:
-            raise Unauthorized("a bearer token is required")
-        fingerprint = hashlib.sha256(token.encode()).digest()
-        with self._lock:
-            cached = self._verified.get(fingerprint)
-        if cached is not None:
-            return self.get(cached)
-        parts = token.split("_", 2)
-        if len(parts) != 3 or parts[0] != "blt":
-            raise Unauthorized("the token is not valid")
-        row = self.db.row("SELECT user_id, hash FROM tokens WHERE id = ?", [parts[1]])
-        # Hash anyway when the id is unknown, so timing does not tell ids apart.
-        stored = row["hash"] if row else hash_secret("x")
-        if not verify_secret(parts[2], stored) or row is None:
-            raise Unauthorized("the token is not valid")
-        with self._lock:
-            self._verified[fingerprint] = row["user_id"]
-        return self.get(row["user_id"])
+        """The user a bearer token belongs to, or 401 (unknown, revoked, or its user removed)."""
+        return self.identify(token).user
+
+    def identify(self, token: str | None) -> Identity:
+        """The user and token id of a bearer token, or 401 (unknown, revoked, or its user removed)."""
+        checked = self.tokens.check(token)
+        row = self.db.row("SELECT * FROM users WHERE id = ? AND removed_at IS NULL", [checked.user_id])
+        if row is None:
+            raise Unauthorized("the token is not valid (its user was removed)")
+        user = _user(row)
+        self._known[user.id] = user
+        return Identity(user, checked.token_id)
+
+    def identify_cached(self, token: str) -> Identity | None:
+        """`identify` from memory alone (no I/O: safe on an event loop), or None when it must be read."""
+        checked = self.tokens.cached(token)
+        if checked is None:
+            return None
+        user = self._known.get(checked.user_id)
+        return Identity(user, checked.token_id) if user is not None else None
+
+    def watch(self) -> bool:
+        """`Tokens.watch`, forgetting remembered users too when access changed; whether it did."""
+        moved = self.tokens.watch()
+        if moved:
+            self._known.clear()
+        return moved
+
+    def forget(self) -> None:
+        """Forget every remembered token and user (after a change to access made in this process)."""
+        self.tokens.forget()
+        self._known.clear()
 
     def local(self) -> User:
-        """The account of the OS user running this process, created on first use.
+        """The account of the OS user running this process (its real uid), created on first use.
 
         The OS user who first opens a workspace becomes its first user (an administrator).
         """
-        name = _os_user_name()
+        name = os_user_name()
         row = self.db.row("SELECT * FROM users WHERE name = ?", [name])
         if row is not None:
+            if row["removed_at"] is not None:
+                raise Unauthorized(f"the account {name!r} was removed from this workspace")
             return _user(row)
         try:
             return self.create(name, "human")[0]
         except Conflict:
             return self.find(name)
-
-
-def _os_user_name() -> str:
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = "local"
-    return name or "local"

@@ -47,7 +47,7 @@ class Workspace:
         self.settings = settings or Settings()
         self.today = today
         self.db = Database(self.paths.db)
-        self.users = Users(self.db)
+        self.users = Users(self.db, lambda: self.secret)
         self.executor = Executor(self.paths.data, self.settings)
         self.connections = Connections(self.db, self.paths.root, self.settings)
         self.bus = EventBus()

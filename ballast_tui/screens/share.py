@@ -33,6 +33,7 @@ class ShareScreen(UsesBackend, Screen[None]):
         Binding("g", "grant", "Grant"),
         Binding("d", "revoke", "Revoke"),
         Binding("o", "transfer", "Transfer"),
+        Binding("k", "tokens", "Your tokens"),
     ]
 
     def __init__(self, dashboard_id: str) -> None:
@@ -65,6 +66,11 @@ class ShareScreen(UsesBackend, Screen[None]):
         self.kinds[self.backend.session.user_id] = self.backend.session.kind
         await self.reload()
         self.follow_events()
+
+    def action_tokens(self) -> None:
+        from ballast_tui.screens.tokens import TokensScreen
+
+        self.app.push_screen(TokensScreen())
 
     @work(group="events", exclusive=True)
     async def follow_events(self) -> None:

@@ -5,10 +5,13 @@ Never edit a migration that has shipped: append a new one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlite_utils
+
+log = logging.getLogger("ballast.workspace")
 
 
 def _v1_initial(db: sqlite_utils.Database) -> None:
@@ -201,10 +204,52 @@ def _v3_connections(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE boards ADD COLUMN remote_epoch INTEGER NOT NULL DEFAULT 0")
 
 
+def _v4_tokens_and_grants(db: sqlite_utils.Database) -> None:
+    # Tokens: a name, when last used, when revoked (revoked tokens stay listed), and how `hash` was
+    # made: `scrypt` (tokens made before this release, re-hashed on their first use) or `hmac`
+    # (HMAC-SHA-256 of the random secret under the workspace's key).
+    db.execute("ALTER TABLE tokens ADD COLUMN name TEXT")
+    db.execute("ALTER TABLE tokens ADD COLUMN last_used_at TEXT")
+    db.execute("ALTER TABLE tokens ADD COLUMN revoked_at TEXT")
+    db.execute("ALTER TABLE tokens ADD COLUMN scheme TEXT NOT NULL DEFAULT 'scrypt'")
+    # A removed user keeps its row (runs and the audit name it), but no token of it works any more.
+    db.execute("ALTER TABLE users ADD COLUMN removed_at TEXT")
+    # Counters every process watches: `access` moves with every revocation, so a running server
+    # drops what it remembered within a second of another process's change.
+    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute("INSERT INTO counters (name, value) VALUES ('access', 0)")
+    # Who may read a connection's tables: a user id, or '*' for every user.
+    db.execute(
+        """
+        CREATE TABLE connection_grants (
+            connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+            grantee TEXT NOT NULL,
+            granted_by TEXT,
+            granted_at TEXT NOT NULL,
+            PRIMARY KEY (connection_id, grantee)
+        )"""
+    )
+    # Connections made before grants existed stay readable by every board (nothing breaks on upgrade).
+    existing = [row["id"] for row in db.query("SELECT id FROM connections")]
+    for connection_id in existing:
+        db.execute(
+            "INSERT INTO connection_grants (connection_id, grantee, granted_by, granted_at) "
+            "VALUES (?, '*', NULL, ?)",
+            [connection_id, datetime.now(UTC).isoformat()],
+        )
+    if existing:
+        log.warning(
+            "upgrade: %d connection(s) made before connection grants are granted to every user; narrow "
+            "them with `ballast connection revoke NAME --all` and `ballast connection grant NAME USER`",
+            len(existing),
+        )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
     (3, "connected warehouses and app databases", _v3_connections),
+    (4, "token names, use and revocation; connection grants", _v4_tokens_and_grants),
 ]
 
 

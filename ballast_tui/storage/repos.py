@@ -296,14 +296,15 @@ def append_audit(
     return {**event, "details": details or {}}
 
 
-def audit(db: Database, board_id: str, limit: int) -> list[Row]:
-    """A board's audit events, newest first, each naming its actor; an agent's also names the person
-    who created that agent (`actor_created_by`)."""
+def audit(db: Database, board_id: str | None, limit: int) -> list[Row]:
+    """A board's audit events (None: the workspace's own, about users, tokens and connections), newest
+    first, each naming its actor; an agent's also names the person who created that agent
+    (`actor_created_by`)."""
     rows = db.rows(
         "SELECT a.id, a.board_id, a.actor, u.name AS actor_name, u.kind AS actor_kind, "
         "c.id AS creator_id, c.name AS creator_name, a.action, a.target, a.details, a.at "
         "FROM audit a LEFT JOIN users u ON u.id = a.actor LEFT JOIN users c ON c.id = u.created_by "
-        "WHERE a.board_id = ? ORDER BY a.seq DESC LIMIT ?",
+        "WHERE a.board_id IS ? ORDER BY a.seq DESC LIMIT ?",
         [board_id, limit],
     )
     for row in rows:

@@ -127,7 +127,7 @@ def add_block(board: BoardScope, args: AddBlockArgs) -> dict[str, Any]:
         "current_run_id": None,
     }
     g = board.graph([*board.blocks(), proposed])
-    check_connected_reads(ctx, g, ["__new__"])
+    check_connected_reads(board, g, ["__new__"])
     with ctx.ws.db.write() as tx:
         row = repos.insert_block(tx, board.id, name, block_type, config, value)
         record(tx, ctx, board.id, "block_add", row["id"], name=name, type=block_type, config=config)
@@ -196,7 +196,7 @@ def update_block(board: BoardScope, args: UpdateBlockArgs) -> dict[str, Any]:
     ]
     g = board.graph(proposed)
     if args.config is not None:
-        check_connected_reads(ctx, g, [block["id"]])
+        check_connected_reads(board, g, [block["id"]])
     value = block["value"]
     if block["type"] in CONTROL_TYPES and args.config is not None:
         try:
@@ -352,7 +352,7 @@ def run_block(board: BoardScope, args: RunBlockArgs) -> dict[str, Any]:
             blocks = [{**b, "config": draft} if b["id"] == block["id"] else b for b in blocks]
         g = board.graph(blocks)
         if args.config is not None:
-            check_connected_reads(ctx, g, [block["id"]])
+            check_connected_reads(board, g, [block["id"]])
         result = overrides.compute(board, g, values, [block["id"]], include_targets=True)
         return {"run": data.unpersisted_run(ctx.ws, board.id, g.by_id[block["id"]], result, MAX_RUN_ROWS)}
     result = cascade(board, [block["id"]], "manual", force=[block["id"]])

@@ -93,7 +93,7 @@ def catalog_list(board: BoardScope, args: BoardArgs) -> dict[str, Any]:
                 "updated_at": block["updated_at"],
             }
         )
-    connected, connections = connected_sources(ctx)
+    connected, connections = connected_sources(board)
     return {"sources": sources + connected, "connections": connections}
 
 

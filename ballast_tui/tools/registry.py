@@ -254,6 +254,7 @@ def load_registry() -> Registry:
         public,
         runs,
         sharing,
+        users,
     )
 
     return REGISTRY

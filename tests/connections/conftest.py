@@ -111,7 +111,7 @@ def admin(call: ToolClient) -> ToolClient:
 @pytest.fixture
 def wh(admin: ToolClient, pg_url: str) -> str:
     """The PostgreSQL database connected as `wh`."""
-    admin("connection_add", name="wh", url=pg_url)
+    admin("connection_add", name="wh", url=pg_url, grant=["*"])
     return "wh"
 
 

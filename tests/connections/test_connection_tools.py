@@ -33,7 +33,7 @@ def database_bytes(ws: Workspace) -> str:
 def test_admin_adds_a_connection_and_sees_where_it_points_never_the_password(
     ws: Workspace, admin: ToolClient, pg_url: str
 ) -> None:
-    added = admin("connection_add", name="wh", url=pg_url)["connection"]
+    added = admin("connection_add", name="wh", url=pg_url, grant=["*"])["connection"]
     assert added["name"] == "wh" and added["driver"] == "postgresql"
     assert added["host"] == "127.0.0.1" and added["user"] == "reader" and added["database"] == "postgres"
     assert added["tables"] >= 1 and added["created_by_name"] == admin.user.name
@@ -57,7 +57,7 @@ def test_admin_adds_a_connection_and_sees_where_it_points_never_the_password(
 
 
 def test_only_administrators_manage_connections(ws: Workspace, admin: ToolClient, pg_url: str) -> None:
-    admin("connection_add", name="wh", url=pg_url)
+    admin("connection_add", name="wh", url=pg_url, grant=["*"])
     someone, _ = ws.users.create("someone")
     boss, _ = ws.users.create("boss", admin=True)
     outsider, promoted = ToolClient(ws, someone), ToolClient(ws, boss)
@@ -71,7 +71,7 @@ def test_only_administrators_manage_connections(ws: Workspace, admin: ToolClient
         assert refused.value.status == 403 and refused.value.code == "forbidden"
         assert "administrators" in refused.value.message
     assert [c["name"] for c in promoted("connection_list")["connections"]] == ["wh"]
-    promoted("connection_add", name="other", url=pg_url)
+    promoted("connection_add", name="other", url=pg_url, grant=["*"])
     assert promoted("connection_remove", name="other") == {"success": True, "removed": "other"}
 
 
@@ -80,7 +80,7 @@ def test_wrong_password_is_refused_at_add_naming_the_connection_and_nothing_is_s
 ) -> None:
     wrong = postgres.url("reader", SECRET + "-wrong")
     with pytest.raises(ToolError) as refused:
-        admin("connection_add", name="wh", url=wrong)
+        admin("connection_add", name="wh", url=wrong, grant=["*"])
     message = refused.value.message
     assert refused.value.code == "invalid_request"
     assert message.startswith("connection 'wh': could not connect")
@@ -92,11 +92,11 @@ def test_wrong_password_is_refused_at_add_naming_the_connection_and_nothing_is_s
 def test_unreachable_database_is_refused_unless_added_without_check(ws: Workspace, admin: ToolClient) -> None:
     url = f"postgresql://reader:{quote(SECRET, safe='')}@127.0.0.1:{free_port()}/postgres"
     with pytest.raises(ToolError) as refused:
-        admin("connection_add", name="down", url=url)
+        admin("connection_add", name="down", url=url, grant=["*"])
     assert refused.value.message.startswith("connection 'down': could not connect")
     assert "Connection refused" in refused.value.message
     assert_no_secret(refused.value.message)
-    added = admin("connection_add", name="down", url=url, check=False)["connection"]
+    added = admin("connection_add", name="down", url=url, check=False, grant=["*"])["connection"]
     assert added["tables"] is None  # not looked up yet: lazily, at first need
 
 
@@ -111,32 +111,33 @@ def test_unreachable_database_is_refused_unless_added_without_check(ws: Workspac
 )
 def test_malformed_urls_are_refused_without_echoing_them(admin: ToolClient, url: str, expected: str) -> None:
     with pytest.raises(ToolError) as refused:
-        admin("connection_add", name="bad", url=url, check=False)
+        admin("connection_add", name="bad", url=url, check=False, grant=["*"])
     assert expected in refused.value.message
     assert "s3cr3t" not in refused.value.message
 
 
 def test_connection_names_are_sql_names_and_unique(admin: ToolClient, sqlite_file: Path) -> None:
     url = f"sqlite://{sqlite_file}"
-    admin("connection_add", name="app", url=url)
+    admin("connection_add", name="app", url=url, grant=["*"])
     with pytest.raises(ToolError) as duplicate:
-        admin("connection_add", name="app", url=url)
+        admin("connection_add", name="app", url=url, grant=["*"])
     assert duplicate.value.code == "conflict"
     with pytest.raises(ToolError) as invalid:
-        admin("connection_add", name="My App", url=url)
+        admin("connection_add", name="My App", url=url, grant=["*"])
     assert invalid.value.code == "invalid_request"
 
 
 def test_adding_and_removing_is_audited_without_the_url(
     ws: Workspace, admin: ToolClient, pg_url: str
 ) -> None:
-    admin("connection_add", name="wh", url=pg_url)
+    admin("connection_add", name="wh", url=pg_url, grant=["*"])
     admin("connection_remove", name="wh")
     events = ws.db.rows(
         "SELECT action, target, details, actor FROM audit WHERE board_id IS NULL ORDER BY seq"
     )
     assert [(e["action"], e["target"]) for e in events] == [
         ("connection_add", "wh"),
+        ("connection_grant", "wh"),
         ("connection_remove", "wh"),
     ]
     assert all(e["actor"] == admin.user.id for e in events)

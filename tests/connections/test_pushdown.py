@@ -29,8 +29,8 @@ def executed(postgres: PostgresServer, fragment: str) -> list[str]:
 def test_catalog_lists_each_connection_table_with_columns_looked_up_lazily(
     ws: Workspace, admin: ToolClient, board: str, pg_url: str, sqlite_file: Path, postgres: PostgresServer
 ) -> None:
-    admin("connection_add", name="wh", url=pg_url, check=False)
-    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}", check=False)
+    admin("connection_add", name="wh", url=pg_url, check=False, grant=["*"])
+    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}", check=False, grant=["*"])
     assert all(c["tables"] is None for c in admin("connection_list")["connections"])  # nothing looked up yet
     catalog = admin("catalog_list", dashboard_id=board)
     by_name = {s["name"]: s for s in catalog["sources"]}
@@ -200,7 +200,7 @@ def test_pushed_filter_binds_control_values_remotely(admin: ToolClient, board: s
 def test_sqlite_file_is_pushed_down_with_its_own_placeholders(
     admin: ToolClient, board: str, sqlite_file: Path
 ) -> None:
-    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}")
+    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}", grant=["*"])
     admin(
         "dashboard_add_block",
         dashboard_id=board,
@@ -222,7 +222,7 @@ def test_sqlite_file_is_pushed_down_with_its_own_placeholders(
 
 
 def test_duckdb_file_is_read_only_and_answers_arrow(admin: ToolClient, board: str, duckdb_file: Path) -> None:
-    admin("connection_add", name="lake", url=f"duckdb://{duckdb_file}")
+    admin("connection_add", name="lake", url=f"duckdb://{duckdb_file}", grant=["*"])
     catalog = {s["name"]: s for s in admin("catalog_list", dashboard_id=board)["sources"]}
     assert catalog["lake.analytics.visits"]["columns"][0] == {"name": "day", "type": "DATE"}
     add_sql(
@@ -244,7 +244,7 @@ def test_duckdb_file_is_read_only_and_answers_arrow(admin: ToolClient, board: st
 
 
 def test_one_block_reads_two_connections(admin: ToolClient, board: str, wh: str, sqlite_file: Path) -> None:
-    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}")
+    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}", grant=["*"])
     add_sql(
         admin,
         board,

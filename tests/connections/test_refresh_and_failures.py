@@ -117,7 +117,7 @@ def error_of(answer: dict[str, object]) -> str:
 def test_wrong_password_gives_an_error_run_naming_the_connection(
     admin: ToolClient, board: str, postgres: PostgresServer
 ) -> None:
-    admin("connection_add", name="wh", url=postgres.url("reader", SECRET + "x"), check=False)
+    admin("connection_add", name="wh", url=postgres.url("reader", SECRET + "x"), check=False, grant=["*"])
     message = error_of(add_sql(admin, board, "sales", "SELECT * FROM wh.sales.orders"))
     assert message.startswith("connection 'wh': could not connect")
     assert 'password authentication failed for user "reader"' in message
@@ -128,7 +128,7 @@ def test_wrong_password_gives_an_error_run_naming_the_connection(
 
 def test_unreachable_database_gives_an_error_run_naming_the_connection(admin: ToolClient, board: str) -> None:
     url = f"postgresql://reader:{quote(SECRET, safe='')}@127.0.0.1:{free_port()}/postgres"
-    admin("connection_add", name="gone", url=url, check=False)
+    admin("connection_add", name="gone", url=url, check=False, grant=["*"])
     message = error_of(add_sql(admin, board, "sales", "SELECT * FROM gone.sales.orders"))
     assert message.startswith("connection 'gone': could not connect") and "Connection refused" in message
     assert_no_secret(message)
@@ -157,7 +157,7 @@ def test_query_timeout_gives_an_error_run_and_the_engine_stays_responsive(
 ) -> None:
     ws = make_ws("slow", query_timeout_s=1.0)
     admin = ToolClient(ws, ws.users.local())
-    admin("connection_add", name="wh", url=pg_url)
+    admin("connection_add", name="wh", url=pg_url, grant=["*"])
     board = admin("dashboard_create", title="slow")["dashboard"]["id"]
     started = time.monotonic()
     message = error_of(
@@ -174,7 +174,7 @@ def test_sqlite_timeout_stops_waiting_even_though_it_cannot_be_interrupted(
 ) -> None:
     ws = make_ws("slow-sqlite", query_timeout_s=1.0)
     admin = ToolClient(ws, ws.users.local())
-    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}")
+    admin("connection_add", name="app", url=f"sqlite://{sqlite_file}", grant=["*"])
     board = admin("dashboard_create", title="slow")["dashboard"]["id"]
     started = time.monotonic()
     message = error_of(
@@ -200,8 +200,10 @@ def test_the_secret_never_appears_in_answers_logs_audit_or_runs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     answers = [
-        admin("connection_add", name="wh", url=pg_url),
-        admin("connection_add", name="bad", url=postgres.url("reader", SECRET + "!"), check=False),
+        admin("connection_add", name="wh", url=pg_url, grant=["*"]),
+        admin(
+            "connection_add", name="bad", url=postgres.url("reader", SECRET + "!"), check=False, grant=["*"]
+        ),
         admin("connection_list", refresh=True),
         admin("catalog_list", dashboard_id=board),
         add_sql(admin, board, "ok", "SELECT count(*) AS n FROM wh.sales.orders"),

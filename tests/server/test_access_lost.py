@@ -4,6 +4,8 @@ session's locks there released at once. Real server on a free port, real WebSock
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -172,3 +174,49 @@ async def test_a_deleted_board_ends_with_board_deleted_not_access_lost(api: Api,
         await api.ok("dashboard_delete", alice, dashboard_id=board)
         gone = await next_of(socket, "board_deleted")
         assert gone["dashboard_id"] == board
+
+
+REVOKE_ELSEWHERE = """
+import sys
+from pathlib import Path
+from ballast_tui.engine.signing import workspace_secret
+from ballast_tui.engine.users import Users
+from ballast_tui.storage.db import Database
+root = Path(sys.argv[1])
+users = Users(Database(root / "ballast.db"), lambda: workspace_secret(root / "secret.key"))
+users.revoke(sys.argv[2])
+users.db.close()
+"""
+
+
+async def test_a_token_revoked_by_another_process_is_refused_within_a_second_and_its_socket_loses_access(
+    api: Api,
+) -> None:
+    alice, vic = api.token("alice"), api.token("vic")
+    board, shown, _ = await board_with_sql(api, alice)
+    await api.ok("dashboard_grant", alice, dashboard_id=board, user="vic", role="viewer")
+    await api.ok("dashboard_get", vic, dashboard_id=board)  # vic's token is now remembered by the server
+    async with connect(api, vic, "tui-v") as viewer:
+        await join(viewer, board)
+        done = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", REVOKE_ELSEWHERE, str(api.ws.paths.root), vic
+        )
+        assert await done.wait() == 0
+        revoked_at = time.monotonic()
+        while True:
+            status, body = await api.call("dashboard_get", vic, dashboard_id=board)
+            if status == 401:
+                break
+            assert time.monotonic() - revoked_at < 1.0, "a revoked token still worked after a second"
+            await asyncio.sleep(0.05)
+        assert body["error"] == "unauthorized"
+        lost = await next_of(viewer, "access_lost", timeout=2)
+        assert lost["dashboard_id"] == board
+        await api.ok(
+            "dashboard_update_block",
+            alice,
+            dashboard_id=board,
+            block_id=shown,
+            config={"sql": "select 9 as v"},
+        )
+        assert await silent_for(viewer, 1.0) == []

@@ -24,12 +24,12 @@ async def test_connection_password_never_leaves_the_server(
     admin, other = api.token("admin"), api.token("other")  # the first user administers the workspace
     url = f"postgresql://reader:{quote(SECRET, safe='')}@127.0.0.1:{free_port()}/sales"
     answers = []
-    status, body = await api.call("connection_add", other, name="wh", url=url, check=False)
+    status, body = await api.call("connection_add", other, name="wh", url=url, check=False, grant=["*"])
     assert (status, body["error"]) == (403, "forbidden")
-    status, body = await api.call("connection_add", admin, name="wh", url=url)
+    status, body = await api.call("connection_add", admin, name="wh", url=url, grant=["*"])
     assert status == 400 and body["message"].startswith("connection 'wh': could not connect")
     answers.append(body)
-    answers.append(await api.ok("connection_add", admin, name="wh", url=url, check=False))
+    answers.append(await api.ok("connection_add", admin, name="wh", url=url, check=False, grant=["*"]))
     answers.append(await api.ok("connection_list", admin))
     board = (await api.ok("dashboard_create", admin, title="Sales"))["dashboard"]["id"]
     added = await api.ok(

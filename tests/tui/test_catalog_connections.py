@@ -19,7 +19,9 @@ async def test_catalog_screen_lists_connected_tables_with_their_columns(
     with sqlite3.connect(app_db) as con:
         con.execute("CREATE TABLE signups (id INTEGER PRIMARY KEY, email TEXT, day TEXT)")
     load_registry().call(
-        Context(ws, ws.users.local()), "connection_add", {"name": "app", "url": f"sqlite://{app_db}"}
+        Context(ws, ws.users.local()),
+        "connection_add",
+        {"name": "app", "url": f"sqlite://{app_db}", "grant": ["*"]},
     )
     app = make_app(ws, board_id)
     async with app.run_test(size=(100, 30)) as pilot:

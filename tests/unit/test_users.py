@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+
 import pytest
 
 from ballast_tui.engine.errors import ToolError, Unauthorized
-from ballast_tui.engine.users import User
+from ballast_tui.engine.hashing import hash_secret
+from ballast_tui.engine.users import User, Users
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage.db import Database
 
 
 def _db_bytes(ws: Workspace) -> bytes:
@@ -30,13 +35,13 @@ def test_first_user_created_explicitly_is_an_admin(ws: Workspace) -> None:
     assert first.kind == "agent"
 
 
-def test_tokens_are_stored_only_as_scrypt_hashes(ws: Workspace, owner: User) -> None:
+def test_tokens_are_stored_only_as_keyed_hashes(ws: Workspace, owner: User) -> None:
     user, token = ws.users.create("tess")
     extra = ws.users.add_token(user.id)
     assert token.startswith("blt_") and extra.startswith("blt_") and token != extra
-    stored = ws.db.rows("SELECT hash FROM tokens WHERE user_id = ?", [user.id])
+    stored = ws.db.rows("SELECT hash, scheme FROM tokens WHERE user_id = ?", [user.id])
     assert len(stored) == 2
-    assert all(row["hash"].startswith("scrypt$") for row in stored)
+    assert all(row["scheme"] == "hmac" and len(row["hash"]) == 64 for row in stored)
     data = _db_bytes(ws)
     for secret in (token, extra):
         assert secret.encode() not in data
@@ -115,3 +120,71 @@ def test_find_by_name_or_id(ws: Workspace, owner: User) -> None:
     with pytest.raises(ToolError) as refused:
         ws.users.find("ghost")
     assert refused.value.code == "not_found"
+
+
+def test_a_revoked_token_is_refused_and_others_keep_working(ws: Workspace, owner: User) -> None:
+    user, first = ws.users.create("tess")
+    second = ws.users.add_token(user.id, "laptop")
+    assert ws.users.authenticate(first) == user  # remembered from now on
+    ws.users.revoke(first)
+    with pytest.raises(Unauthorized):
+        ws.users.authenticate(first)
+    assert ws.users.authenticate(second) == user
+    listed = ws.users.tokens.of_user(user.id)
+    assert [t["revoked_at"] is not None for t in listed].count(True) == 1
+    assert {t["name"] for t in listed} == {None, "laptop"}
+
+
+def test_another_process_revoking_a_token_is_seen_at_the_next_watch(ws: Workspace, owner: User) -> None:
+    user, token = ws.users.create("tess")
+    ws.users.watch()
+    assert ws.users.identify(token).user == user
+    assert ws.users.identify_cached(token) is not None  # served from memory, no I/O
+    other = Users(Database(ws.paths.db), lambda: ws.secret)  # what a second `ballast` opens
+    try:
+        other.revoke(token)
+    finally:
+        other.db.close()
+    assert ws.users.watch() is True
+    assert ws.users.identify_cached(token) is None
+    with pytest.raises(Unauthorized):
+        ws.users.identify(token)
+
+
+def test_a_token_made_before_the_upgrade_works_and_is_rehashed_on_first_use(
+    ws: Workspace, owner: User
+) -> None:
+    user, token = ws.users.create("tess")
+    token_id, secret = token.split("_", 2)[1:]
+    with ws.db.write() as tx:  # as an earlier release stored it: a scrypt hash
+        tx.execute(
+            "UPDATE tokens SET hash = ?, scheme = 'scrypt' WHERE id = ?", [hash_secret(secret), token_id]
+        )
+    ws.users.forget()
+    assert ws.users.authenticate(token) == user
+    row = ws.db.row("SELECT scheme FROM tokens WHERE id = ?", [token_id])
+    assert row is not None and row["scheme"] == "hmac"
+    ws.users.forget()
+    assert ws.users.authenticate(token) == user
+
+
+def test_a_removed_users_tokens_stop_working_and_the_last_admin_stays(ws: Workspace, owner: User) -> None:
+    user, token = ws.users.create("tess")
+    ws.users.remove(user)
+    with pytest.raises(Unauthorized):
+        ws.users.authenticate(token)
+    with pytest.raises(ToolError) as refused:
+        ws.users.find("tess")
+    assert refused.value.code == "not_found"
+    with pytest.raises(ToolError) as last:
+        ws.users.remove(owner)
+    assert last.value.code == "conflict"
+    assert ws.users.authenticate(ws.users.add_token(owner.id)) == owner
+
+
+def test_the_local_account_is_the_real_uids_passwd_name(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USER", "mallory")
+    monkeypatch.setenv("LOGNAME", "mallory")
+    assert ws.users.local().name == pwd.getpwuid(os.getuid()).pw_name

@@ -38,6 +38,8 @@ class RemoteRun:
 
     connections: Connections
     board_id: str
+    owner_id: str
+    """The board's owner: the board reads only the connections granted to them."""
     epoch: int
     reuse: bool = True
     """Serve reads cached in this epoch (edits, controls, viewers); a refresh or manual run reads anew."""
@@ -93,11 +95,11 @@ def _connections(remote: RemoteRun, names: list[str]) -> dict[str, Connection]:
         if ref is None:
             raise QueryError(f"{name!r} is neither a block nor a source of this board")
         if ref.connection not in found:
-            connection = remote.connections.find(ref.connection)
+            connection = remote.connections.find_for(ref.connection, remote.owner_id)
             if connection is None:
                 raise QueryError(
-                    f"{name} names connection {ref.connection!r}, which does not exist "
-                    "(removed? an administrator can add it again with `ballast connection add`)"
+                    f"{name!r} is neither a block nor a source of this board, nor a table of a "
+                    f"connection it may read ({ref.connection!r} is not a connection granted to its owner)"
                 )
             found[ref.connection] = connection
     return found

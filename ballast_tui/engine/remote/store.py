@@ -75,6 +75,7 @@ class Connections:
 
     def __init__(self, db: Database, root: Path, settings: Settings) -> None:
         self.db = db
+        self.root = root
         self.settings = settings
         self.box = SecretBox(root)
         self.pool = SessionPool(settings.duckdb_threads, settings.memory_limit)
@@ -103,10 +104,55 @@ class Connections:
             raise NotFound(f"no connection named {name!r}")
         return found
 
+    # -- grants: whose boards may read a connection ----------------------------------
+
+    def granted_to(self, user_id: str) -> list[Connection]:
+        """The connections a board owned by `user_id` may read (granted to them, or to everyone)."""
+        rows = self.db.rows(
+            "SELECT c.* FROM connections c WHERE EXISTS (SELECT 1 FROM connection_grants g "
+            "WHERE g.connection_id = c.id AND g.grantee IN (?, '*')) ORDER BY c.name",
+            [user_id],
+        )
+        return [_connection(r) for r in rows]
+
+    def find_for(self, name: str, user_id: str) -> Connection | None:
+        """Connection `name` when a board owned by `user_id` may read it; None otherwise, exactly as
+        for a connection that does not exist (its tables are unknown sources to that board)."""
+        row = self.db.row(
+            "SELECT c.* FROM connections c WHERE c.name = ? AND EXISTS (SELECT 1 FROM connection_grants g "
+            "WHERE g.connection_id = c.id AND g.grantee IN (?, '*'))",
+            [name.lower(), user_id],
+        )
+        return _connection(row) if row else None
+
+    def grants(self, connection: Connection) -> list[str]:
+        """Who may read a connection: user ids, and '*' for every user."""
+        rows = self.db.rows(
+            "SELECT grantee FROM connection_grants WHERE connection_id = ? ORDER BY grantee", [connection.id]
+        )
+        return [r["grantee"] for r in rows]
+
+    def grant(self, tx: Any, connection: Connection, grantee: str, by: str | None) -> bool:
+        """Let `grantee` (a user id, or '*') read the connection; whether that changed anything."""
+        cursor = tx.execute(
+            "INSERT OR IGNORE INTO connection_grants (connection_id, grantee, granted_by, granted_at) "
+            "VALUES (?, ?, ?, ?)",
+            [connection.id, grantee, by, utcnow()],
+        )
+        return bool(cursor.rowcount)
+
+    def revoke(self, tx: Any, connection: Connection, grantee: str) -> bool:
+        """Take `grantee`'s grant back; whether there was one."""
+        cursor = tx.execute(
+            "DELETE FROM connection_grants WHERE connection_id = ? AND grantee = ?", [connection.id, grantee]
+        )
+        return bool(cursor.rowcount)
+
     def add(self, name: str, url: str, created_by: str | None, check: bool = True) -> Connection:
         """Store a new connection (its URL encrypted); with `check`, only once it answers."""
         validate_name(name)
         target = parse_url(url, self.settings.query_timeout_s)
+        self._refuse_workspace_files(target)
         if self.find(name) is not None:
             raise Conflict(f"a connection named {name!r} exists; remove it first to replace it")
         connection = Connection(
@@ -133,6 +179,19 @@ class Connections:
         with self._lock:
             self._targets[connection.id] = target
         return self.get(name)
+
+    def _refuse_workspace_files(self, target: Target) -> None:
+        """A connection may not point inside the workspace: its database would hand every board's SQL,
+        and the password hashes, to any board's SQL."""
+        if target.driver not in ("sqlite", "duckdb"):
+            return
+        path = Path(target.display["path"]).expanduser().resolve()
+        root = self.root.resolve()
+        if path == root or root in path.parents:
+            raise InvalidRequest(
+                f"a connection may not point inside the workspace directory ({root}); "
+                "connect a copy elsewhere, or the database it came from"
+            )
 
     def remove(self, name: str) -> Connection:
         connection = self.get(name)
