@@ -75,6 +75,15 @@ CONTRACT: dict[str, str] = {
     "connection_add": "admin",
     "connection_list": "admin",
     "connection_remove": "admin",
+    "connection_grant": "admin",
+    "connection_revoke": "admin",
+    "user_list": "admin",
+    "user_add": "admin",
+    "user_remove": "admin",
+    "workspace_audit": "admin",
+    "user_tokens": "user",
+    "user_token_create": "user",
+    "user_token_revoke": "user",
     "public_dashboard": "link",
     "public_page": "link",
     "public_unlock": "link",
@@ -258,6 +267,15 @@ CASES: list[Case] = [
     Case("connection_list", lambda w: {}),
     Case("connection_add", lambda w: {"name": "added", "url": "sqlite:///nowhere/app.db", "check": False}),
     Case("connection_remove", lambda w: {"name": "doomed"}),
+    Case("connection_grant", lambda w: {"connection": "kept", "user": "*"}),
+    Case("connection_revoke", lambda w: {"connection": "kept", "user": "*"}),
+    Case("user_list", lambda w: {}),
+    Case("user_add", lambda w: {"name": f"new_{w.board[-8:]}"}, mutates=True),
+    Case("user_remove", lambda w: {"user": f"gone_{w.board[-8:]}"}, mutates=True),
+    Case("workspace_audit", lambda w: {}),
+    Case("user_tokens", lambda w: {}),
+    Case("user_token_create", lambda w: {"user": ME, "name": "spare"}),
+    Case("user_token_revoke", lambda w: {"user": ME}, mutates=True),
     Case("public_dashboard", linked()),
     Case("public_page", linked()),
     Case("public_unlock", linked(password="anything")),
@@ -269,6 +287,8 @@ CASES: list[Case] = [
     ),
 ]
 OTHER_CASES = [case for case in CASES if case.other is not None]
+ME = "$me"
+"""In a case's arguments: the calling user's own name (a user manages their own tokens)."""
 NAMES = {"editor": "ed", "viewer": "vi", "none": "nora", "admin": "ada", "owner": "olivia"}
 
 
@@ -284,7 +304,8 @@ class Env:
         self.users: dict[str, User] = {}
         for caller, name in NAMES.items():
             self.users[caller] = self.ws.users.create(name, admin=caller == "admin")[0]
-        self.call("admin", "connection_add", name="doomed", url="sqlite:///nowhere/app.db", check=False)
+        for name in ("doomed", "kept"):
+            self.call("admin", "connection_add", name=name, url="sqlite:///nowhere/app.db", check=False)
         self.shared = self.fresh()
         self.other = self.fresh()
 
@@ -294,7 +315,8 @@ class Env:
         return Context(self.ws, self.users[caller])
 
     def call(self, caller: str, tool: str, **arguments: Any) -> dict[str, Any]:
-        return self.registry.call(self.context(caller), tool, arguments)
+        mine = {k: NAMES.get(caller, "nobody") if v == ME else v for k, v in arguments.items()}
+        return self.registry.call(self.context(caller), tool, mine)
 
     def fresh(self, kind: str = "dashboard") -> World:
         owner = lambda tool, **args: self.call("owner", tool, **args)  # noqa: E731
@@ -336,6 +358,7 @@ class Env:
         for target in (board, conv):
             owner("dashboard_grant", dashboard_id=target, user="ed", role="editor")
             owner("dashboard_grant", dashboard_id=target, user="vi", role="viewer")
+        self.ws.users.create(f"gone_{board[-8:]}")
         return World(board, conv, region, q, note, (runs[0]["id"], runs[1]["id"]), slug, source)
 
     def snapshot(self, world: World) -> tuple[Any, ...]:
