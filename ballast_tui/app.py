@@ -6,6 +6,9 @@ they reach the engine only through `self.app.backend`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 
 from textual.app import App
@@ -16,6 +19,7 @@ from ballast_tui.engine.errors import ToolError
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
 
+HANGUP_EXIT = 128 + signal.SIGHUP
 Service = Callable[[], Awaitable[Callable[[], Awaitable[None]]]]
 """Something to run beside the app on its loop: started on load, answering its stop function."""
 
@@ -45,6 +49,9 @@ class BallastApp(App[None]):
             self._stops.append(await start())
 
     def on_mount(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # The terminal went away (a dropped SSH session): stop serving, then exit.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hung_up)
         self.sub_title = f"{self.backend.session.user_name} · {self.backend.session.where}"
         self.push_screen(DashboardsScreen())
         if self.start_dashboard:
@@ -60,7 +67,18 @@ class BallastApp(App[None]):
     def action_help(self) -> None:
         self.action_show_help_panel()
 
+    def _hung_up(self) -> None:
+        self.run_worker(self._stop_then_exit(HANGUP_EXIT), group="hangup", exclusive=True)
+
+    async def _stop_then_exit(self, code: int) -> None:
+        await self._stop_services()
+        self.exit(return_code=code)
+
+    async def _stop_services(self) -> None:
+        stops, self._stops = self._stops, []
+        for stop in reversed(stops):
+            await stop()
+
     async def on_unmount(self) -> None:
         await self.backend.close()
-        for stop in reversed(self._stops):
-            await stop()
+        await self._stop_services()

@@ -9,14 +9,12 @@ its events (an agent); `session` says who we are.
 `LocalBackend` calls the registry in-process (on its thread pool, never on the
 UI loop) and is one `LiveSession` of the workspace. `RemoteBackend`
 (`ballast_tui.remote`) reaches a server over HTTP and its WebSocket.
-`open_backend` picks one: the workspace's running server when there is one,
-else the workspace opened here.
+`ballast_tui.opening.open_backend` picks one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -27,10 +25,8 @@ from ballast_tui.engine.events import AccessLost, Event, Reload
 from ballast_tui.engine.exports import FileSink
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.live import LiveSession
-from ballast_tui.engine.signing import workspace_secret
-from ballast_tui.engine.users import User, Users
+from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage.db import Database
 from ballast_tui.tools.registry import Context, Registry, load_registry
 
 HEARTBEAT_S = 10.0
@@ -187,72 +183,3 @@ class LocalBackend:
 
     async def close(self) -> None:
         await asyncio.to_thread(self.live.close)
-
-
-@dataclass
-class Opened:
-    """A backend `open_backend` chose, and what to undo when done with it."""
-
-    backend: Backend
-    workspace: Workspace | None
-    """The workspace, when it was opened here (no server runs it)."""
-    url: str | None
-    """The server's address, when the backend reaches one."""
-    _undo: list[Callable[[], None]] = dataclasses.field(default_factory=list)
-
-    def close(self) -> None:
-        """Forget a token minted for this client, close a workspace opened for it."""
-        for undo in reversed(self._undo):
-            with contextlib.suppress(Exception):
-                undo()
-        self._undo.clear()
-
-
-def open_backend(root: Path, token: str | None, *, client: str, session_id: str | None = None) -> Opened:
-    """The backend for a client of the workspace at `root`: through its running server when there is
-    one (as the user of `token`, else the local OS user's account, with a token minted for this client
-    and revoked at `close`), else on the workspace opened in this process (`token` checked: 401
-    `unauthorized` for an unknown or revoked one). Raises `OSError` when the server cannot be reached.
-    """
-    from ballast_tui.config import WorkspacePaths, live_server
-
-    paths = WorkspacePaths(root)
-    info = live_server(paths) if paths.db.exists() else None
-    if info is None:
-        ws = Workspace(root)
-        try:
-            user = ws.users.authenticate(token) if token else ws.users.local()
-        except BaseException:
-            ws.close()
-            raise
-        return Opened(LocalBackend(ws, user, client=client, session_id=session_id), ws, None, [ws.close])
-    from ballast_tui.remote import RemoteBackend
-
-    url = str(info["url"])
-    undo: list[Callable[[], None]] = []
-    if token is None:
-        users = _users(paths.db)
-        try:
-            token = minted = users.add_token(users.local().id)
-        finally:
-            users.db.close()
-        undo.append(lambda: _revoke(paths.db, minted))
-    opened = Opened(RemoteBackend(url, token, client=client, session_id=session_id), None, url, undo)
-    try:
-        asyncio.run(opened.backend.start())  # type: ignore[attr-defined]
-    except BaseException:
-        opened.close()
-        raise
-    return opened
-
-
-def _users(db_path: Path) -> Users:
-    return Users(Database(db_path), lambda: workspace_secret(db_path.parent / "secret.key"))
-
-
-def _revoke(db_path: Path, token: str) -> None:
-    users = _users(db_path)
-    try:
-        users.revoke(token)
-    finally:
-        users.db.close()

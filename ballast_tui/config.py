@@ -98,25 +98,13 @@ def read_server_json(paths: WorkspacePaths) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
-def process_alive(pid: object) -> bool:
-    """Whether `pid` names a running process (one of another user counts as running)."""
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def live_server(paths: WorkspacePaths) -> dict[str, object] | None:
-    """The workspace's `server.json` when the process it names is alive, else None (absent or stale)."""
+    """The workspace's `server.json` while a server holds the workspace's lock, else None (absent, or
+    stale: left by a server that is gone)."""
+    from ballast_tui.server_lock import held
+
     info = read_server_json(paths)
-    if info is None or not process_alive(info.get("pid")):
+    if info is None or not held(paths.root):
         return None
     return info
 

@@ -25,10 +25,11 @@ from mcp.server.stdio import stdio_server
 import ballast_tui
 from ballast_tui.agent_docs import BOARD_DEFAULT_NOTE, INSTRUCTIONS
 from ballast_tui.agent_session import AgentSession
-from ballast_tui.backend import HEARTBEAT_S, open_backend
+from ballast_tui.backend import HEARTBEAT_S
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.sessions import AGENT_CLIENT
+from ballast_tui.opening import open_backend
 from ballast_tui.tools.registry import Registry, load_registry
 
 log = logging.getLogger("ballast.mcp")

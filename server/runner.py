@@ -19,13 +19,13 @@ import os
 import signal
 import sys
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ballast_tui.config import live_server, remove_server_json, write_server_json
+from ballast_tui.config import read_server_json, remove_server_json, write_server_json
 from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.server_lock import ServerLock
 from server.app import announce_address, create_app
 
 SHUTDOWN_TIMEOUT_S = 10.0
@@ -41,7 +41,7 @@ class ServeError(RuntimeError):
 
 
 class ServerAlreadyRunning(ServeError):
-    """The workspace's `server.json` names another live server."""
+    """Another process holds the workspace's server lock."""
 
     def __init__(self, url: str, pid: object) -> None:
         super().__init__(f"a server for this workspace is already running at {url} (pid {pid})")
@@ -83,39 +83,13 @@ async def start_server(ws: Workspace, host: str, port: int) -> tuple[web.AppRunn
     return runner, bound
 
 
-async def _listening(info: dict[str, object], timeout: float = 1.0) -> bool:
-    """Whether something accepts connections at the address a `server.json` names.
-
-    A refused connection means the file is stale even though its pid is alive (the
-    pid was reused by another program); a slow answer counts as listening.
-    """
-    url = urlsplit(str(info.get("url", "")))
-    port = info.get("port", url.port)
-    if not url.hostname or not isinstance(port, int):
-        return True  # cannot tell: trust the live pid
-    try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(url.hostname, port), timeout)
-    except TimeoutError:
-        return True
-    except OSError:
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
-
-
-async def check_not_running(ws: Workspace) -> None:
-    """Refuse (`ServerAlreadyRunning`) when `server.json` names another live server of the workspace.
-
-    Live means its process exists (and is not this one) and its address accepts connections;
-    a stale file is left for `serve` to replace.
-    """
-    info = live_server(ws.paths)
-    if info is None or info.get("pid") == os.getpid():
+def check_not_running(ws: Workspace, lock: ServerLock) -> None:
+    """Take the workspace's server lock, or refuse (`ServerAlreadyRunning`, naming the running server)
+    when another process holds it. Race-free: two servers starting at once cannot both get it."""
+    if lock.acquire():
         return
-    if await _listening(info):
-        raise ServerAlreadyRunning(str(info.get("url", "an unknown address")), info.get("pid"))
+    info = read_server_json(ws.paths) or {}
+    raise ServerAlreadyRunning(str(info.get("url", "an address not yet written")), info.get("pid"))
 
 
 def server_info(host: str, port: int) -> dict[str, object]:
@@ -135,7 +109,15 @@ async def serve(ws: Workspace, host: str, port: int) -> None:
     Raises `ServerAlreadyRunning` (before binding anything) when another server has the workspace,
     and `ServeError` when the address cannot be bound.
     """
-    await check_not_running(ws)
+    lock = ServerLock(ws.paths.root)
+    check_not_running(ws, lock)
+    try:
+        await _serve_holding_the_lock(ws, host, port)
+    finally:
+        lock.release()
+
+
+async def _serve_holding_the_lock(ws: Workspace, host: str, port: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []

@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ballast_tui.backend import Backend, Opened, open_backend
+from ballast_tui.backend import Backend
 from ballast_tui.config import resolve_workspace
+from ballast_tui.opening import Opened, open_backend
 
 T = TypeVar("T")
 

@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from ballast_tui.backend import Backend, LocalBackend, open_backend
+from ballast_tui.backend import Backend
 from ballast_tui.commands import fail, token_of, workspace_of
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.opening import open_backend
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -25,7 +26,7 @@ def run_tui(args: argparse.Namespace) -> int:
             return fail("connect needs a token: --token T or $BALLAST_TOKEN")
         return _run_remote(args.url, token, dashboard_id)
     try:
-        opened = open_backend(workspace_of(args), token_of(args), client="tui")
+        opened = open_backend(workspace_of(args), token_of(args), client="tui", serve=True)
     except ToolError as error:
         return fail(f"{error.code}: {error.message}")
     except (OSError, aiohttp.ClientError) as error:
@@ -42,13 +43,19 @@ def run_demo(args: argparse.Namespace) -> int:
     """`ballast demo`: a workspace with the sample dashboard, opened in the app."""
     from ballast_tui.demo import build_demo, find_demo
 
-    with Workspace(workspace_of(args)) as ws:
+    opened = open_backend(workspace_of(args), token_of(args), client="cli")
+    try:
+        ws = opened.workspace
+        if ws is None:  # a server already serves it: the demo is there
+            return fail("the workspace is being served: open the demo with `ballast` and pick it")
         dashboard_id = find_demo(ws) or build_demo(ws, rows=args.rows)
         if args.no_tui or not sys.stdout.isatty():
-            backend = LocalBackend(ws, ws.users.local(), client="cli")
-            asyncio.run(print_board(backend, dashboard_id, f"  workspace: {ws.paths.root}"))
+            asyncio.run(print_board(opened.backend, dashboard_id, f"  workspace: {ws.paths.root}"))
             return 0
-        return _run_app(LocalBackend(ws, ws.users.local()), dashboard_id, serve=ws)
+    finally:
+        opened.close()
+    args.dashboard_id = dashboard_id
+    return run_tui(args)
 
 
 async def print_board(backend: Backend, dashboard_id: str, where: str = "") -> None:
@@ -95,5 +102,6 @@ def _run_app(backend: Backend, dashboard_id: str | None, serve: Workspace | None
             return await start_embedded(workspace)
 
         services.append(embedded_server)
-    BallastApp(backend, dashboard_id, services=services).run()
-    return 0
+    app = BallastApp(backend, dashboard_id, services=services)
+    app.run()
+    return app.return_code or 0

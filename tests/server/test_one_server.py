@@ -1,0 +1,100 @@
+"""One server per workspace, whatever happens to the process that serves it: two servers racing, a
+dropped SSH session (SIGHUP) and an immediate relaunch, a server killed without cleaning up. Real
+processes, real pseudo-terminals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ballast_tui.server_lock import held
+from tests.server.test_two_ballasts import Terminal, wait_for, workspace  # noqa: F401 (fixture)
+
+
+def serve(root: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ballast_tui.cli", "--workspace", str(root), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def server_json(root: Path) -> dict[str, object] | None:
+    try:
+        return json.loads((root / "server.json").read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def test_two_servers_started_at_the_same_instant_one_runs_and_the_other_names_it(
+    workspace: tuple[Path, str, str],  # noqa: F811
+) -> None:
+    root, _board, _token = workspace
+    first, second = serve(root), serve(root)
+    try:
+        loser = wait_for(
+            lambda: next((p for p in (first, second) if p.poll() is not None), None), 60, "a loser"
+        )
+        winner = second if loser is first else first
+        _out, err = loser.communicate(timeout=10)
+        assert loser.returncode == 1
+        info = wait_for(lambda: server_json(root), 30, "server.json")
+        assert info["pid"] == winner.pid
+        assert ("already running" in err and str(info["url"]) in err) or "already running" in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert winner.poll() is None
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=20)
+    assert not (root / "server.json").exists()
+
+
+def test_a_hung_up_app_stops_serving_and_an_immediate_relaunch_works(
+    workspace: tuple[Path, str, str],  # noqa: F811
+) -> None:
+    root, board, _token = workspace
+    first = Terminal("--workspace", str(root), "open", board)
+    wait_for(lambda: (server_json(root) or {}).get("pid") == first.process.pid, 60, "the first app serving")
+    first.process.send_signal(signal.SIGHUP)  # the SSH session dropped
+    os.close(first.master)
+    second = Terminal("--workspace", str(root), "open", board)  # relaunched at once
+    try:
+        code = first.process.wait(timeout=30)
+        assert code != 0  # a hang-up is not a clean exit
+        info = wait_for(lambda: server_json(root), 60, "the relaunched app serving")
+        assert info["pid"] == second.process.pid
+        assert second.process.poll() is None, "the relaunch failed"
+        assert held(root)
+    finally:
+        second.quit()
+    wait_for(lambda: not (root / "server.json").exists(), 10, "server.json removed")
+    assert not held(root)
+
+
+def test_a_server_killed_without_cleaning_up_is_taken_over(
+    workspace: tuple[Path, str, str],  # noqa: F811
+) -> None:
+    root, board, _token = workspace
+    dead = serve(root)
+    info = wait_for(lambda: server_json(root), 60, "the server serving")
+    dead.send_signal(signal.SIGKILL)
+    dead.wait(timeout=10)
+    assert (root / "server.json").exists()  # left behind, naming a dead server
+    assert not held(root)
+    started = time.monotonic()
+    app = Terminal("--workspace", str(root), "open", board)
+    try:
+        taken = wait_for(lambda: (server_json(root) or {}).get("pid") == app.process.pid, 60, "the takeover")
+        assert taken and app.process.poll() is None
+        assert time.monotonic() - started < 30
+        assert info["pid"] != app.process.pid
+    finally:
+        assert app.quit() == 0
