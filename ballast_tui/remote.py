@@ -218,8 +218,14 @@ class RemoteBackend:
                 raise error_from(response.status, await response.json(content_type=None))
             rows = int(response.headers.get(ROWS_HEADER, "0"))
             out = sink.begin(block_id, fmt, rows)
-            async for chunk in response.content.iter_chunked(CHUNK):
-                out.write(chunk)
+            try:
+                async for chunk in response.content.iter_chunked(CHUNK):
+                    out.write(chunk)
+            except aiohttp.ClientPayloadError:
+                raise errors.ToolError(
+                    "the export broke off: the server failed after it started sending (its log says why); "
+                    "nothing was written"
+                ) from None
         return rows
 
     async def close(self) -> None:

@@ -8,8 +8,9 @@ memory, and nothing is ever truncated.
 
 Errors found before the first byte (role, unknown block, no output, a bad
 override) answer in the contract's JSON shape. A failure after the headers
-went out cannot change the status any more: the connection is closed without
-the chunked terminator, so the client sees a broken transfer, never a short
+went out cannot change the status any more: the stream ends with an
+`X-Ballast-Error` trailer and the connection closes before the message is
+complete, so the client sees a broken transfer that says why, never a short
 file that looks complete.
 
 `filter_overrides` is a JSON object in the query string, e.g.
@@ -34,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from aiohttp import web
 
 from ballast_tui.engine.context import Context
-from ballast_tui.engine.errors import InvalidRequest, NotFound
+from ballast_tui.engine.errors import InvalidRequest, NotFound, ToolError
 from ballast_tui.engine.exports import FORMATS, MEDIA_TYPES, ROWS_HEADER
 from ballast_tui.tools.registry import Registry
 from server.keys import REGISTRY
@@ -57,6 +58,8 @@ EXPORT_POOL = web.AppKey("export_pool", ThreadPoolExecutor)
 EXPORT_STOPPING = web.AppKey("export_stopping", threading.Event)
 
 _QUERY_PARAMS = frozenset({"filter_overrides"})
+ERROR_TRAILER = "X-Ballast-Error"
+"""The trailer an export that fails after its headers ends with (see `_break_off`)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,7 @@ async def export_data(request: web.Request) -> web.StreamResponse:
                 "Content-Disposition": f'attachment; filename="{first.name}.{fmt}"',
                 ROWS_HEADER: str(first.rows),
                 "Cache-Control": "no-store",
+                "Trailer": ERROR_TRAILER,
                 "X-Content-Type-Options": "nosniff",
             }
         )
@@ -237,8 +241,7 @@ async def _stream(request: web.Request, response: web.StreamResponse, bridge: _B
                 break
             if isinstance(item, BaseException):
                 log.error("export of %s failed after its headers were sent", request.path, exc_info=item)
-                if request.transport is not None:
-                    request.transport.close()  # the client sees a broken transfer, not a short file
+                _break_off(request, item)
                 return response
             assert isinstance(item, bytes)
             await response.write(item)
@@ -246,6 +249,21 @@ async def _stream(request: web.Request, response: web.StreamResponse, bridge: _B
     except ConnectionError:
         pass  # the client went away; the worker stops at its next write
     return response
+
+
+def _break_off(request: web.Request, error: BaseException) -> None:
+    """End a stream that failed after its headers went out: the chunked body's last chunk and an
+    `X-Ballast-Error` trailer naming the failure, then the connection closes before the message's
+    final line, so every client sees an incomplete transfer (curl exits 18, aiohttp raises
+    `ClientPayloadError`) instead of a file that looks whole, and a client reading the raw stream
+    reads why."""
+    transport = request.transport
+    if transport is None:
+        return
+    reason = error.message if isinstance(error, ToolError) else "internal error (the server's log has it)"
+    line = " ".join(f"export failed: {reason}".split())[:300].encode("ascii", "replace")
+    transport.write(b"0\r\n" + ERROR_TRAILER.encode() + b": " + line + b"\r\n")
+    transport.close()
 
 
 async def _export_pool(app: web.Application) -> AsyncIterator[None]:

@@ -2,7 +2,8 @@
 
 `write_output` is the format part of the `export_block` tool: it takes an
 `Output` (a Parquet file, or an in-memory table computed under overrides) and
-writes it to a binary file. Where the bytes go is the caller's: an
+writes it to a binary file (in CSV, lists, structs and maps as JSON text).
+Where the bytes go is the caller's: an
 `ExportSink` (the CLI's file, the HTTP route's stream, the TUI's file) is
 asked for its file only once every check has passed, so a refused export
 writes nothing.
@@ -23,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ballast_tui.engine.data import jsonable
+from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.outputs import Output
 
 FORMATS = ("csv", "parquet", "json")
@@ -52,13 +54,50 @@ def write_output(output: Output, fmt: str, sink: IO[bytes]) -> int:
                 for batch in batches(output):
                     writer.write_batch(batch)
     elif fmt == "csv":
-        with pacsv.CSVWriter(sink, schema_of(output)) as writer:
+        schema = csv_schema(schema_of(output))
+        with pacsv.CSVWriter(sink, schema) as writer:
             for batch in batches(output):
-                writer.write_batch(batch)
+                writer.write_batch(csv_ready(batch, schema))
     else:
         for chunk in json_chunks(batches(output)):
             sink.write(chunk)
     return output.row_count
+
+
+def _nested(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_list(kind)
+        or pa.types.is_large_list(kind)
+        or pa.types.is_fixed_size_list(kind)
+        or pa.types.is_struct(kind)
+        or pa.types.is_map(kind)
+        or pa.types.is_union(kind)
+    )
+
+
+def csv_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema a CSV file can hold: lists, structs and maps become JSON text."""
+    return pa.schema(
+        [pa.field(f.name, pa.string()) if _nested(f.type) else f for f in schema], metadata=schema.metadata
+    )
+
+
+def csv_ready(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` with its list, struct and map columns as JSON text (nulls stay empty)."""
+    if all(not _nested(column.type) for column in batch.columns):
+        return batch
+    columns = [_as_json_text(column) if _nested(column.type) else column for column in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _as_json_text(column: pa.Array) -> pa.Array:
+    """A nested column as JSON text; a map becomes an object of its keys."""
+    is_map = pa.types.is_map(column.type)
+    values = [
+        None if v is None else json.dumps({str(k): jsonable(x) for k, x in v} if is_map else jsonable(v))
+        for v in column.to_pylist()
+    ]
+    return pa.array(values, pa.string())
 
 
 def schema_of(output: Output) -> pa.Schema:
@@ -101,7 +140,16 @@ class FileSink:
     """
 
     def __init__(self, target: Path) -> None:
+        """400 `invalid_request` (nothing written) when `target` cannot be written: its folder is
+        missing or not writable, or it names a folder."""
         self.target = target
+        folder = target.parent
+        if not folder.is_dir():
+            raise InvalidRequest(f"cannot write {target}: there is no folder {folder}")
+        if target.is_dir():
+            raise InvalidRequest(f"cannot write {target}: it is a folder")
+        if not os.access(folder, os.W_OK):
+            raise InvalidRequest(f"cannot write {target}: the folder {folder} is not writable")
         self.temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
         self._file: IO[bytes] | None = None
 
