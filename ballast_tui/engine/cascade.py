@@ -29,6 +29,7 @@ from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.cascade_inputs import BlockInputs
 from ballast_tui.engine.events import RunStarted
 from ballast_tui.engine.executor import QueryError
+from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, compute, source_query
 from ballast_tui.engine.remote.runner import run_sql
 from ballast_tui.engine.run_records import RunRecorder
@@ -148,8 +149,10 @@ class Cascade:
                 sql = block["config"]["sql"] if block["type"] == "sql" else source_query(block)
                 produced = run_sql(self.ws.executor, remote, sql, inputs, bound)
             else:
+                # A persisted run's result streams from DuckDB straight into its file.
+                into = self.ws.board_dir(self.board_id) / f"{new_id('out')}.parquet" if self.persist else None
                 produced = compute(
-                    self.ws.executor, self.board_id, block, inputs, bound, value, self.ws.today()
+                    self.ws.executor, self.board_id, block, inputs, bound, value, self.ws.today(), into
                 )
             error = None
         except QueryError as failure:

@@ -31,8 +31,16 @@ import duckdb
 import pyarrow as pa
 
 from ballast_tui.config import Settings
+from ballast_tui.storage.files import write_stream_atomic
 
 MAX_OPEN_BOARDS = 16
+QUERY_SLOTS = 2
+"""Queries running at once, across every board. The workspace's memory budget (`memory_limit`) is
+shared out between them: each board's DuckDB may use `memory_limit / QUERY_SLOTS`, and no more than
+`QUERY_SLOTS` of them run, so together they never pass the budget. A query waits for a slot (its
+time limit counts from the start of that wait)."""
+BATCH_ROWS = 100_000
+"""Rows per batch when a result streams from DuckDB into its Parquet file."""
 Relation: TypeAlias = Path | pa.Table
 T = TypeVar("T")
 
@@ -137,6 +145,10 @@ class Executor:
     def __init__(self, data_dir: Path, settings: Settings) -> None:
         self.data_dir = data_dir
         self.settings = settings
+        self.budget = parse_bytes(settings.memory_limit)
+        self.share = max(16 * 1024 * 1024, self.budget // QUERY_SLOTS)
+        """What one board's DuckDB may use: its part of the workspace's budget."""
+        self._slots = threading.BoundedSemaphore(QUERY_SLOTS)
         self._instances: OrderedDict[str, _Instance] = OrderedDict()
         self._lock = threading.Lock()
         self._running: dict[int, tuple[str, duckdb.DuckDBPyConnection]] = {}
@@ -153,7 +165,9 @@ class Executor:
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
                 "python_enable_replacements": False,
-                "memory_limit": self.settings.memory_limit,
+                "memory_limit": f"{self.share}B",
+                # Idle boards keep no file data cached: memory is held only while a query runs.
+                "enable_external_file_cache": False,
                 # No spilling: an in-memory database would write `.tmp/` into the process's working
                 # directory (outside the sandbox), and the memory limit would not hold.
                 "temp_directory": "",
@@ -203,9 +217,22 @@ class Executor:
 
         DuckDB errors inside become `QueryError` with a message for the user.
         """
+        limit = self.settings.query_timeout_s if timeout is None else timeout
+        waited_from = time.monotonic()
+        if not self._slots.acquire(timeout=limit):
+            raise QueryError(
+                f"the workspace stayed busy with other queries for the time limit of {limit:g} s"
+            )
+        try:
+            with self._cursor(board_id, limit - (time.monotonic() - waited_from)) as cursor:
+                yield cursor
+        finally:
+            self._slots.release()
+
+    @contextmanager
+    def _cursor(self, board_id: str, limit: float) -> Iterator[duckdb.DuckDBPyConnection]:
         instance = self._acquire(board_id)
         cursor = instance.con.cursor()
-        limit = self.settings.query_timeout_s if timeout is None else timeout
         timed_out = threading.Event()
 
         def interrupt() -> None:
@@ -215,13 +242,20 @@ class Executor:
         key = id(cursor)
         with self._running_lock:
             self._running[key] = (board_id, cursor)
-        alarm = _WATCHDOG.schedule(limit, interrupt)
+        alarm = _WATCHDOG.schedule(max(0.0, limit), interrupt)
         try:
             yield cursor
         except duckdb.InterruptException:
             if timed_out.is_set():
-                raise QueryError(f"the query ran longer than the time limit of {limit:g} s") from None
+                total = self.settings.query_timeout_s
+                raise QueryError(f"the query ran longer than the time limit of {total:g} s") from None
             raise QueryError("the query was cancelled") from None
+        except duckdb.OutOfMemoryException as error:
+            raise QueryError(
+                f"the query needs more memory than it may use ({_size(self.share)}, its share of the "
+                f"workspace's memory_limit of {_size(self.budget)}): aggregate or filter earlier, or "
+                f"raise memory_limit ({_first_lines(str(error), 1)})"
+            ) from None
         except duckdb.Error as error:
             raise QueryError(_first_lines(str(error))) from None
         finally:
@@ -244,16 +278,31 @@ class Executor:
         Call from a worker thread, never from an event loop.
         """
         with self.cursor(board_id, timeout) as cursor:
-            only_one_select(cursor, sql)
-            for name, relation in (relations or {}).items():
-                if isinstance(relation, pa.Table):
-                    cursor.register(name, relation)
-                else:
-                    cursor.execute(
-                        f"CREATE OR REPLACE TEMP VIEW {_quote_ident(name)} AS "
-                        f"SELECT * FROM read_parquet({_quote_literal(str(relation))})"
-                    )
+            _prepare(cursor, sql, relations)
             return cursor.sql(sql, params=dict(params or {})).to_arrow_table()
+
+    def query_to_file(
+        self,
+        board_id: str,
+        sql: str,
+        relations: Mapping[str, Relation] | None,
+        params: Mapping[str, Any] | None,
+        path: Path,
+        timeout: float | None = None,
+    ) -> tuple[str, int, pa.Schema]:
+        """`query`, its result streamed batch by batch into the Parquet file `path` (written
+        atomically, never whole in memory); (content hash, rows, schema)."""
+        with self.cursor(board_id, timeout) as cursor:
+            _prepare(cursor, sql, relations)
+            reader = cursor.sql(sql, params=dict(params or {})).to_arrow_reader(BATCH_ROWS)
+            try:
+                content_hash, rows = write_stream_atomic(reader, reader.schema, path)
+            except pa.ArrowException as failure:
+                # e.g. INTERVAL or UNION columns, which Parquet cannot hold.
+                raise QueryError(
+                    f"the result cannot be stored ({failure}); cast that column to VARCHAR"
+                ) from None
+            return content_hash, rows, reader.schema
 
     def with_connection(
         self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None
@@ -282,6 +331,40 @@ class Executor:
                 with contextlib.suppress(duckdb.Error):
                     instance.con.close()
             self._instances.clear()
+
+
+def _prepare(cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation] | None) -> None:
+    """Check `sql` is one SELECT, and make each relation visible under its name."""
+    only_one_select(cursor, sql)
+    for name, relation in (relations or {}).items():
+        if isinstance(relation, pa.Table):
+            cursor.register(name, relation)
+        else:
+            cursor.execute(
+                f"CREATE OR REPLACE TEMP VIEW {_quote_ident(name)} AS "
+                f"SELECT * FROM read_parquet({_quote_literal(str(relation))})"
+            )
+
+
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def parse_bytes(text: str) -> int:
+    """A memory size such as `2GB`, `512MiB` or `1048576` as bytes (DuckDB's units: GB = 1000^3)."""
+    spelled = text.strip().lower().replace(" ", "")
+    number = spelled.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = spelled[len(number) :] or "b"
+    if unit not in _UNITS or not number:
+        raise ValueError(f"not a memory size: {text!r} (e.g. 2GB, 512MB, 4GiB)")
+    return int(float(number) * _UNITS[unit])
+
+
+def _size(size: int) -> str:
+    for unit in ("GB", "MB", "KB"):
+        if size >= _UNITS[unit.lower()]:
+            return f"{size / _UNITS[unit.lower()]:.3g} {unit}"
+    return f"{size} B"
 
 
 def _first_lines(message: str, limit: int = 6) -> str:

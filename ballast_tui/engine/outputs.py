@@ -142,16 +142,28 @@ def compute(
     bound: Mapping[str, Any],
     value: Any,
     today: Any,
+    into: Path | None = None,
 ) -> pa.Table | Output:
     """Run one block: an Arrow table, or an upstream Output reused as it is (a plain table view).
 
     `inputs` maps the names the block reads to their outputs; `bound` holds the
-    parameters its SQL may use. Raises `QueryError` with a message for the user.
+    parameters its SQL may use. With `into`, a query's result streams from
+    DuckDB into that Parquet file (never whole in memory) and the answer is the
+    file's `Output`. Raises `QueryError` with a message for the user.
     """
     kind, config = block["type"], block["config"]
+
+    def run(
+        sql: str, relations: Mapping[str, Relation], params: Mapping[str, Any] | None = None
+    ) -> pa.Table | Output:
+        if into is None:
+            return executor.query(board_id, sql, relations, params)
+        content_hash, rows, schema = executor.query_to_file(board_id, sql, relations, params, into)
+        return Output(content_hash, rows, describe_schema(schema), path=into)
+
     if kind == "sql":
         relations = {name: output.relation for name, output in inputs.items()}
-        return executor.query(board_id, config["sql"], relations, bound)
+        return run(config["sql"], relations, bound)
     if kind == "markdown":
         return pa.table({"text": [config["text"]]})
     if kind in CONTROL_TYPES:
@@ -163,18 +175,14 @@ def compute(
             return source
         _require_columns(block, source, columns)
         select = ", ".join(_ident(c) for c in columns)
-        return executor.query(board_id, f"SELECT {select} FROM __source", {"__source": source.relation})
+        return run(f"SELECT {select} FROM __source", {"__source": source.relation})
     if kind == "chart":
         ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
         wanted = list(dict.fromkeys([config["x"], *ys]))
         _require_columns(block, source, wanted)
         select = ", ".join(_ident(c) for c in wanted)
-        return executor.query(board_id, f"SELECT {select} FROM __source", {"__source": source.relation})
+        return run(f"SELECT {select} FROM __source", {"__source": source.relation})
     if kind == "metric":
         _require_columns(block, source, [config["column"]])
-        return executor.query(
-            board_id,
-            f"SELECT {_ident(config['column'])} FROM __source LIMIT 1",
-            {"__source": source.relation},
-        )
+        return run(f"SELECT {_ident(config['column'])} FROM __source LIMIT 1", {"__source": source.relation})
     raise QueryError(f"unknown block type {kind!r}")

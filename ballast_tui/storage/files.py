@@ -53,13 +53,17 @@ def write_stream_atomic(batches: Iterable[pa.RecordBatch], schema: pa.Schema, pa
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     rows = 0
-    with open(tmp, "wb") as sink:
-        with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
-            for batch in batches:
-                rows += batch.num_rows
-                writer.write_batch(batch)
-        sink.flush()
-        os.fsync(sink.fileno())
+    try:
+        with open(tmp, "wb") as sink:
+            with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+                for batch in batches:
+                    rows += batch.num_rows
+                    writer.write_batch(batch)
+            sink.flush()
+            os.fsync(sink.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     digest = file_hash(tmp)
     os.replace(tmp, path)
     fsync_dir(path.parent)
