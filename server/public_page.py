@@ -40,12 +40,13 @@ from aiohttp import web
 from markupsafe import Markup
 
 from ballast_tui.engine.context import Context
-from ballast_tui.engine.errors import InvalidRequest, NotFound, PasswordRequired
+from ballast_tui.engine.errors import InvalidRequest, NotFound, PasswordRequired, RateLimited
 from server import public_auth
 from server.auth import client_address
 from server.jsonio import json_response
 from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import error_body, public
+from server.public_choices import CHOICES
 from server.public_render import DRAWINGS, Drawing, DrawingFailed, drawings_ctx
 from server.public_routes import PASSWORD_LIMITER
 
@@ -263,12 +264,22 @@ async def page(request: web.Request) -> web.StreamResponse:
         # Unfurlers ask HEAD first: answer the headers without drawing.
         return web.Response(content_type="text/html", headers={**headers, **security_headers()})
     if cached is None:
-        try:
+
+        async def draw() -> CachedPage:
             drawing = await request.app[DRAWINGS].get(board_id, slug, key, state["overrides"])
+            return await asyncio.to_thread(build_page, base_url(request), resolved, drawing)
+
+        try:
+            if state["overrides"]:  # a viewer's choice: limited, a few at a time (`server.public_choices`)
+                cached = await request.app[CHOICES].answer(request, board_id, key, draw)
+            else:
+                cached = await draw()
+        except RateLimited as limited:
+            wait = str(limited.extra.get("retry_after", 60))
+            return problem_page(request, 429, "rate_limited", limited.message, **{"Retry-After": wait})
         except DrawingFailed as error:
             log.error("could not draw %s: %s", board_id, error)
             return problem_page(request, 503, "unavailable", "The dashboard could not be drawn; try again.")
-        cached = await asyncio.to_thread(build_page, base_url(request), resolved, drawing)
         pages[key] = cached
         while len(pages) > PAGE_CACHE_SIZE:
             pages.popitem(last=False)

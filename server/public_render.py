@@ -182,6 +182,9 @@ class Drawings:
         self.ws = ws
         self.registry = registry
         self.worker = Worker(ws)
+        self.choices_worker = Worker(ws)
+        """A second drawing process for pages with viewers' choices: however many of those are asked
+        for, the stored-values page (and its preview) never waits behind them."""
         self.slugs: dict[str, str] = {}
         """The slug of each published board this server has seen (board id -> slug)."""
         self._pending: dict[str, asyncio.Future[Drawing]] = {}
@@ -207,7 +210,8 @@ class Drawings:
         future: asyncio.Future[Drawing] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            await self.worker.draw(slug, key, overrides, folder)
+            worker = self.choices_worker if overrides else self.worker
+            await worker.draw(slug, key, overrides, folder)
             drawing = await asyncio.to_thread(_read, folder, key)
             if drawing is None:
                 raise DrawingFailed("the drawing process wrote no drawing")
@@ -290,6 +294,7 @@ class Drawings:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.worker.close()
+        await self.choices_worker.close()
 
 
 DRAWINGS = web.AppKey("drawings", Drawings)

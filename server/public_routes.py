@@ -25,6 +25,7 @@ from server.auth import client_address
 from server.jsonio import json_response, parse_object
 from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import error_body, public
+from server.public_choices import CHOICES, setup_choices
 from server.ratelimit import AttemptLimiter
 
 API = "/api/v1"
@@ -35,7 +36,15 @@ PASSWORD_LIMITER = web.AppKey("password_limiter", AttemptLimiter)
 
 async def _answer(request: web.Request, arguments: dict[str, Any]) -> web.Response:
     ctx = Context.anonymous(request.app[WORKSPACE])
-    answer = await request.app[REGISTRY].acall(ctx, "public_dashboard", arguments)
+
+    async def compute() -> dict[str, Any]:
+        return await request.app[REGISTRY].acall(ctx, "public_dashboard", arguments)
+
+    choice = arguments.get("filter_overrides")
+    if choice:  # a viewer's choice: limited, a few at a time per board (`server.public_choices`)
+        answer = await request.app[CHOICES].answer(request, arguments["slug"], choice, compute)
+    else:
+        answer = await compute()
     return json_response(answer)
 
 
@@ -70,4 +79,5 @@ async def public_dashboard(request: web.Request) -> web.Response:
 def setup_public_routes(app: web.Application) -> None:
     """Add the public dashboard route and its password limiter to `app`."""
     app[PASSWORD_LIMITER] = AttemptLimiter()
+    setup_choices(app)
     app.router.add_post(f"{API}/public/dashboards/{{slug}}", public_dashboard, name="public_dashboard")
