@@ -25,6 +25,7 @@ from ballast_tui.engine.events import AccessLost, Event, Reload
 from ballast_tui.engine.exports import FileSink
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.live import LiveSession
+from ballast_tui.engine.staging import Progress, stage_copy
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, Registry, load_registry
@@ -70,6 +71,13 @@ class Backend(Protocol):
         """Write a block's whole output to `target`; the number of rows."""
         ...
 
+    async def import_file(
+        self, dashboard_id: str, path: Path, name: str, fmt: str, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Import a file of this machine as source `name` (streamed, never whole in memory):
+        `catalog_import`'s answer."""
+        ...
+
     async def close(self) -> None:
         """Leave: release locks and presence."""
         ...
@@ -88,6 +96,25 @@ def export_to_file(
         return answer
     finally:
         sink.discard()
+
+
+async def import_staged(
+    backend: Backend,
+    imports: Path,
+    dashboard_id: str,
+    path: Path,
+    name: str,
+    fmt: str,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """Copy `path` into the workspace's import directory `imports` and import it from there."""
+    staged = await asyncio.to_thread(stage_copy, path, imports, progress)
+    try:
+        return await backend.call(
+            "catalog_import", dashboard_id=dashboard_id, name=name, format=fmt, path=staged.name
+        )
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 class LocalBackend:
@@ -180,6 +207,11 @@ class LocalBackend:
             return int(export_to_file(self.registry, self.live.context, arguments, target)["row_count"])
 
         return await asyncio.get_running_loop().run_in_executor(None, write)
+
+    async def import_file(
+        self, dashboard_id: str, path: Path, name: str, fmt: str, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        return await import_staged(self, self.ws.paths.imports, dashboard_id, path, name, fmt, progress)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.live.close)

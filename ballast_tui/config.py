@@ -13,6 +13,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_QUERY_TIMEOUT_S = 30.0
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+DEFAULT_MAX_UPLOAD = 4 * 1024 * 1024 * 1024
 DEFAULT_SCHEDULER_TICK_S = 1.0
 
 
@@ -35,6 +36,8 @@ class Settings:
     duckdb_threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     public_url: str | None = None
     max_body: int = DEFAULT_MAX_BODY
+    max_upload: int = DEFAULT_MAX_UPLOAD
+    """The largest file the upload route takes (`POST /api/v1/dashboards/{id}/imports`), streamed to disk."""
     refresh_time_scale: float = 1.0
     """Every auto-refresh interval is multiplied by this (tests use ~0.003, so 300 s is about 1 s)."""
     scheduler_tick_s: float = DEFAULT_SCHEDULER_TICK_S

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -125,7 +126,9 @@ def _join(paths: WorkspacePaths, url: str, token: str | None, client: str, sessi
         finally:
             users.db.close()
         undo.append(lambda: _revoke(paths, minted))
-    remote = RemoteBackend(url, token, client=client, session_id=session_id)
+    # On the server's box (this user may write its workspace), files to import are staged there.
+    staging = paths.imports if os.access(paths.root, os.W_OK) else None
+    remote = RemoteBackend(url, token, client=client, session_id=session_id, staging=staging)
     opened = Opened(remote, None, url, undo)
     try:
         asyncio.run(remote.start())

@@ -16,14 +16,16 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
-from ballast_tui.backend import SessionInfo
+from ballast_tui.backend import SessionInfo, import_staged
 from ballast_tui.engine import errors
 from ballast_tui.engine.events import AccessLost, Connection, Event, event_from_dict
 from ballast_tui.engine.exports import ROWS_HEADER, ExportSink, FileSink
 from ballast_tui.engine.ids import random_base36
+from ballast_tui.engine.staging import Progress
 
 ERRORS: dict[str, type[errors.ToolError]] = {
     cls.code: cls
@@ -65,7 +67,17 @@ async def keep_alive(socket: aiohttp.ClientWebSocketResponse) -> None:
 class RemoteBackend:
     """Tools over `/api/v1/tools/*`, events over `/api/v1/ws`."""
 
-    def __init__(self, url: str, token: str, client: str = "tui", session_id: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        client: str = "tui",
+        session_id: str | None = None,
+        staging: Path | None = None,
+    ) -> None:
+        """`staging`: the workspace's import directory, when this client runs on the server's box (files
+        to import are then copied there rather than uploaded)."""
+        self.staging = staging
         self.url = url.rstrip("/")
         self.token = token
         self.client = client
@@ -227,6 +239,32 @@ class RemoteBackend:
                     "nothing was written"
                 ) from None
         return rows
+
+    async def import_file(
+        self, dashboard_id: str, path: Path, name: str, fmt: str, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Import a file of this machine: copied into the workspace's import directory when the server
+        is on this box, else streamed to the server's upload route."""
+        if self.staging is not None:
+            return await import_staged(self, self.staging, dashboard_id, path, name, fmt, progress)
+        total = path.stat().st_size
+
+        async def chunks() -> AsyncIterator[bytes]:
+            done = 0
+            with open(path, "rb") as reader:
+                while chunk := await asyncio.to_thread(reader.read, CHUNK):
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+                    yield chunk
+
+        url = f"{self.url}/api/v1/dashboards/{quote(dashboard_id)}/imports"
+        params = {"name": name, "format": fmt}
+        async with self.http.post(url, params=params, data=chunks()) as response:
+            body = await response.json(content_type=None)
+        if response.status != 200 or not body.get("success"):
+            raise error_from(response.status, body)
+        return body  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         if self._presence is not None:

@@ -14,6 +14,7 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import load_registry
 from server.auth import access_watch
 from server.export_route import setup_export_route
+from server.import_route import setup_import_route
 from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
 from server.mcp_http import setup_mcp_http
 from server.middlewares import access_log_middleware, auth_middleware, error_middleware
@@ -102,6 +103,7 @@ def create_app(ws: Workspace) -> web.Application:
     setup_public_routes(app)
     setup_public_page(app)
     setup_export_route(app)
+    setup_import_route(app)
     setup_ws(app)
     setup_mcp_http(app)
     setup_openapi(app)

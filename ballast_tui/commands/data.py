@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
 from ballast_tui.backend import Backend, LocalBackend
 from ballast_tui.commands import fail, with_backend
@@ -33,37 +33,14 @@ def run_import(args: argparse.Namespace) -> int:
         return fail("the file must end in .csv, .parquet or .json")
     name = args.name or "".join(c if c.isalnum() else "_" for c in source.stem.lower()).strip("_") or "data"
 
-    async def send(backend: Backend) -> dict[str, object]:
-        if isinstance(backend, LocalBackend):
-            return await _import_local(backend, source, args.dashboard, name, fmt)
-        content = base64.b64encode(source.read_bytes()).decode()
-        return await backend.call(
-            "catalog_import", dashboard_id=args.dashboard, name=name, format=fmt, content=content
-        )
+    async def send(backend: Backend) -> dict[str, Any]:
+        return await backend.import_file(args.dashboard, source, name, fmt)
 
     src = with_backend(args, send)["source"]
     assert isinstance(src, dict)
     columns = ", ".join(c["name"] + " " + c["type"] for c in src["columns"])
     print(f"imported {src['row_count']} rows as {src['name']} ({columns})")
     return 0
-
-
-async def _import_local(
-    backend: LocalBackend, source: Path, dashboard_id: str, name: str, fmt: str
-) -> dict[str, object]:
-    """Import through the workspace's import directory (no base64 of the whole file in memory)."""
-    import shutil
-
-    from ballast_tui.engine.ids import random_base36
-
-    staged = backend.ws.paths.imports / f"cli_{random_base36(8)}{source.suffix.lower()}"
-    shutil.copyfile(source, staged)
-    try:
-        return await backend.call(
-            "catalog_import", dashboard_id=dashboard_id, name=name, format=fmt, path=staged.name
-        )
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def run_export(args: argparse.Namespace) -> int:

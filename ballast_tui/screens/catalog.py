@@ -1,14 +1,13 @@
 """A board's catalog: the tables its SQL can read (sources and block outputs); import and rename.
 
-Importing reads the file here and sends its bytes base64 as `catalog_import`'s
-`content`, so it works the same against the embedded engine and a server
-elsewhere.
+Importing streams the file (`Backend.import_file`): copied into the
+workspace's import directory when this app runs on the workspace's box, else
+uploaded to the server, never read whole into memory, with its progress shown.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
+from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.events import BlockChanged, BoardChanged, RunFinished, SourceChanged
 from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
@@ -79,6 +79,9 @@ class CatalogScreen(UsesBackend, Screen[None]):
             with VerticalScroll(id="detail-pane"):
                 yield Static(id="detail")
         yield Static(id="status", classes="muted")
+        progress = ProgressBar(id="import-progress", show_eta=False)
+        progress.display = False
+        yield progress
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -221,15 +224,21 @@ class CatalogScreen(UsesBackend, Screen[None]):
         ):
             return
         self.set_status(f"Importing {path.name}…")
+        bar = self.query_one("#import-progress", ProgressBar)
+        bar.update(total=max(1, path.stat().st_size), progress=0)
+        bar.display = True
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(lambda: bar.update(total=max(1, total), progress=done))
+
         try:
-            content = await asyncio.to_thread(lambda: base64.b64encode(path.read_bytes()).decode("ascii"))
-        except OSError as error:
+            result = await self.backend.import_file(self.dashboard_id, path, name, file_format, progress)
+        except (ToolError, OSError) as error:
             self.ballast.show_error(error)
-            self.set_status("")
-            return
-        result = await self.call(
-            "catalog_import", dashboard_id=self.dashboard_id, name=name, format=file_format, content=content
-        )
+            result = None
+        finally:
+            bar.display = False
         if result is None:
             self.set_status("")
             return

@@ -1,0 +1,66 @@
+"""Importing a file from a client of a server: staged beside the server when both are on one box,
+else streamed to the upload route; any size the server accepts, never whole in memory, with its
+progress told. Real server on a free port, the app's real remote backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ballast_tui.config import Settings
+from ballast_tui.engine.errors import Forbidden, TooLarge
+from ballast_tui.remote import RemoteBackend
+from tests.server.conftest import ServeFactory
+
+ROWS = 120_000
+
+
+def big_csv(path: Path) -> Path:
+    with open(path, "w") as out:
+        out.write("id,region,amount,note\n")
+        for i in range(ROWS):
+            out.write(f"{i},{'eu' if i % 2 else 'us'},{i * 1.5},row number {i} of the import\n")
+    return path
+
+
+@pytest.mark.parametrize("same_box", [True, False], ids=["staged-beside-the-server", "uploaded"])
+async def test_a_file_larger_than_a_request_body_imports_with_its_progress(
+    serve: ServeFactory, tmp_path: Path, same_box: bool
+) -> None:
+    api = await serve(Settings(max_body=1024 * 1024))  # 1 MiB of JSON body at most
+    csv_file = big_csv(tmp_path / "sales.csv")
+    assert csv_file.stat().st_size > 4 * 1024 * 1024
+    token = api.token("alice")
+    board = (await api.ok("dashboard_create", token, title="Imports"))["dashboard"]["id"]
+    staging = api.ws.paths.imports if same_box else None
+    backend = await RemoteBackend(api.base, token, staging=staging).start()
+    seen: list[tuple[int, int]] = []
+    try:
+        answer = await backend.import_file(
+            board, csv_file, "sales", "csv", lambda done, total: seen.append((done, total))
+        )
+    finally:
+        await backend.close()
+    assert answer["source"]["row_count"] == ROWS
+    assert seen[-1] == (csv_file.stat().st_size, csv_file.stat().st_size)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen) and len(seen) > 3
+    assert [p for p in api.ws.paths.imports.iterdir()] == []  # nothing left staged
+
+
+async def test_a_refused_or_too_large_upload_stores_nothing(serve: ServeFactory, tmp_path: Path) -> None:
+    api = await serve(Settings(max_upload=2 * 1024 * 1024))
+    csv_file = big_csv(tmp_path / "sales.csv")
+    owner, viewer = api.token("olivia"), api.token("vic")
+    board = (await api.ok("dashboard_create", owner, title="Imports"))["dashboard"]["id"]
+    await api.ok("dashboard_grant", owner, dashboard_id=board, user="vic", role="viewer")
+    for token, refusal in ((viewer, Forbidden), (owner, TooLarge)):
+        backend = await RemoteBackend(api.base, token).start()
+        try:
+            with pytest.raises(refusal):
+                await backend.import_file(board, csv_file, "sales", "csv")
+        finally:
+            await backend.close()
+    assert list(api.ws.paths.imports.iterdir()) == []
+    sources = (await api.ok("catalog_list", owner, dashboard_id=board))["sources"]
+    assert [s for s in sources if s["kind"] != "block"] == []
