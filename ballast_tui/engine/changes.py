@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ballast_tui.engine import versions
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.cascade import Cascade, CascadeResult
 from ballast_tui.engine.context import Context
@@ -26,13 +27,17 @@ def record(
     target: str | None = None,
     **details: Any,
 ) -> None:
-    """Append the audit event of a change, inside the change's own transaction.
+    """Append the audit event of a change, inside the change's own transaction; a change to the
+    board's definition also stores the board's next version (`engine.versions`).
 
     A change an MCP session made says so (`via: "mcp"`), whoever its user is.
     """
     if ctx.client == AGENT_CLIENT:
         details = {**details, "via": AGENT_CLIENT}
     repos.append_audit(tx, board_id, ctx.user.id, action, target, details)
+    if board_id is not None and action in versions.VERSIONED_ACTIONS:
+        summary = versions.summary_of(ctx.user.name, action, target, details)
+        versions.snapshot(tx, board_id, ctx.user.id, summary)
 
 
 def publish(ctx: Context, event: Event) -> None:

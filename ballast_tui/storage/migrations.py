@@ -245,11 +245,45 @@ def _v4_tokens_and_grants(db: sqlite_utils.Database) -> None:
         )
 
 
+def _v5_board_versions(db: sqlite_utils.Database) -> None:
+    # Every change to a board's definition stores it whole, as the board's next version.
+    db.execute(
+        """
+        CREATE TABLE board_versions (
+            board_id TEXT NOT NULL REFERENCES boards(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            actor TEXT,
+            at TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            PRIMARY KEY (board_id, number)
+        )"""
+    )
+    for statement in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER board_versions_no_{statement.lower()} BEFORE {statement} ON board_versions "
+            "WHEN EXISTS (SELECT 1 FROM boards WHERE id = OLD.board_id) "
+            "BEGIN SELECT RAISE(ABORT, 'board versions are never changed'); END"
+        )
+    # The history of a board made before versions starts at its state at the upgrade.
+    from ballast_tui.storage.db import dumps
+    from ballast_tui.storage.repos import board_definition
+
+    now = datetime.now(UTC).isoformat()
+    for board_id, owner in db.execute("SELECT id, owner_id FROM boards").fetchall():
+        db.execute(
+            "INSERT INTO board_versions (board_id, number, actor, at, summary, definition) "
+            "VALUES (?, 1, ?, ?, 'the board as it was when versions began', ?)",
+            [board_id, owner, now, dumps(board_definition(db, board_id))],
+        )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
     (3, "connected warehouses and app databases", _v3_connections),
     (4, "token names, use and revocation; connection grants", _v4_tokens_and_grants),
+    (5, "board versions", _v5_board_versions),
 ]
 
 

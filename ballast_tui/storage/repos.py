@@ -342,3 +342,32 @@ def board_origin(db: Database, board_id: str) -> Row | None:
 
 def messages(db: Database, board_id: str) -> list[Row]:
     return db.rows("SELECT * FROM messages WHERE board_id = ? ORDER BY created_at, rowid", [board_id])
+
+
+def board_definition(tx: sqlite_utils.Database | Database, board_id: str) -> Row:
+    """A board's definition (title, blocks, layout, refresh settings; not data) as the transaction
+    sees it now: what a board version stores."""
+    board = tx.execute(
+        "SELECT title, layout, refresh_enabled, refresh_interval FROM boards WHERE id = ?", [board_id]
+    ).fetchone()
+    blocks = tx.execute(
+        "SELECT id, name, type, config, displayed, value FROM blocks WHERE board_id = ? "
+        "ORDER BY position, id",
+        [board_id],
+    ).fetchall()
+    return {
+        "title": board[0],
+        "layout": loads(board[1], {"rows": []}),
+        "settings": {"refreshEnabled": bool(board[2]), "refreshInterval": board[3]},
+        "blocks": [
+            {
+                "id": b[0],
+                "name": b[1],
+                "type": b[2],
+                "config": loads(b[3], {}),
+                "displayed": bool(b[4]),
+                "value": loads(b[5]),
+            }
+            for b in blocks
+        ],
+    }

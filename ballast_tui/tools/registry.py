@@ -255,6 +255,7 @@ def load_registry() -> Registry:
         runs,
         sharing,
         users,
+        versions,
     )
 
     return REGISTRY

@@ -50,6 +50,9 @@ CONTRACT: dict[str, str] = {
     "block_close": "viewer",
     "dashboard_save_conversation": "viewer",
     "export_block": "viewer",
+    "dashboard_versions": "viewer",
+    "dashboard_version_diff": "viewer",
+    "dashboard_restore": "editor",
     "dashboard_run_block": "viewer|editor",  # overrides alone: viewer; a recorded run: editor
     "dashboard_add_block": "editor",
     "dashboard_update_block": "editor",
@@ -198,6 +201,9 @@ CASES: list[Case] = [
         other=swap(on(block_id=lambda w: w.q), block_id=lambda o: o.q),
     ),
     Case("dashboard_add_block", on(type="markdown", config={"text": "new"}), mutates=True),
+    Case("dashboard_versions", on()),
+    Case("dashboard_version_diff", on(version=1, other_version=2)),
+    Case("dashboard_restore", on(version=2), mutates=True),
     Case(
         "dashboard_update_block",
         on(block_id=lambda w: w.note, config={"text": "changed"}),
