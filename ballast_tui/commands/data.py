@@ -52,12 +52,11 @@ async def _import_local(
     backend: LocalBackend, source: Path, dashboard_id: str, name: str, fmt: str
 ) -> dict[str, object]:
     """Import through the workspace's import directory (no base64 of the whole file in memory)."""
-    import shutil
-
     from ballast_tui.engine.ids import random_base36
+    from ballast_tui.storage.private import copy_file
 
     staged = backend.ws.paths.imports / f"cli_{random_base36(8)}{source.suffix.lower()}"
-    shutil.copyfile(source, staged)
+    copy_file(source, staged)
     try:
         return await backend.call(
             "catalog_import", dashboard_id=dashboard_id, name=name, format=fmt, path=staged.name
@@ -112,7 +111,9 @@ def _export_svg(args: argparse.Namespace) -> int:
 
     title, svg = with_backend(args, draw)
     if args.output:
-        Path(args.output).write_text(svg, encoding="utf-8")
+        from ballast_tui.storage.private import write_atomic
+
+        write_atomic(Path(args.output), svg.encode("utf-8"))
         print(f"wrote {title!r} as drawn at {size[0]}x{size[1]} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(svg)
