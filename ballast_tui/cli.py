@@ -13,6 +13,7 @@ from ballast_tui.commands import fail, workspace_of
 from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage.private import restrict_umask
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ballast` console script."""
     args = _parser().parse_args(argv)
+    # Whatever a library writes on its own in the workspace is owner-only too (our own files
+    # set their modes explicitly; this is the safety net).
+    restrict_umask()
     try:
         return _dispatch(args)
     except ToolError as error:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+
+from ballast_tui.storage.private import Tightened, create_file, make_dirs, tighten, write_atomic
+
+log = logging.getLogger("ballast.workspace")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -83,21 +89,57 @@ class WorkspacePaths:
         """The server's signing key (public-page cookies and forms), readable by the owner only."""
         return self.root / "secret.key"
 
+    @property
+    def server_log(self) -> Path:
+        """The embedded server's log (the TUI owns the terminal)."""
+        return self.root / "server.log"
+
     def board_dir(self, board_id: str) -> Path:
         return self.data / board_id
 
-    def ensure(self) -> None:
-        """Create the workspace's directories if they are missing."""
+    def private_file(self, path: Path) -> Path:
+        """`path`, a file of this workspace, created empty and owner-only (0600) when missing."""
+        create_file(path)
+        return path
+
+    def ensure(self) -> list[Tightened]:
+        """Create the workspace's directories (0700) if they are missing, and make it private.
+
+        Whatever was already there and is open to the group or to others is tightened
+        (0755 -> 0700, 0644 -> 0600), each change logged; answers those changes.
+        """
         for path in (self.root, self.data, self.imports):
-            path.mkdir(parents=True, exist_ok=True)
+            make_dirs(path)
+        return tighten(self.root)
 
 
 def read_server_json(paths: WorkspacePaths) -> dict[str, object] | None:
-    """The running server's address file, or None when absent or unreadable."""
+    """The running server's address file, or None when absent, unreadable or not this user's.
+
+    A `server.json` owned by another uid (or a symlink) is not trusted: it is treated as absent.
+    """
     try:
-        value = json.loads(paths.server_json.read_text())
+        fd = os.open(paths.server_json, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        if found.st_uid != os.getuid():
+            log.warning(
+                "ignoring %s: it belongs to uid %d, not to this user (uid %d)",
+                paths.server_json,
+                found.st_uid,
+                os.getuid(),
+            )
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            value = json.loads(handle.read())
     except (OSError, ValueError):
         return None
+    finally:
+        os.close(fd)
     return value if isinstance(value, dict) else None
 
 
@@ -113,25 +155,8 @@ def live_server(paths: WorkspacePaths) -> dict[str, object] | None:
 
 
 def write_server_json(paths: WorkspacePaths, info: dict[str, object]) -> None:
-    """Write `server.json` atomically: a temporary file, fsync, rename, fsync of the directory."""
-    target = paths.server_json
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(info, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
-    try:
-        directory = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(directory)
-    except OSError:
-        pass
-    finally:
-        os.close(directory)
+    """Write `server.json` (0600) atomically: a temporary file, fsync, rename, fsync of the directory."""
+    write_atomic(paths.server_json, (json.dumps(info, indent=2) + "\n").encode())
 
 
 def remove_server_json(paths: WorkspacePaths, pid: int | None = None) -> bool:

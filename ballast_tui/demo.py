@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage.private import FILE_MODE, make_dirs
 from ballast_tui.tools.registry import Context, load_registry
 
 DEMO_TITLE = "Sales overview"
@@ -108,8 +109,8 @@ def sales_query(rows: int, end_day: date, days: int = DAYS) -> str:
 
 
 def write_sales_parquet(path: Path, rows: int, end_day: date, threads: int | None = None) -> Path:
-    """Generate the sales into a Parquet file at `path` (written under a temporary name, then renamed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Generate the sales into a Parquet file at `path` (0600, written under a temporary name, renamed)."""
+    make_dirs(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     config: dict[str, Any] = {"threads": threads} if threads else {}
     con = duckdb.connect(":memory:", config=config)
@@ -120,6 +121,7 @@ def write_sales_parquet(path: Path, rows: int, end_day: date, threads: int | Non
         )
     finally:
         con.close()
+    os.chmod(tmp, FILE_MODE)  # DuckDB made it with the umask's mode
     os.replace(tmp, path)
     return path
 

@@ -24,7 +24,7 @@ def log_to_workspace(ws: Workspace) -> None:
     """Send the server's logs to `<workspace>/server.log`: the terminal belongs to the TUI."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.FileHandler(ws.paths.root / "server.log", encoding="utf-8")
+        handler = logging.FileHandler(ws.paths.private_file(ws.paths.server_log), encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.INFO)

@@ -191,7 +191,14 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": _json_body(
             {
                 "type": "object",
-                "properties": {"password": {"type": ["string", "null"]}},
+                "properties": {
+                    "password": {
+                        "type": ["string", "null"],
+                        "maxLength": 1024,
+                        "description": 'Absent: the current password stays; null or "": none; '
+                        "a string: the new password (access given with the old one stops working)",
+                    }
+                },
                 "additionalProperties": False,
             }
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,23 @@ import pytest
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, load_registry
+
+
+def not_owner_only(root: Path) -> list[str]:
+    """Every directory under `root` (itself included) that is not 0700 and every file not 0600, as
+    ``mode path`` lines; symbolic links are not followed."""
+    loose = []
+    for path in [root, *root.rglob("*")]:
+        try:
+            found = path.lstat()
+        except FileNotFoundError:
+            continue  # a temporary file, gone meanwhile
+        if stat.S_ISLNK(found.st_mode):
+            continue
+        expected = 0o700 if stat.S_ISDIR(found.st_mode) else 0o600
+        if stat.S_IMODE(found.st_mode) != expected:
+            loose.append(f"{stat.S_IMODE(found.st_mode):03o} {path}")
+    return loose
 
 
 class ToolClient:

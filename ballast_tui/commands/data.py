@@ -89,7 +89,9 @@ def _export_svg(args: argparse.Namespace) -> int:
 
     title, svg = with_backend(args, draw)
     if args.output:
-        Path(args.output).write_text(svg, encoding="utf-8")
+        from ballast_tui.storage.private import write_atomic
+
+        write_atomic(Path(args.output), svg.encode("utf-8"))
         print(f"wrote {title!r} as drawn at {size[0]}x{size[1]} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(svg)

@@ -22,6 +22,7 @@ from ballast_tui.engine.ids import new_id, random_base36
 from ballast_tui.engine.outputs import describe_schema
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.files import TMP_SUFFIX, write_parquet_atomic, write_stream_atomic
+from ballast_tui.storage.private import make_dirs, open_private
 
 READERS = {"csv": "read_csv_auto", "json": "read_json_auto", "parquet": "read_parquet"}
 
@@ -84,10 +85,11 @@ def import_content(
 ) -> tuple[str, str, int, list[dict[str, str]]]:
     """Like `read_file_to_source`, for uploaded bytes (kept in a temporary file inside the board's data)."""
     board_dir = ws.board_dir(board_id)
-    board_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(board_dir)
     staging = board_dir / f"upload_{random_base36(12)}.{file_format}{TMP_SUFFIX}"
     try:
-        staging.write_bytes(content)
+        with open_private(staging) as file:
+            file.write(content)
         return read_file_to_source(ws, board_id, staging, file_format)
     finally:
         staging.unlink(missing_ok=True)

@@ -8,7 +8,6 @@ copied otherwise; the new rows are written in the caller's transaction.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,13 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import dumps, utcnow
 from ballast_tui.storage.files import fsync_dir
+from ballast_tui.storage.private import copy_file, make_dirs
 
 Row = dict[str, Any]
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     if target.exists():
         # Several runs may share one output file (a table block showing its source as it is):
         # files are never modified, so the one already copied is the same.
@@ -32,7 +32,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
     except OSError:
-        shutil.copyfile(source, target)
+        copy_file(source, target)
 
 
 def copy_contents(

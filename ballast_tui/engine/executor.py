@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from ballast_tui.config import Settings
 from ballast_tui.storage.files import write_stream_atomic
+from ballast_tui.storage.private import make_dirs
 
 MAX_OPEN_BOARDS = 16
 QUERY_SLOTS = 2
@@ -158,7 +159,7 @@ class Executor:
 
     def _open(self, board_id: str) -> duckdb.DuckDBPyConnection:
         board_dir = (self.data_dir / board_id).resolve()
-        board_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(board_dir)
         con = duckdb.connect(
             ":memory:",
             config={

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from ballast_tui.engine.data import jsonable
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.outputs import Output
+from ballast_tui.storage.private import open_private
 
 FORMATS = ("csv", "parquet", "json")
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "json": "application/json"}
@@ -136,7 +137,8 @@ class FileSink:
     `begin` opens a temporary file beside the target (so the rename stays on one
     file system); `commit` flushes it to disk and renames it over the target;
     `discard` removes it. A failed or refused export leaves an existing target
-    untouched.
+    untouched. The file is owner-only (0600) wherever it goes, like every file
+    of the workspace its data comes from: sharing it is its owner's choice.
     """
 
     def __init__(self, target: Path) -> None:
@@ -154,8 +156,7 @@ class FileSink:
         self._file: IO[bytes] | None = None
 
     def begin(self, name: str, fmt: str, rows: int) -> IO[bytes]:
-        fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file = os.fdopen(fd, "wb")
+        self._file = open_private(self.temporary, "xb")
         return self._file
 
     def commit(self) -> None:

@@ -15,6 +15,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ballast_tui.storage.private import open_private
+
 KEY_BYTES = 32
 SEPARATOR = "\x1f"
 
@@ -26,12 +28,10 @@ def workspace_secret(path: Path) -> bytes:
     except FileNotFoundError:
         pass
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, secrets.token_bytes(KEY_BYTES))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with open_private(temporary) as file:
+        file.write(secrets.token_bytes(KEY_BYTES))
+        file.flush()
+        os.fsync(file.fileno())
     try:
         os.link(temporary, path)  # fails if another process made it first: theirs wins
     except FileExistsError:

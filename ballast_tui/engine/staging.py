@@ -16,6 +16,8 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from ballast_tui.storage.private import make_dirs
+
 CHUNK = 1 << 20
 Progress = Callable[[int, int], None]
 """Told (bytes done, bytes in all; 0 when unknown) as a file is staged."""
@@ -29,7 +31,7 @@ def stage_copy(source: Path, imports: Path, progress: Progress | None = None) ->
     """Copy `source` into the import directory `imports`, chunk by chunk; the staged file."""
     total = source.stat().st_size
     target = imports / _staged_name("".join(source.suffixes[-2:]).lower())
-    imports.mkdir(parents=True, exist_ok=True)
+    make_dirs(imports)
     done = 0
     try:
         with (
@@ -51,7 +53,7 @@ async def stage_stream(chunks: AsyncIterator[bytes], imports: Path, suffix: str,
     """Write an uploaded stream into the import directory, refusing (ValueError) past `limit` bytes;
     the staged file."""
     target = imports / _staged_name(suffix)
-    imports.mkdir(parents=True, exist_ok=True)
+    make_dirs(imports)
     size = 0
     try:
         with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as writer:

@@ -40,10 +40,12 @@ class Workspace:
         """Open (creating if needed) the workspace at `root`.
 
         `sweep_files=False` is for helper processes beside a server (the page
-        renderer): leftovers are the serving process's to remove.
+        renderer): leftovers are the serving process's to remove. The directory
+        and everything in it are made owner-only (`WorkspacePaths.ensure`); what
+        had to be tightened is in `tightened`, and logged.
         """
         self.paths = WorkspacePaths(Path(root).resolve())
-        self.paths.ensure()
+        self.tightened = self.paths.ensure()
         self.settings = settings or Settings()
         self.today = today
         self.db = Database(self.paths.db)

@@ -6,7 +6,8 @@ It reads the board through the published-link tools (`public_board_view`,
 `public_block_data`) as the server's own caller (`Context.system`: the request
 that asked for the drawing was already let in), draws it (`render.draw`) and
 writes ``<key>.svg``, ``<key>.png`` and
-``<key>.json`` (the description) into `out_dir`, each atomically, then answers
+``<key>.json`` (the description) into `out_dir`, each atomically and owner-only
+(0600, in 0700 directories, like every file of a workspace), then answers
 one line on stdout: ``{"id": n, "ok": true}`` or ``{"id": n, "ok": false, "error": …}``.
 
 It opens the workspace read-only in spirit: overrides are computed without
@@ -30,19 +31,10 @@ from ballast_tui.engine.context import Context
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.published.render import draw
 from ballast_tui.published.view_app import BoardView, PublishedBackend
+from ballast_tui.storage.private import make_dirs, restrict_umask, write_atomic
 from ballast_tui.tools.registry import Registry, load_registry
 
 log = logging.getLogger("ballast.published.worker")
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write `content` to `path` through a temporary file and a rename."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 async def handle(ws: Workspace, registry: Registry, request: dict[str, Any]) -> None:
@@ -54,12 +46,12 @@ async def handle(ws: Workspace, registry: Registry, request: dict[str, Any]) -> 
     board = BoardView.from_answer(slug, overrides, answer)
     drawing = await draw(PublishedBackend(registry, ctx, board))
     out_dir = Path(request["out_dir"])
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(out_dir)
     key = request["key"]
-    write_atomically(out_dir / f"{key}.svg", drawing.svg.encode())
-    write_atomically(out_dir / f"{key}.png", drawing.png)
+    write_atomic(out_dir / f"{key}.svg", drawing.svg.encode())
+    write_atomic(out_dir / f"{key}.png", drawing.png)
     meta = {"description": drawing.description, "title": board.title}
-    write_atomically(out_dir / f"{key}.json", json.dumps(meta).encode())
+    write_atomic(out_dir / f"{key}.json", json.dumps(meta).encode())
 
 
 async def serve(ws: Workspace, requests: TextIO, answers: TextIO) -> None:
@@ -87,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--settings", default="{}", help="Settings fields as JSON")
     args = parser.parse_args(argv)
+    restrict_umask()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # The answers get the real stdout; anything else printed goes to stderr.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")

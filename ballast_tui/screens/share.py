@@ -169,16 +169,17 @@ class ShareScreen(UsesBackend, Screen[None]):
     async def action_publish(self) -> None:
         if not await self.reload() or not self.may(self.role, "manage"):
             return
-        again = (
-            " (publishing again keeps the link and replaces the password)" if self.dashboard["slug"] else ""
-        )
-        password = await self.app.push_screen_wait(
-            PromptDialog(wrapped(f"Password for the link, or leave empty for none{again}"), password=True)
-        )
+        if not self.dashboard["slug"]:
+            question = "Password for the link, or leave empty for none"
+        elif self.dashboard.get("passwordProtected"):
+            question = "New password for the link, or leave empty to remove it (escape keeps it)"
+        else:
+            question = "Password for the link, or leave empty for none (a password gives it a new link)"
+        password = await self.app.push_screen_wait(PromptDialog(wrapped(question), password=True))
         if password is None:
             return
-        arguments = {"password": password} if password else {}
-        answer = await self.call("dashboard_publish", dashboard_id=self.dashboard_id, **arguments)
+        # Always sent: "" removes a password, as the empty answer says.
+        answer = await self.call("dashboard_publish", dashboard_id=self.dashboard_id, password=password)
         if answer is None:
             return
         await self.reload()

@@ -4,6 +4,9 @@ Reads use one connection per thread and run concurrently (WAL). Writes go
 through one process-wide lock and open with ``BEGIN IMMEDIATE``, so a
 transaction takes SQLite's write lock up front instead of failing half-way
 under contention with another process (a second `ballast` on the workspace).
+
+The database file is made 0600 before SQLite opens it: SQLite gives the
+``-wal`` and ``-shm`` files it creates the database file's mode.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import sqlite_utils
 
 from ballast_tui.storage.migrations import apply_migrations
+from ballast_tui.storage.private import create_file
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -62,6 +66,7 @@ class Database:
         self._all: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._all_lock = threading.Lock()
         self._closed = False
+        create_file(path)
         with self.write() as db:
             apply_migrations(db)
 

@@ -3,7 +3,8 @@
 A file is written under a temporary name, fsynced, renamed into place, and the
 directory fsynced, before the row that names it is committed. So a crash
 leaves either nothing or a complete file no row names yet, which `sweep`
-removes at the next start.
+removes at the next start. Files are 0600 and the directories made for them
+0700, whatever the umask (`private`).
 """
 
 from __future__ import annotations
@@ -17,25 +18,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ballast_tui.storage.private import fsync_dir, make_dirs, open_private
+
+__all__ = ["TMP_SUFFIX", "file_hash", "fsync_dir", "sweep", "write_parquet_atomic", "write_stream_atomic"]
+
 TMP_SUFFIX = ".tmp"
 _HASH_CHUNK = 1 << 20
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside `path` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_parquet_atomic(table: pa.Table, path: Path) -> str:
     """Write `table` to `path` atomically; return the file's content hash (blake2b hex)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
-        with open(tmp, "wb") as sink:
+        with open_private(tmp) as sink:
             pq.write_table(table, sink, compression="zstd")
             sink.flush()
             os.fsync(sink.fileno())
@@ -50,11 +46,11 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> str:
 
 def write_stream_atomic(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> tuple[str, int]:
     """Write record batches to `path` atomically without holding them all; return (hash, rows)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     rows = 0
     try:
-        with open(tmp, "wb") as sink:
+        with open_private(tmp) as sink:
             with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
                 for batch in batches:
                     rows += batch.num_rows

@@ -18,6 +18,8 @@ from ballast_tui.storage import repos
 from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, Context
 
 SLUG_STEM_MAX = 48
+PROTECTED_SLUG_LENGTH = 20
+_PROTECTED_SLUG = re.compile(rf"[0-9a-z]{{{PROTECTED_SLUG_LENGTH}}}")
 
 
 class VisibilityArgs(Args):
@@ -28,6 +30,7 @@ class VisibilityArgs(Args):
 class PublishArgs(Args):
     dashboard_id: str
     password: str | None = Field(default=None, max_length=1024)
+    """Absent: the current password stays; null or "": none; a string: the new password."""
 
 
 class GrantArgs(Args):
@@ -53,6 +56,29 @@ def new_slug(title: str) -> str:
     return f"{slugify(title)}-{random_base36(12)}"
 
 
+def protected_slug() -> str:
+    """20 random base-36 characters alone: a protected board's link tells nothing of the board."""
+    return random_base36(PROTECTED_SLUG_LENGTH)
+
+
+def is_protected_slug(slug: str) -> bool:
+    """Whether `slug` has a protected board's shape (a title slug always has a '-')."""
+    return _PROTECTED_SLUG.fullmatch(slug) is not None
+
+
+def slug_for(current: str | None, title: str, protected: bool) -> str:
+    """The slug of a board published now, given its `current` one (None when unpublished).
+
+    A protected board keeps a random slug it has, else gets a new one (so an open board's title
+    link stops working when it is protected). An open board keeps the slug it has, random or not
+    (a link handed out with its password keeps working once the password is removed), else gets
+    a new title slug.
+    """
+    if protected:
+        return current if current is not None and is_protected_slug(current) else protected_slug()
+    return current or new_slug(title)
+
+
 @REGISTRY.tool(
     "dashboard_set_visibility",
     VisibilityArgs,
@@ -72,29 +98,36 @@ def set_visibility(board: BoardScope, args: VisibilityArgs) -> dict[str, Any]:
     """
     ctx = board.ctx
     if args.visibility == "link_view":
-        return {"visibility": "link_view", **_publish(ctx, board.id, board.row, None, keep_password=True)}
+        return {"visibility": "link_view", **_publish(ctx, board.id, board.row)}
     return {"visibility": "private", **_unpublish(ctx, board.id, board.row)}
 
 
 def _publish(
-    ctx: Context, board_id: str, row: dict[str, Any], password: str | None, keep_password: bool = False
+    ctx: Context,
+    board_id: str,
+    row: dict[str, Any],
+    *,
+    password: str | None = None,
+    set_password: bool = False,
 ) -> dict[str, Any]:
-    slug = row["slug"] or new_slug(row["title"])
+    """Publish the board; with `set_password`, `password` replaces its password (None or "" removes
+    it, and either way earlier access cookies stop working); without, the current one stays."""
+    password_hash = (hash_secret(password) if password else None) if set_password else row["password_hash"]
+    slug = slug_for(row["slug"], row["title"], protected=password_hash is not None)
     changes: dict[str, Any] = {"visibility": "link_view", "slug": slug}
-    if not keep_password:
-        changes["password_hash"] = hash_secret(password) if password else None
+    if set_password:
+        changes["password_hash"] = password_hash
         changes["password_version"] = row["password_version"] + 1
+    details: dict[str, Any] = {
+        "slug": slug,
+        "password_protected": password_hash is not None,
+        "password": ("set" if password else "removed") if set_password else "kept",
+    }
+    if row["slug"] and row["slug"] != slug:
+        details["previous_slug"] = row["slug"]
     with ctx.ws.db.write() as tx:
         repos.update_board(tx, board_id, **changes)
-        record(
-            tx,
-            ctx,
-            board_id,
-            "publish",
-            board_id,
-            slug=slug,
-            password_protected=bool(password) if not keep_password else bool(row["password_hash"]),
-        )
+        record(tx, ctx, board_id, "publish", board_id, **details)
     publish(ctx, BoardChanged(dashboard_id=board_id, change="visibility", visibility="link_view", slug=slug))
     return {"slug": slug, "publicUrl": public_url(ctx, slug)}
 
@@ -127,12 +160,16 @@ def dashboard_publish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
 
     Publish a board as a read-only link anyone can open (displayed blocks only, no SQL), optionally
     behind a password. Only the owner may. Use it when the user asks to share a link.
+    Without `password` the board keeps its current password (none on a first publish); `password`
+    null or "" removes it; a new password replaces it, and access given with the old one stops
+    working. An open board's slug is its title and 12 random characters; a protected board's is 20
+    random characters alone, so its link tells nothing of it: protecting an open board gives it a new
+    link (the old one answers 404). Removing the password keeps the link (people already have it);
+    unpublish, then publish again, for a new one.
     Returns `slug` and `publicUrl`.
     """
-    ctx = board.ctx
-    if args.password is not None and not args.password:
-        raise InvalidRequest("an empty password protects nothing; leave it out to publish without one")
-    return _publish(ctx, board.id, board.row, args.password)
+    set_password = "password" in args.model_fields_set
+    return _publish(board.ctx, board.id, board.row, password=args.password, set_password=set_password)
 
 
 @REGISTRY.tool(
@@ -151,7 +188,7 @@ def dashboard_unpublish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
     Returns `slug` null and `publicUrl` null.
     """
     ctx = board.ctx
-    if args.password is not None:
+    if "password" in args.model_fields_set:
         raise InvalidRequest("dashboard_unpublish takes no password")
     return _unpublish(ctx, board.id, board.row)
 

@@ -230,11 +230,13 @@ async def test_protected_board_checks_the_password_before_the_overrides(api: Api
     assert_error(status, body, 403, "password_required")
 
 
-async def test_republishing_without_a_password_opens_the_board(api: Api) -> None:
+async def test_republishing_without_a_password_keeps_the_board_protected(api: Api) -> None:
     board = await build_board(api, api.token("alice"))
     slug = await publish(api, board, password="hunter2")
     assert await publish(api, board) == slug
     status, body = await api.request("POST", f"{PUBLIC}/{slug}")
+    assert_error(status, body, 403, "password_required")
+    status, body = await api.request("POST", f"{PUBLIC}/{slug}", json={"password": "hunter2"})
     assert status == 200, body
 
 

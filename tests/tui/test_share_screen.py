@@ -77,6 +77,32 @@ async def test_publishing_without_a_password(demo_ws: tuple[Workspace, str]) -> 
         assert "no password" in text(app.screen, "#visibility")
 
 
+async def test_republishing_escape_keeps_the_password_and_an_empty_one_removes_it(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("p", *"hunter2", "enter")
+        await settle(pilot)
+        slug = board(ws, board_id)["slug"]
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptDialog) and "remove it" in app.screen.question
+        await pilot.press("escape")
+        await settle(pilot)
+        kept = board(ws, board_id)
+        assert kept["passwordProtected"] and kept["slug"] == slug
+        await pilot.press("p", "enter")
+        await settle(pilot)
+        opened = board(ws, board_id)
+        assert not opened["passwordProtected"] and opened["slug"] == slug
+        assert "no password" in text(app.screen, "#visibility")
+
+
 async def test_granting_a_viewer_then_revoking(demo_ws: tuple[Workspace, str]) -> None:
     ws, board_id = demo_ws
     bob, _ = ws.users.create("bob")

@@ -293,7 +293,7 @@ def _placed(layout: dict[str, Any]) -> list[str]:
     return [block_id for row in layout["rows"] for block_id in row["blocks"]]
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     start=valid_layouts(),
     ops=st.lists(st.tuples(st.booleans(), st.sampled_from(IDS), st.sampled_from(TYPES)), max_size=30),
@@ -316,7 +316,7 @@ def test_show_hide_sequences_stay_valid(
         assert len(placed) == len(set(placed))
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(start=valid_layouts())
 def test_validate_is_idempotent(start: tuple[dict[str, Any], dict[str, str]]) -> None:
     layout, displayed = start
@@ -370,7 +370,7 @@ MUTATIONS = {
 }
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(start=valid_layouts(), name=st.sampled_from(sorted(MUTATIONS)), data=st.data())
 def test_invalid_mutations_are_refused(
     start: tuple[dict[str, Any], dict[str, str]], name: str, data: st.DataObject

@@ -60,7 +60,7 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
     return rows(*result)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     layouts(),
     st.lists(

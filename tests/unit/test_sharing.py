@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from ballast_tui.engine.errors import Forbidden, InvalidRequest, NotFound
-from ballast_tui.engine.hashing import verify_secret
+from ballast_tui.engine.events import BoardChanged
+from ballast_tui.engine.hashing import hash_secret, verify_secret
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
 from tests.conftest import ToolClient
@@ -67,16 +68,150 @@ def test_password_is_stored_only_as_a_scrypt_hash(call: ToolClient, ws: Workspac
     assert audit[0]["details"]["password_protected"] is True
 
 
-def test_publishing_again_without_a_password_removes_it(call: ToolClient, ws: Workspace, board: str) -> None:
+# -- passwords and slugs (CONTRACT 8) ------------------------------------------------
+
+
+def _row(ws: Workspace, board: str) -> dict[str, Any]:
+    row = repos.board(ws.db, board)
+    assert row is not None
+    return row
+
+
+def _publishes(call: ToolClient, board: str) -> list[dict[str, Any]]:
+    """The details of the board's `publish` audit events, oldest first."""
+    events = call("dashboard_audit", dashboard_id=board)["events"]
+    return [e["details"] for e in reversed(events) if e["action"] == "publish"]
+
+
+def test_publishing_again_without_a_password_keeps_it(call: ToolClient, ws: Workspace, board: str) -> None:
+    slug = call("dashboard_publish", dashboard_id=board, password=PASSWORD)["slug"]
+    before = _row(ws, board)
+    assert call("dashboard_publish", dashboard_id=board)["slug"] == slug
+    after = _row(ws, board)
+    assert verify_secret(PASSWORD, after["password_hash"])
+    assert after["password_version"] == before["password_version"]  # access already given still works
+    assert _board(call, board)["passwordProtected"] is True
+    assert _publishes(call, board)[-1]["password"] == "kept"
+
+
+@pytest.mark.parametrize("removal", [None, ""])
+def test_a_null_or_empty_password_removes_it(
+    call: ToolClient, ws: Workspace, board: str, removal: str | None
+) -> None:
+    slug = call("dashboard_publish", dashboard_id=board, password=PASSWORD)["slug"]
+    version = _row(ws, board)["password_version"]
+    answer = call("dashboard_publish", dashboard_id=board, password=removal)
+    row = _row(ws, board)
+    assert row["password_hash"] is None
+    assert row["password_version"] == version + 1
+    assert _board(call, board)["passwordProtected"] is False
+    assert answer["slug"] == slug  # the link people were given keeps working, now without a password
+    assert call("public_board_view", slug=slug)["board"]["title"] == "Test board"
+    assert _publishes(call, board)[-1] == {"slug": slug, "password_protected": False, "password": "removed"}
+
+
+def test_a_protected_slug_is_20_random_base36_characters_with_no_word_of_the_title(
+    call: ToolClient,
+) -> None:
+    title = "Quarterly Revenue Europe"
+    slugs = set()
+    for _ in range(5):
+        board = call("dashboard_create", title=title)["dashboard"]["id"]
+        slug = call("dashboard_publish", dashboard_id=board, password=PASSWORD)["slug"]
+        assert re.fullmatch(r"[0-9a-z]{20}", slug), slug
+        assert not any(word in slug for word in title.lower().split())
+        slugs.add(slug)
+    assert len(slugs) == 5
+
+
+def test_protecting_an_open_board_gives_it_a_new_link_and_the_old_one_stops_working(
+    call: ToolClient, ws: Workspace, board: str
+) -> None:
+    open_slug = call("dashboard_publish", dashboard_id=board)["slug"]
+    assert open_slug.startswith("test-board-")
+    answer = call("dashboard_publish", dashboard_id=board, password=PASSWORD)
+    assert re.fullmatch(r"[0-9a-z]{20}", answer["slug"])
+    assert answer["publicUrl"].endswith(f"/public/dashboards/{answer['slug']}")
+    assert repos.board_by_slug(ws.db, open_slug) is None
+    with pytest.raises(NotFound):
+        call("public_board_view", slug=open_slug)
+    assert _publishes(call, board)[-1] == {
+        "slug": answer["slug"],
+        "password_protected": True,
+        "password": "set",
+        "previous_slug": open_slug,
+    }
+
+
+def test_a_new_password_keeps_the_protected_link_and_voids_earlier_access(
+    call: ToolClient, ws: Workspace, board: str
+) -> None:
+    slug = call("dashboard_publish", dashboard_id=board, password=PASSWORD)["slug"]
+    version = _row(ws, board)["password_version"]
+    assert call("dashboard_publish", dashboard_id=board, password="another-one")["slug"] == slug
+    row = _row(ws, board)
+    assert verify_secret("another-one", row["password_hash"])
+    assert not verify_secret(PASSWORD, row["password_hash"])
+    assert row["password_version"] == version + 1  # signs access cookies: old ones stop matching
+
+
+def test_a_protected_board_with_a_title_slug_gets_a_random_one_when_published_again(
+    call: ToolClient, ws: Workspace, board: str
+) -> None:
+    # As an earlier version left it: protected, under its title.
+    old = call("dashboard_publish", dashboard_id=board)["slug"]
+    with ws.db.write() as tx:
+        repos.update_board(tx, board, password_hash=hash_secret(PASSWORD))
+    slug = call("dashboard_publish", dashboard_id=board)["slug"]
+    assert re.fullmatch(r"[0-9a-z]{20}", slug) and slug != old
+    assert verify_secret(PASSWORD, _row(ws, board)["password_hash"])
+
+
+def test_every_publish_is_announced_with_its_slug(call: ToolClient, ws: Workspace, board: str) -> None:
+    seen: list[BoardChanged] = []
+    unsubscribe = ws.bus.subscribe(board, lambda e: seen.append(e) if isinstance(e, BoardChanged) else None)
+    try:
+        answers = [
+            call("dashboard_publish", dashboard_id=board),
+            call("dashboard_publish", dashboard_id=board, password=PASSWORD),
+            call("dashboard_publish", dashboard_id=board),
+            call("dashboard_publish", dashboard_id=board, password=None),
+        ]
+    finally:
+        unsubscribe()
+    assert [(e.change, e.visibility, e.slug) for e in seen] == [
+        ("visibility", "link_view", a["slug"]) for a in answers
+    ]
+    assert [d["password"] for d in _publishes(call, board)] == ["kept", "set", "kept", "removed"]
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["x" * 1025, 12, True, ["pw"], {"value": "pw"}],
+    ids=["too-long", "int", "bool", "list", "object"],
+)
+def test_bad_passwords_are_refused_and_change_nothing(
+    call: ToolClient, ws: Workspace, board: str, password: object
+) -> None:
     call("dashboard_publish", dashboard_id=board, password=PASSWORD)
-    call("dashboard_publish", dashboard_id=board)
-    assert repos.board(ws.db, board)["password_hash"] is None  # type: ignore[index]
-
-
-def test_empty_password_is_refused(call: ToolClient, board: str) -> None:
+    before = _row(ws, board)
     with pytest.raises(InvalidRequest):
-        call("dashboard_publish", dashboard_id=board, password="")
-    assert _board(call, board)["visibility"] == "private"
+        call.raw("dashboard_publish", {"dashboard_id": board, "password": password})
+    assert _row(ws, board) == before
+    assert len(_publishes(call, board)) == 1
+
+
+def test_a_password_of_1024_characters_is_accepted(call: ToolClient, ws: Workspace, board: str) -> None:
+    call("dashboard_publish", dashboard_id=board, password="p" * 1024)
+    assert verify_secret("p" * 1024, _row(ws, board)["password_hash"])
+
+
+def test_unpublish_takes_no_password_not_even_null(call: ToolClient, board: str) -> None:
+    call("dashboard_publish", dashboard_id=board)
+    for password in (None, "", PASSWORD):
+        with pytest.raises(InvalidRequest):
+            call("dashboard_unpublish", dashboard_id=board, password=password)
+    assert _board(call, board)["visibility"] == "link_view"
 
 
 def test_unpublish_makes_the_board_private_and_forgets_the_slug(
@@ -109,8 +244,8 @@ def test_set_visibility(call: ToolClient, board: str) -> None:
 
 
 def test_set_visibility_link_view_keeps_the_password(call: ToolClient, ws: Workspace, board: str) -> None:
-    call("dashboard_publish", dashboard_id=board, password=PASSWORD)
-    call("dashboard_set_visibility", dashboard_id=board, visibility="link_view")
+    slug = call("dashboard_publish", dashboard_id=board, password=PASSWORD)["slug"]
+    assert call("dashboard_set_visibility", dashboard_id=board, visibility="link_view")["slug"] == slug
     assert verify_secret(PASSWORD, repos.board(ws.db, board)["password_hash"])  # type: ignore[index]
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from ballast_tui.storage.private import open_private
+
 KEY_FILE = "connections.key"
 
 
@@ -54,12 +56,10 @@ class SecretBox:
 def _create_key_file(path: Path) -> None:
     """Write a new key readable by its owner only; a key another process wrote first wins."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, Fernet.generate_key())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with open_private(temporary, "xb") as file:
+        file.write(Fernet.generate_key())
+        file.flush()
+        os.fsync(file.fileno())
     try:
         os.link(temporary, path)  # atomic, and refuses to replace a key that exists
     except FileExistsError:
