@@ -7,6 +7,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -35,6 +36,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
         Binding("R", "refresh_board", "Refresh"),
         Binding("t", "refresh_settings", "Auto-refresh", show=False),
         Binding("u", "audit", "Audit", show=False),
+        Binding("v", "versions", "Versions", show=False),
         Binding("ctrl+up", "move_block('up')", "Move block up", show=False),
         Binding("ctrl+down", "move_block('down')", "Move block down", show=False),
         Binding("ctrl+left", "move_block('left')", "Move block left", show=False),
@@ -125,7 +127,12 @@ class DashboardScreen(UsesBackend, Screen[None]):
     async def follow_events(self) -> None:
         """Apply every event of the board as it comes; nothing polls."""
         async for event in self.backend.events(self.dashboard_id):
-            await self.apply_event(event)
+            try:
+                await self.apply_event(event)
+            except NoMatches:
+                # The grid and the presence bar live as long as the screen: missing, the app is
+                # taking the screen down and an event arrived in between.
+                return
 
     async def apply_event(self, event: ev.Event) -> None:
         grid = self.query_one(Grid)
@@ -238,6 +245,11 @@ class DashboardScreen(UsesBackend, Screen[None]):
         from ballast_tui.screens.refresh_settings import RefreshSettingsScreen
 
         self.app.push_screen(RefreshSettingsScreen(self.dashboard_id))
+
+    def action_versions(self) -> None:
+        from ballast_tui.screens.versions import VersionsScreen
+
+        self.app.push_screen(VersionsScreen(self.dashboard_id, str(self.dashboard.get("title", ""))))
 
     def action_audit(self) -> None:
         from ballast_tui.screens.audit import AuditScreen

@@ -29,3 +29,20 @@ def test_demo_dashboard_120x40(demo_ws: tuple[Workspace, str], snapshot: Snapsho
 def test_demo_dashboard_80x24(demo_ws: tuple[Workspace, str], snapshot: SnapshotAssertion) -> None:
     ws, board_id = demo_ws
     assert matches(snapshot, screenshot(make_app(ws, board_id), (80, 24), _settled))
+
+
+def test_version_diff_120x40(demo_ws: tuple[Workspace, str], snapshot: SnapshotAssertion) -> None:
+    """Two versions side by side: a chart retitled, the old title left, the new right."""
+    from tests.tui.test_versions_screen import retitle
+
+    ws, board_id = demo_ws
+    retitle(ws, board_id, "daily_revenue", "Daily takings")
+
+    async def open_diff(pilot: Pilot[Any]) -> None:
+        await _settled(pilot)
+        await pilot.press("v")
+        await _settled(pilot)
+        await pilot.press("down", "d")
+        await _settled(pilot)
+
+    assert matches(snapshot, screenshot(make_app(ws, board_id), (120, 40), open_diff))
