@@ -145,6 +145,25 @@ def _parser() -> argparse.ArgumentParser:
         "through it, so its presence and locks are shared with people; otherwise it runs the engine itself.",
     )
 
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="a consistent copy of the workspace, taken while its server runs",
+        description="Copies the workspace's database with SQLite's online backup API (what is still in "
+        "the WAL included), then the Parquet files its rows name and the key files, into the new "
+        "directory DEST, outside the workspace. A failed backup leaves nothing at DEST.",
+    )
+    backup.add_argument("dest", metavar="DEST", help="a new directory, outside the workspace")
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="a workspace brought back from a backup",
+        description="Checks every file of the backup SRC against its manifest, copies them into DIR "
+        "(new, or an empty directory), checks the database's integrity and opens it once as a workspace.",
+    )
+    restore.add_argument("src", metavar="SRC", help="a directory `ballast backup` made")
+    restore.add_argument("dir", metavar="DIR", help="the new workspace: a new or empty directory")
+
     tool = commands.add_parser("tool", parents=[common], help="run one tool with JSON arguments")
     tool.add_argument("name")
     tool.add_argument("arguments", nargs="?", default="{}", help="a JSON object")
@@ -170,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from ballast_tui.commands import admin, app, data, tool
+    from ballast_tui.commands import admin, app, backup, data, tool
 
     if args.command in (None, "open", "connect"):
         return app.run_tui(args)
@@ -183,6 +202,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "user": admin.run_user,
         "list": admin.run_list,
         "connection": admin.run_connection,
+        "backup": backup.run_backup,
+        "restore": backup.run_restore,
         "serve": _serve,
     }
     return commands[args.command](args)

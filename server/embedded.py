@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from ballast_tui.config import DEFAULT_PORT, remove_server_json, write_server_json
 from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
+from server.logfile import workspace_log_handler
 from server.runner import server_info, start_server
 
 log = logging.getLogger("ballast.server")
@@ -21,12 +22,10 @@ Stop = Callable[[], Awaitable[None]]
 
 
 def log_to_workspace(ws: Workspace) -> None:
-    """Send the server's logs to `<workspace>/server.log`: the terminal belongs to the TUI."""
+    """Send the server's logs to `<workspace>/server.log` (rotated, 0600): the terminal belongs to the TUI."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.FileHandler(ws.paths.private_file(ws.paths.server_log), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        root.addHandler(handler)
+        root.addHandler(workspace_log_handler(ws.paths.root))
         root.setLevel(logging.INFO)
 
 

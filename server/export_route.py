@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -38,6 +37,7 @@ from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest, NotFound, ToolError
 from ballast_tui.engine.exports import FORMATS, MEDIA_TYPES, ROWS_HEADER
 from ballast_tui.tools.registry import Registry
+from server.jsonio import parse_json
 from server.keys import REGISTRY
 from server.routes import API, tool_context
 
@@ -176,10 +176,7 @@ def _overrides(request: web.Request) -> dict[str, Any] | None:
         return None
     if len(values) > 1:
         raise InvalidRequest("give filter_overrides once")
-    try:
-        parsed = json.loads(values[0])
-    except ValueError as error:
-        raise InvalidRequest(f"filter_overrides is not valid JSON: {error}") from None
+    parsed = parse_json(values[0], "filter_overrides")
     if not isinstance(parsed, dict):
         raise InvalidRequest("filter_overrides must be a JSON object of control name or id to value")
     return parsed

@@ -28,6 +28,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.types import PARSE_ERROR
 
 from ballast_tui.agent_session import AgentSession
 from ballast_tui.backend import LocalBackend
@@ -36,6 +37,7 @@ from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.mcp_server import build_server
 from ballast_tui.tools.registry import Registry
+from server.jsonio import MAX_JSON_DEPTH, too_deep
 from server.keys import REGISTRY, USER, WORKSPACE
 from server.middlewares import bearer_token
 
@@ -232,7 +234,13 @@ async def mcp_endpoint(request: web.Request) -> web.StreamResponse:
     user = request[USER]
     token = bearer_token(request)
     key = _session_key(request, token)
-    reply = _Reply(request, await request.read())
+    body = await request.read()
+    if too_deep(body):
+        # One limit for every door; refused in JSON-RPC's words, as the SDK refuses a parse error.
+        message = f"Parse error: the message nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
+        error = {"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": message}}
+        return web.json_response(error, status=400)
+    reply = _Reply(request, body)
     try:
         await state.manager.handle_request(_scope(request, user, token, key), reply.receive, reply.send)
     except Exception:

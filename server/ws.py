@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,7 +38,7 @@ from ballast_tui.engine.live import LiveSession
 from ballast_tui.engine.sessions import reap
 from ballast_tui.engine.users import Identity
 from server.auth import identify
-from server.jsonio import dumps
+from server.jsonio import dumps, parse_json
 from server.keys import REGISTRY, WEBSOCKETS, WORKSPACE
 from server.middlewares import public
 
@@ -138,6 +137,14 @@ class Connection:
             raise InvalidRequest(f"unknown message type {kind!r}: use join, heartbeat, open, close or leave")
 
 
+def _message(text: str) -> dict[str, Any]:
+    """One client message: a JSON object no deeper than `MAX_JSON_DEPTH`, else `InvalidRequest`."""
+    message = parse_json(text, "a message")
+    if not isinstance(message, dict):
+        raise InvalidRequest("each message must be a JSON object")
+    return message
+
+
 @public
 async def websocket(request: web.Request) -> web.StreamResponse:
     """Upgrade to a live session (see the module's docstring for the protocol)."""
@@ -158,15 +165,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         async for frame in socket:
             if frame.type != WSMsgType.TEXT:
                 continue
+            message: dict[str, Any] | None = None
             try:
-                message = json.loads(frame.data)
-                if not isinstance(message, dict):
-                    raise InvalidRequest("each message must be a JSON object")
+                message = _message(frame.data)
                 await live.handle(message)
-            except ValueError:
-                live.send({"type": "error", **InvalidRequest("a message is not valid JSON").to_dict()})
             except ToolError as error:
-                live.send({"type": "error", "request": message.get("type"), **error.to_dict()})
+                request_type = {"request": message.get("type")} if message is not None else {}
+                live.send({"type": "error", **request_type, **error.to_dict()})
     finally:
         await asyncio.to_thread(live.live.close)
         writer.cancel()

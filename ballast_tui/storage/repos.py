@@ -262,14 +262,15 @@ def reusable_run(db: Database, block_id: str, fingerprint: str) -> Row | None:
     return _decode_run(row) if row else None
 
 
+REFERENCED_FILES_SQL = (
+    "SELECT board_id, file FROM runs WHERE file IS NOT NULL UNION SELECT board_id, file FROM sources"
+)
+"""Every (board id, data file) a row names; a backup reads its copy of the database with it too."""
+
+
 def referenced_files(db: Database) -> set[str]:
     """Every data file a row names, as ``<board_id>/<file>``."""
-    found = {
-        f"{r['board_id']}/{r['file']}"
-        for r in db.rows("SELECT DISTINCT board_id, file FROM runs WHERE file IS NOT NULL")
-    }
-    found.update(f"{r['board_id']}/{r['file']}" for r in db.rows("SELECT board_id, file FROM sources"))
-    return found
+    return {f"{r['board_id']}/{r['file']}" for r in db.rows(REFERENCED_FILES_SQL)}
 
 
 # -- audit and messages ---------------------------------------------------
