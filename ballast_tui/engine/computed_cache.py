@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ballast_tui.engine.outputs import Output
 
@@ -13,10 +13,12 @@ from ballast_tui.engine.outputs import Output
 @dataclass(frozen=True)
 class Computed:
     """What one computation under overrides produced: the outputs of the blocks it ran, and every
-    block it touched (ran, failed, or kept from running by an upstream failure)."""
+    block it touched (ran, failed, or kept from running by an upstream failure), and the failures'
+    messages (for signed-in readers; a published page never shows them)."""
 
     outputs: dict[str, Output]
     touched: frozenset[str]
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 class ComputedCache:
@@ -55,6 +57,12 @@ class ComputedCache:
                         _old, (_computed, old_size) = self._entries.popitem(last=False)
                         self._bytes -= old_size
             return computed
+
+    def clear(self) -> None:
+        """Forget every kept computation (computations under way finish and are kept)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
     def _hit(self, key: str) -> Computed | None:
         entry = self._entries.get(key)

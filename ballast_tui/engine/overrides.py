@@ -97,6 +97,6 @@ def computed(board: BoardScope, values: Mapping[str, Any], targets: Iterable[str
     def run() -> Computed:
         result = compute(board, board.graph(), values, targets)
         touched = frozenset({*result.ran, *result.failed, *result.upstream_error})
-        return Computed(dict(result.outputs), touched)
+        return Computed(dict(result.outputs), touched, dict(result.errors))
 
     return board.ws.computed.get(key, run)

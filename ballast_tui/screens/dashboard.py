@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +16,7 @@ from textual.widgets import Footer, Header, Static
 from ballast_tui.engine import events as ev
 from ballast_tui.engine import layout_edit as layout_ops
 from ballast_tui.formatting import who
+from ballast_tui.screens.own_view import OwnView
 from ballast_tui.widgets.backend_access import UsesBackend
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.grid import Grid
@@ -37,6 +40,8 @@ class DashboardScreen(UsesBackend, Screen[None]):
         Binding("t", "refresh_settings", "Auto-refresh", show=False),
         Binding("u", "audit", "Audit", show=False),
         Binding("v", "versions", "Versions", show=False),
+        Binding("o", "own_view", "Own view", show=False),
+        Binding("b", "stored_values", "Stored values"),
         Binding("ctrl+up", "move_block('up')", "Move block up", show=False),
         Binding("ctrl+down", "move_block('down')", "Move block down", show=False),
         Binding("ctrl+left", "move_block('left')", "Move block left", show=False),
@@ -57,11 +62,14 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.sessions: list[dict[str, Any]] = []
         self.locks: dict[str, dict[str, Any]] = {}
         self.connection = "live"
+        self.own_view = OwnView()
+        self._own_view_line = Text()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="board-title")
         yield Static(id="presence")
+        yield Static(id="own-view")
         yield Grid(id="grid")
         yield Footer()
 
@@ -79,9 +87,14 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.dashboard = answer["dashboard"]
         self.blocks = {b["id"]: b for b in self.dashboard["blocks"]}
         self.locks = {lock["block_id"]: lock for lock in self.dashboard.get("locks", [])}
+        self.own_view.keep_only(self.blocks)
         self.render_title()
+        self.render_own_view()
         grid = self.query_one(Grid)
-        await grid.build(self.dashboard_id, self.dashboard["layout"], self.blocks)
+        shown = {block_id: self.own_view.shown(b) for block_id, b in self.blocks.items()}
+        await grid.build(self.dashboard_id, self.dashboard["layout"], shown)
+        for each in grid.cells():
+            each.overrides = self.own_view.overrides()
         cell = grid.cell(focused["id"]) if focused else None
         if cell is not None:
             cell.focus()
@@ -170,7 +183,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
                 self.blocks[block_id] = {**self.blocks.get(block_id, {}), **block}
                 cell = grid.cell(block_id)
                 if cell is not None:
-                    cell.update_block(self.blocks[block_id])
+                    cell.update_block(self.own_view.shown(self.blocks[block_id]))
             case ev.ControlChanged(block_id=block_id, value=value):
                 stored = self.blocks.get(block_id)
                 if stored is not None:
@@ -184,12 +197,82 @@ class DashboardScreen(UsesBackend, Screen[None]):
 
     @on(ControlChanged)
     async def set_control(self, message: ControlChanged) -> None:
+        """A control picked: your own view for a viewer (or an editor who chose it), else stored."""
+        if self.own_view.applies(self.role):
+            self.own_view.choose(message.block_id, message.value)
+            self.apply_own_view()
+            return
         await self.call(
             "dashboard_set_control",
             dashboard_id=self.dashboard_id,
             block_id=message.block_id,
             value=message.value,
         )
+
+    @property
+    def role(self) -> str | None:
+        """The caller's role in this board."""
+        role = self.dashboard.get("role")
+        return str(role) if role else None
+
+    def render_own_view(self) -> None:
+        """The "your view" line, redrawn only when it says something new (an update re-lays out)."""
+        line = self.own_view.describe(self.blocks, self.role)
+        if line == self._own_view_line:
+            return
+        self._own_view_line = line
+        bar = self.query_one("#own-view", Static)
+        bar.update(line)
+        bar.display = bool(line)
+
+    def apply_own_view(self) -> None:
+        """Redraw every cell for the values in force (yours, or the stored ones)."""
+        was_shown = self.query_one("#own-view", Static).display
+        self.render_own_view()
+        if was_shown != self.own_view.active:
+            self.refresh_bindings()
+        overrides = self.own_view.overrides()
+        for cell in self.query_one(Grid).cells():
+            stored = self.blocks.get(cell.block["id"])
+            if stored is not None:
+                cell.update_block(self.own_view.shown(stored))
+            cell.overrides = overrides
+        self.redraw_cells()
+
+    @work(group="own-view", exclusive=True)
+    async def redraw_cells(self) -> None:
+        """Every cell's data fetched at once and drawn in one screen update (not one per answer)."""
+        cells = self.query_one(Grid).cells()
+        answers = await asyncio.gather(*(cell.fetch() for cell in cells))
+        with self.app.batch_update():
+            for cell, data in zip(cells, answers, strict=True):
+                if data is not None and cell.is_attached:
+                    cell.present(data)
+
+    def action_own_view(self) -> None:
+        """An editor switches between changing the stored values and a view of their own."""
+        if self.own_view.applies(self.role) and not self.own_view.chosen:
+            self.notify("As a viewer, the controls change your own view only.", title="your view")
+            return
+        if self.own_view.chosen:
+            self.action_stored_values()
+            self.notify("Control changes now change the stored values: everyone sees them.")
+        else:
+            self.own_view.chosen = True
+            self.render_own_view()
+            self.refresh_bindings()
+            self.notify("Control changes now change only what you see; nothing is stored.", title="your view")
+
+    def action_stored_values(self) -> None:
+        """Leave your own view: the board as everyone sees it."""
+        if self.own_view.active:
+            self.own_view.reset()
+            self.apply_own_view()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stored_values":
+            return self.own_view.active
+        return True
 
     def action_back(self) -> None:
         self.dismiss()

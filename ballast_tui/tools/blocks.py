@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ballast_tui.engine import data, overrides
+from ballast_tui.engine import data, overrides, own_view
 from ballast_tui.engine.blocks import (
     CONTROL_TYPES,
     default_value,
@@ -68,6 +68,7 @@ class BlockDataArgs(Args):
     limit: int = Field(default=100, ge=0, le=100_000)
     offset: int = Field(default=0, ge=0)
     max_points: int | None = Field(default=None, ge=2, le=100_000)
+    filter_overrides: dict[str, Any] | None = None
 
 
 def _taken_names(board: BoardScope, except_block: str | None = None) -> set[str]:
@@ -376,8 +377,16 @@ def block_data(board: BoardScope, args: BlockDataArgs) -> dict[str, Any]:
     Read a block's current output (or, with `run_id`, an earlier run's): `columns`, `row_count`, and a
     page of `rows` by `limit`/`offset` (few rows by default); a chart also answers its x/y `series`
     reduced to at most `max_points` points that keep the shape.
+    With `filter_overrides` ({control name or id: value}) the block is shown as those values make
+    it, for this call alone (your own view: nothing is stored, no one else sees it; `overridden`
+    says whether the values reach the block).
     Returns `run_id`, `status`, `error`, `columns`, `rows`, `row_count` (and `series`).
     """
     ctx = board.ctx
     block = board.block(args.block_id)
+    if args.filter_overrides is not None:
+        if args.run_id is not None:
+            raise InvalidRequest("filter_overrides and run_id cannot be combined: a run is what it was")
+        values = overrides.resolve(board, args.filter_overrides)
+        return own_view.block_data(board, block, values, args.limit, args.offset, args.max_points)
     return data.block_data(ctx.ws, board.id, block, args.limit, args.offset, args.max_points, args.run_id)

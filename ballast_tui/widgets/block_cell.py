@@ -58,6 +58,13 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         self.block = block
         self.finished_at: str | None = None
         self._tick = 0
+        self.overrides: dict[str, Any] | None = None
+        """Your own view's control values, sent with each data request (None: the stored ones)."""
+        self.overridden = False
+        """Whether what the cell shows is your own view's rather than the stored output."""
+        self._error = ""
+        self._shown: tuple[dict[str, Any], dict[str, Any]] | None = None
+        """The block and data the view last drew: the same answer again is not redrawn."""
 
     def compose(self) -> ComposeResult:
         yield Static(classes="cell-error")
@@ -83,6 +90,8 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         """What the bottom border says: running, the age of the data, or the state."""
         if self.running:
             status = f"{SPINNER[self._tick % len(SPINNER)]} running"
+        elif self.overridden:
+            status = "your view" if self.state == "success" else f"your view · {self.state.replace('_', ' ')}"
         elif self.state == "success":
             status = age(self.finished_at)
         else:
@@ -120,25 +129,46 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
     @work(exclusive=True, group="load")
     async def load(self) -> None:
         """Fetch the block's current output at the size the view can show, and draw it."""
+        data = await self.fetch()
+        if data is not None:
+            self.present(data)
+
+    async def fetch(self) -> dict[str, Any] | None:
+        """The block's data at the size the view can show, for the values in force (None: none)."""
         try:
             request = self.view.data_request()
         except NoMatches:
-            return  # not composed yet, or on its way out
-        data = await self.call(
-            "dashboard_block_data", dashboard_id=self.dashboard_id, block_id=self.block["id"], **request
+            return None  # not composed yet, or on its way out
+        return await self.call(
+            "dashboard_block_data",
+            dashboard_id=self.dashboard_id,
+            block_id=self.block["id"],
+            **self._with_overrides(request),
         )
-        if data is None:
-            return
+
+    def present(self, data: dict[str, Any]) -> None:
+        """Draw a `fetch` answer: the state on the border, the error or the view."""
+        self.overridden = bool(data.get("overridden"))
         self.finished_at = data.get("finished_at")
         self.state = data["status"]
         failed = self.state in ("error", "upstream_error")
         message = data.get("error") or ("an upstream block failed" if self.state == "upstream_error" else "")
+        error = message if failed else ""
+        shown = (dict(self.block), data)
         try:
-            self.query_one(".cell-error", Static).update(Content(message if failed else ""))
-            self.view.show(self.block, data)
+            if error != self._error:
+                # Static.update re-lays out the whole screen: only when the message changes.
+                self._error = error
+                self.query_one(".cell-error", Static).update(Content(error))
+            if shown != self._shown:
+                self._shown = shown
+                self.view.show(self.block, data)
         except NoMatches:
             return  # the grid was rebuilt while the data came
         self._render_title()
+
+    def _with_overrides(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {**request, "filter_overrides": self.overrides} if self.overrides else request
 
     @on(BlockView.DataWanted)
     def _data_wanted(self, message: BlockView.DataWanted) -> None:
@@ -152,7 +182,10 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
     async def load_more(self, request: dict[str, Any]) -> None:
         """Fetch one more slice the view asked for (a table's next page) and hand it over."""
         data = await self.call(
-            "dashboard_block_data", dashboard_id=self.dashboard_id, block_id=self.block["id"], **request
+            "dashboard_block_data",
+            dashboard_id=self.dashboard_id,
+            block_id=self.block["id"],
+            **self._with_overrides(request),
         )
         if data is not None:
             with suppress(NoMatches):
