@@ -70,12 +70,12 @@ class OwnView:
                 for block_id, value in self.values.items()
                 if block_id in blocks
             )
-            line.append(chosen + "  ")
-            line.append("only you see this · b: back to the stored values", "dim")
+            line.append(chosen)
+            line.append(" · only you · b: stored values", "dim")
         else:
             line.append("control changes are yours alone", "dim")
         if role in EDITING_ROLES:
-            line.append(" · o: change the stored values", "dim")
+            line.append(" · o: store changes", "dim")
         return line
 
 

@@ -102,7 +102,7 @@ async def test_a_viewers_choice_redraws_only_their_screen(demo_ws: tuple[Workspa
             await pick_region(p2, viewer)  # All → North, for bob alone
             await wait_until(lambda: metric(viewer, "revenue") == north, [p1, p2])
             line = own_view_line(viewer)
-            assert "your view" in line and "region North" in line and "b: back to the stored values" in line
+            assert "your view" in line and "region North" in line and "b: stored values" in line
             assert cell(viewer, "revenue").status_text().startswith("your view")
             assert not cell(viewer, "intro").status_text().startswith("your view")  # not reached
 
@@ -150,7 +150,7 @@ async def test_an_editor_stores_by_default_and_chooses_their_own_view_with_o(
         await settle(pilot)
         await pilot.press("o")
         await settle(pilot)
-        assert "your view" in own_view_line(app) and "o: change the stored values" in own_view_line(app)
+        assert "your view" in own_view_line(app) and "o: store changes" in own_view_line(app)
         before = stored(ws, board_id)
         await pick_region(pilot, app, presses=3)  # All → South, as their own view
         await wait_until(lambda: metric(app, "revenue") == south, [pilot])

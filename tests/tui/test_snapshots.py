@@ -46,3 +46,24 @@ def test_version_diff_120x40(demo_ws: tuple[Workspace, str], snapshot: SnapshotA
         await _settled(pilot)
 
     assert matches(snapshot, screenshot(make_app(ws, board_id), (120, 40), open_diff))
+
+
+def test_own_view_80x24(demo_ws: tuple[Workspace, str], snapshot: SnapshotAssertion) -> None:
+    """An editor's own view: the reversed "your view" line, the blocks it reaches marked on their border."""
+    from textual.widgets import Select
+
+    from ballast_tui.widgets.block_cell import BlockCell
+
+    ws, board_id = demo_ws
+
+    async def own_view(pilot: Pilot[Any]) -> None:
+        await _settled(pilot)
+        await pilot.press("o")
+        region = next(c for c in pilot.app.screen.query(BlockCell) if c.block["name"] == "region")
+        region.query_one(Select).focus()
+        await pilot.press("enter", "down", "enter")
+        await _settled(pilot)
+        pilot.app.clear_notifications()
+        await _settled(pilot)
+
+    assert matches(snapshot, screenshot(make_app(ws, board_id), (80, 24), own_view))
