@@ -11,7 +11,15 @@ import re
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ballast_tui.engine.errors import InvalidRequest
 
@@ -34,12 +42,47 @@ class SqlConfig(_Config):
     inputs: list[str] = Field(default_factory=list)
 
 
+STACKING_KINDS = ("bar", "area")
+"""Chart kinds that may stack their series (`stacked`)."""
+
+
 class ChartConfig(_Config):
     source: str
     kind: Literal["line", "bar", "scatter", "area", "histogram"]
     x: str
     y: str | Annotated[list[str], Field(min_length=1)]
+    series: Annotated[str, Field(min_length=1)] | None = None
+    stacked: bool | None = None
     title: str | None = None
+
+    @field_validator("series")
+    @classmethod
+    def _one_y_per_series(cls, series: str | None, info: ValidationInfo) -> str | None:
+        kind, x, y = info.data.get("kind"), info.data.get("x"), info.data.get("y")
+        if series is None or kind is None:
+            return series
+        if kind == "histogram":
+            raise ValueError("a histogram bins one column; series is for line, bar, scatter and area charts")
+        ys = y if isinstance(y, list) else [y]
+        if len(ys) > 1:
+            raise ValueError(
+                "with series, y names one column (each value of the series column draws it); "
+                f"got {len(ys)}: {', '.join(map(str, ys))}"
+            )
+        if series == x or series in ys:
+            raise ValueError(f"series {series!r} must be a column other than x and y")
+        return series
+
+    @field_validator("stacked")
+    @classmethod
+    def _stacks_bars_and_areas(cls, stacked: bool | None, info: ValidationInfo) -> bool | None:
+        kind = info.data.get("kind")
+        if stacked and kind is not None and kind not in STACKING_KINDS:
+            raise ValueError(
+                f"a {kind} chart cannot stack: stacked is for bar and area charts "
+                "(leave it out, or use kind bar or area)"
+            )
+        return stacked
 
 
 class TableConfig(_Config):
@@ -273,3 +316,18 @@ def references(block_type: str, config: dict[str, Any], sql_tables: frozenset[st
         names.update(config.get("inputs", []))
         names.update(sql_tables)
     return names
+
+
+def chart_columns(config: dict[str, Any]) -> list[str]:
+    """The columns a chart reads of its source, each once: x, the y columns, and `series`."""
+    ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
+    return list(dict.fromkeys([config["x"], *ys, *([config["series"]] if config.get("series") else [])]))
+
+
+def chart_stacks(config: dict[str, Any]) -> bool:
+    """Whether a chart stacks its series: `stacked` when given; otherwise areas stack and bars
+    stand side by side (and line, scatter and histogram never stack)."""
+    if config.get("kind") not in STACKING_KINDS:
+        return False
+    stacked = config.get("stacked")
+    return config["kind"] == "area" if stacked is None else bool(stacked)

@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import decimal
-import math
 from typing import Any
 
 import pyarrow as pa
 
 from ballast_tui.engine.cascade import CascadeResult
 from ballast_tui.engine.errors import NotFound
+from ballast_tui.engine.json_values import jsonable
 from ballast_tui.engine.outputs import Output, output_of_file
+from ballast_tui.engine.series_data import series_chart
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
 
 Row = dict[str, Any]
 DEFAULT_MAX_POINTS = 1000
-
-
-def jsonable(value: Any) -> Any:
-    """A value from Arrow as JSON can carry it."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return str(value)
 
 
 def table_rows(table: pa.Table) -> list[Row]:
@@ -201,8 +178,11 @@ def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_
     Line, area and scatter charts over more points than that are cut into
     buckets along x, each keeping the rows of its minimum and maximum of the
     first y (the extremes a reader would miss); bars keep the first points;
-    a histogram bins x into at most `max_points` equal-width bins.
+    a histogram bins x into at most `max_points` equal-width bins. A chart with
+    `series` draws one series per value of that column (`series_data`).
     """
+    if config.get("series"):
+        return series_chart(ws, board_id, config, output, max_points)
     ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
     x = config["x"]
     relation = {"__out": output.relation}

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ballast_tui.engine.data import jsonable
 from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.json_values import jsonable
 from ballast_tui.engine.outputs import Output
 from ballast_tui.storage.private import open_private
 

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, resolve_daterange
+from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, chart_columns, resolve_daterange
 from ballast_tui.engine.executor import Executor, QueryError, Relation
 
 _SIMPLE_TYPES = {
@@ -116,9 +116,7 @@ def source_query(block: Mapping[str, Any]) -> str:
     config = block["config"]
     source = ".".join(_ident(part) for part in config["source"].split("."))
     if block["type"] == "chart":
-        ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
-        wanted = list(dict.fromkeys([config["x"], *ys]))
-        return f"SELECT {', '.join(_ident(c) for c in wanted)} FROM {source}"
+        return f"SELECT {', '.join(_ident(c) for c in chart_columns(config))} FROM {source}"
     if block["type"] == "metric":
         return f"SELECT {_ident(config['column'])} FROM {source} LIMIT 1"
     columns = config.get("columns")
@@ -177,8 +175,8 @@ def compute(
         select = ", ".join(_ident(c) for c in columns)
         return run(f"SELECT {select} FROM __source", {"__source": source.relation})
     if kind == "chart":
-        ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
-        wanted = list(dict.fromkeys([config["x"], *ys]))
+        # x, the y columns and the series column, so the chart's output is what it draws.
+        wanted = chart_columns(config)
         _require_columns(block, source, wanted)
         select = ", ".join(_ident(c) for c in wanted)
         return run(f"SELECT {select} FROM __source", {"__source": source.relation})

@@ -22,6 +22,7 @@ from ballast_tui.engine.errors import Conflict, InvalidRequest
 from ballast_tui.engine.events import BlockChanged, ControlChanged, LayoutChanged
 from ballast_tui.engine.layout import with_block_hidden
 from ballast_tui.engine.rename import rewrite_readers
+from ballast_tui.engine.source_columns import check_chart_columns
 from ballast_tui.storage import repos
 from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, role_by
 
@@ -105,7 +106,13 @@ def add_block(board: BoardScope, args: AddBlockArgs) -> dict[str, Any]:
     uses it, [a-z_][a-z0-9_]*, unique in the board) defaults to e.g. sql_1. Configs by type:
     sql {sql: one SELECT/WITH/FROM query reading blocks and sources by name, inputs: [control names]
     whose $name it binds; a filter-daterange p also binds $p_start and $p_end as DATEs};
-    chart {source, kind: line|bar|scatter|area|histogram, x, y (a column or a list), title?};
+    chart {source, kind: line|bar|scatter|area|histogram, x, y (a column or a list), series? (for
+    long-format data such as day, region, revenue: a column whose values each draw one line, bar group
+    or area of the one y column; the 12 series with the largest total |y| are drawn, the rest summed
+    per x into "other" (a scatter keeps their points); not on a histogram), stacked? (bar and area
+    only: true stacks the series or y columns, false sets them side by side or overlapping; left out,
+    areas stack and bars do not; stacked: true on a line, scatter or histogram is refused), title?;
+    a column the source does not have is refused, listing the ones it has};
     table {source, columns?}; metric {source, column, format?}; markdown {text};
     filter-daterange {default: "7d"|"today"|{start, end}}; param-enum {options: [...], default?}.
     Returns `block` (id, name, version, state, error) and `cascade`.
@@ -129,6 +136,8 @@ def add_block(board: BoardScope, args: AddBlockArgs) -> dict[str, Any]:
     }
     g = board.graph([*board.blocks(), proposed])
     check_connected_reads(board, g, ["__new__"])
+    if block_type == "chart":
+        check_chart_columns(board, config)
     with ctx.ws.db.write() as tx:
         row = repos.insert_block(tx, board.id, name, block_type, config, value)
         record(tx, ctx, board.id, "block_add", row["id"], name=name, type=block_type, config=config)
@@ -198,6 +207,8 @@ def update_block(board: BoardScope, args: UpdateBlockArgs) -> dict[str, Any]:
     g = board.graph(proposed)
     if args.config is not None:
         check_connected_reads(board, g, [block["id"]])
+        if block["type"] == "chart":
+            check_chart_columns(board, config)
     value = block["value"]
     if block["type"] in CONTROL_TYPES and args.config is not None:
         try:
@@ -354,6 +365,8 @@ def run_block(board: BoardScope, args: RunBlockArgs) -> dict[str, Any]:
         g = board.graph(blocks)
         if args.config is not None:
             check_connected_reads(board, g, [block["id"]])
+            if block["type"] == "chart":
+                check_chart_columns(board, g.by_id[block["id"]]["config"])
         result = overrides.compute(board, g, values, [block["id"]], include_targets=True)
         return {"run": data.unpersisted_run(ctx.ws, board.id, g.by_id[block["id"]], result, MAX_RUN_ROWS)}
     result = cascade(board, [block["id"]], "manual", force=[block["id"]])

@@ -3,8 +3,11 @@
 The view asks for about two points per text column (`max_points`), draws them
 with its own readable axes (abbreviated numbers, dates as dates), and when its
 width changes by more than a tenth it asks the cell for the series again, so
-the engine reduces it to the new width. The axis arithmetic (ticks, dates,
-labels) is in `chart_axes`; this module draws.
+the engine reduces it to the new width. A chart with a `series` column draws
+each series in a colour of its own and names them in a legend below the plot;
+bars and areas stack when the chart says so. The axis arithmetic (ticks,
+dates, labels) is in `chart_axes`, the series' colours, stacking and legend
+layout in `chart_series`; this module draws.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from plotext._dict import themes as plotext_themes
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.color import Color
@@ -19,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from ballast_tui.engine.blocks import chart_stacks
 from ballast_tui.widgets.chart_axes import (
     as_number,
     bar_ticks,
@@ -28,6 +33,15 @@ from ballast_tui.widgets.chart_axes import (
     x_positions,
     x_ticks,
 )
+from ballast_tui.widgets.chart_series import (
+    LEGEND_GAP,
+    LEGEND_MARK,
+    Legend,
+    legend_layout,
+    paint_order,
+    stack,
+)
+from ballast_tui.widgets.chart_series import series_colors as palette_for
 from ballast_tui.widgets.views import Block, BlockView, Data
 
 RGB = tuple[int, int, int]
@@ -36,6 +50,7 @@ REFETCH_RATIO = 0.1
 REFETCH_DELAY = 0.3
 MIN_POINTS = 20
 MAX_BAR_SLOT = 12  # columns per bar at most, so a few bars do not become slabs
+TALL_LEGEND = 14  # a chart this many rows tall (or taller) gives its legend two lines
 
 # ---------------------------------------------------------------- theme
 
@@ -79,8 +94,11 @@ class ChartView(BlockView):
 
     DEFAULT_CSS = """
     ChartView > .view-empty { display: none; }
+    ChartView > .chart-legend { display: none; height: auto; padding: 0 1; }
+    ChartView.-legend > .chart-legend { display: block; }
     ChartView.-empty > .view-empty { display: block; }
     ChartView.-empty > ChartPlot { display: none; }
+    ChartView.-empty > .chart-legend { display: none; }
     """
 
     def __init__(self, block: Block) -> None:
@@ -91,6 +109,7 @@ class ChartView(BlockView):
 
     def compose(self) -> ComposeResult:
         yield ChartPlot()
+        yield Static(classes="chart-legend")
         yield Static("no data yet", classes="view-empty")
 
     @property
@@ -147,17 +166,47 @@ class ChartView(BlockView):
                 "no rows" if self.series is not None else "no data yet"
             )
             return
-        kind = str(series.get("kind") or self.block.get("config", {}).get("kind") or "line")
+        config = self.block.get("config", {})
+        kind = str(series.get("kind") or config.get("kind") or "line")
+        stacked = bool(series.get("stacked", chart_stacks({"kind": kind, "stacked": config.get("stacked")})))
+        width, height = self.size.width or 60, self.size.height or 12
+        by_series = bool(series.get("by"))
+        self.set_class(by_series, "-legend")
+        if by_series:
+            # One colour per series, named in the legend below the plot (not in plotext's box).
+            colors: list[Any] = palette_for(list(ys), series.get("other"))
+            legend = legend_layout(list(ys), width - 2, 1 if height < TALL_LEGEND else 2)
+            self.query_one(".chart-legend", Static).update(legend_text(legend, colors))
+            height -= max(1, len(legend.lines))
+        else:
+            colors = series_colors(self.app)
         plt.xaxes(True, False)
         plt.yaxes(True, False)
-        canvas = Canvas(self.size.width or 60, self.size.height or 12, series_colors(self.app))
+        canvas = Canvas(width, height, colors)
         if kind == "histogram":
             _histogram(plt, canvas, xs, next(iter(ys.values())))
         elif kind == "bar":
-            _bars(plt, canvas, xs, ys)
+            _bars(plt, canvas, xs, ys, stacked, labelled=not by_series)
         else:
-            _lines(plt, canvas, kind, xs, ys)
+            _lines(plt, canvas, kind, xs, ys, stacked, labelled=not by_series)
         plot.refresh()
+
+
+def legend_text(legend: Legend, colors: list[Any]) -> Text:
+    """The legend as text: each series' mark in its colour, then its name (never read as markup)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    gap = " " * LEGEND_GAP
+    for n, line in enumerate(legend.lines):
+        if n:
+            text.append("\n")
+        for k, item in enumerate(line):
+            r, g, b = colors[item.index]
+            text.append(gap if k else "")
+            text.append(LEGEND_MARK, style=f"rgb({r},{g},{b})")
+            text.append(" " + item.text)
+    if legend.more:
+        text.append((gap if legend.lines else "") + legend.more, style="dim")
+    return text
 
 
 class Canvas:
@@ -194,22 +243,27 @@ def _x_axis(plt: Any, mode: str, xs: list[Any], lo: float, hi: float, width: int
     plt.xticks(ticks, labels)
 
 
-def _lines(plt: Any, canvas: Canvas, kind: str, xs: list[Any], ys: dict[str, list[Any]]) -> None:
-    """Line, area and scatter: one series per y column; several areas stack."""
+def _lines(
+    plt: Any,
+    canvas: Canvas,
+    kind: str,
+    xs: list[Any],
+    ys: dict[str, list[Any]],
+    stacked: bool = True,
+    labelled: bool = True,
+) -> None:
+    """Line, area and scatter: one line per series (a y column, or a value of the series column);
+    areas stack when `stacked`. With `labelled`, plotext names several series in its own box."""
     mode, positions = x_positions(xs)
     names = list(ys)
-    columns = [[as_number(v) for v in ys[name]] for name in names]
-    if kind == "area" and len(names) > 1:
-        running = [0.0] * len(xs)
-        stacked: list[list[float | None]] = []
-        for column in columns:
-            running = [r + (v or 0.0) for r, v in zip(running, column, strict=False)]
-            stacked.append(list(running))
-        columns = stacked
+    columns: list[list[float | None]] = [[as_number(v) for v in ys[name]] for name in names]
+    if kind == "area" and stacked and len(names) > 1:
+        columns = [list(band) for band in stack(columns)]
     values = [v for column in columns for v in column if v is not None]
     label_width = canvas.y_values(plt, values, from_zero=kind == "area")
-    # Areas draw the top band first so each lower band paints over the one above it.
-    order = range(len(names) - 1, -1, -1) if kind == "area" else range(len(names))
+    # Stacked areas draw the top band first so each lower band paints over the one above it;
+    # overlapping ones draw the tallest first.
+    order = paint_order(columns, stacked) if kind == "area" else list(range(len(names)))
     for i in order:
         pairs = [
             (p, v) for p, v in zip(positions, columns[i], strict=False) if p is not None and v is not None
@@ -217,7 +271,7 @@ def _lines(plt: Any, canvas: Canvas, kind: str, xs: list[Any], ys: dict[str, lis
         if not pairs:
             continue
         px, py = [p for p, _ in pairs], [v for _, v in pairs]
-        label = names[i] if len(names) > 1 else None
+        label = names[i] if labelled and len(names) > 1 else None
         if kind == "scatter":
             marker = "●" if len(px) <= 80 else "braille"
             plt.scatter(px, py, marker=marker, color=canvas.color(i), label=label)
@@ -230,11 +284,20 @@ def _lines(plt: Any, canvas: Canvas, kind: str, xs: list[Any], ys: dict[str, lis
         _x_axis(plt, mode, xs, min(known), max(known), canvas.data_width(label_width))
 
 
-def _bars(plt: Any, canvas: Canvas, xs: list[Any], ys: dict[str, list[Any]]) -> None:
-    """Bars, one group per x; categories whose names do not fit under their bars become rows."""
+def _bars(
+    plt: Any,
+    canvas: Canvas,
+    xs: list[Any],
+    ys: dict[str, list[Any]],
+    stacked: bool = False,
+    labelled: bool = True,
+) -> None:
+    """Bars, one group (or, `stacked`, one stack) per x; categories whose names do not fit under
+    their bars become rows. With `labelled`, plotext names several series in its own box."""
     names = list(ys)
     columns = [[as_number(v) or 0.0 for v in ys[name]] for name in names]
-    values = [v for column in columns for v in column]
+    ends = stack(columns) if stacked and len(names) > 1 else None
+    values = [v for column in (ends or columns) for v in column]
     mode, _ = x_positions(xs)
     labels = x_labels(xs)
     n = len(xs)
@@ -249,8 +312,14 @@ def _bars(plt: Any, canvas: Canvas, xs: list[Any], ys: dict[str, list[Any]]) -> 
     positions = list(range(1, n + 1))
     if len(names) == 1:
         plt.bar(positions, columns[0], color=canvas.color(0), width=0.6)
+    elif ends is not None:
+        # Each series from zero to the end of its band, the outermost first: the next paints over it.
+        for i in paint_order(ends, stacked=True):
+            label = names[i] if labelled else None
+            plt.bar(positions, ends[i], color=canvas.color(i), width=0.6, label=label)
     else:
-        plt.multiple_bar(positions, columns, color=[canvas.color(i) for i in range(len(names))], labels=names)
+        colors = [canvas.color(i) for i in range(len(names))]
+        plt.multiple_bar(positions, columns, color=colors, labels=names if labelled else None)
     if slot >= 2:
         # Whole columns per bar, so every bar is drawn as wide as the others; few bars sit centred.
         margin = (width / slot - n) / 2

@@ -55,7 +55,7 @@ class ConfigForm(Vertical):
         """Let the person look without changing anything (text stays scrollable)."""
         for text_area in self.query(TextArea):
             text_area.read_only = read_only
-        for widget in self.query("Input, Select, SelectionList"):
+        for widget in self.query("Input, Select, SelectionList, Switch"):
             widget.disabled = read_only
 
     @property

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Select, SelectionList, Static
+from textual.widgets import DataTable, Input, Select, SelectionList, Static, Switch
 
 from ballast_tui.app import BallastApp
 from ballast_tui.engine.errors import Locked
@@ -372,3 +372,81 @@ def test_completion_candidates(sql: str, expected: list[str]) -> None:
     prefix, qualifier = word_at(before, len(before))
     names = [c.name for c in completions(sql.split("|")[0], whole, prefix, qualifier, SQL_CATALOG)]
     assert names == expected
+
+
+async def test_the_chart_form_offers_series_and_stacked_from_the_sources_columns_and_saves_them(
+    regions_ws: Board,
+) -> None:
+    ws, board_id = regions_ws
+    plain = call(
+        ws,
+        "dashboard_add_block",
+        dashboard_id=board_id,
+        type="chart",
+        name="plain",
+        config={"source": "weekly", "kind": "line", "x": "week", "y": "revenue"},
+    )["block"]
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_editor(pilot, board_id, plain)
+        series = editor.query_one("#series", Select)
+        assert series.value == Select.NULL  # none
+        assert [value for _label, value in series._options if value != Select.NULL] == [
+            "week",
+            "region",
+            "revenue",
+        ]
+        stacked_row = editor.query_one("#stacked-row")
+        assert not stacked_row.display  # a line cannot stack
+        # The kind: line -> bar (the next option); the switch shows, off as bars start.
+        editor.query_one("#kind", Select).focus()
+        await pilot.press("enter", "down", "enter")
+        await settle(pilot)
+        assert editor.query_one("#kind", Select).value == "bar"
+        assert stacked_row.display and editor.query_one("#stacked", Switch).value is False
+        # The series: none -> region (none, week, region).
+        series.focus()
+        await pilot.press("enter", "down", "down", "enter")
+        await settle(pilot)
+        assert series.value == "region"
+        editor.query_one("#stacked", Switch).focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert editor.draft()[1] == {
+            "source": "weekly",
+            "kind": "bar",
+            "x": "week",
+            "y": "revenue",
+            "series": "region",
+            "stacked": True,
+        }
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+    saved = block(ws, board_id, "plain")
+    assert saved["config"]["series"] == "region" and saved["config"]["stacked"] is True
+    assert saved["state"] == "success" and saved["version"] == plain["version"] + 1
+    data = call(ws, "dashboard_block_data", dashboard_id=board_id, block_id=plain["id"])["series"]
+    assert data["names"] == ["North", "South", "East", "West"] and data["stacked"] is True
+
+
+async def test_the_stacked_switch_follows_the_kind_and_reads_back_the_config(regions_ws: Board) -> None:
+    ws, board_id = regions_ws
+    stacked = block(ws, board_id, "stacked")
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_editor(pilot, board_id, stacked)
+        assert editor.query_one("#series", Select).value == "region"
+        assert editor.query_one("#stacked", Switch).value is True
+        assert editor.draft() == ("stacked", stacked["config"]) and not editor.dirty
+        kind = editor.query_one("#kind", Select)
+        kind.value = "line"
+        await settle(pilot)
+        assert not editor.query_one("#stacked-row").display
+        assert "stacked" not in editor.draft()[1]  # a line never stacks: the config leaves it out
+        kind.value = "area"
+        await settle(pilot)
+        assert editor.query_one("#stacked-row").display
+        assert editor.draft()[1]["stacked"] is True  # the switch the person turned on stays on

@@ -21,6 +21,7 @@ from ballast_tui.published.render import draw
 from ballast_tui.published.view_app import BoardView, PublishedBackend
 from ballast_tui.storage import repos
 from ballast_tui.tools.registry import load_registry
+from ballast_tui.widgets.chart_series import SERIES_COLORS
 from tests.conftest import ToolClient
 
 ROWS = [{"id": i, "region": "eu" if i <= 2 else "us", "amount": 10 * i} for i in range(1, 6)]
@@ -169,3 +170,34 @@ def test_paint_places_each_character_on_its_cell_and_draws_braille_as_dots() -> 
     dots = [image.getpixel((CELL_W + 3, 2 + row * 5)) for row in range(4)]
     assert all(p[0] > 150 for p in dots)  # all eight dots of ⣿ in the second cell
     assert image.getpixel((CELL_W + 1, 0))[0] < 50  # and the gaps between them stay black
+
+
+def test_a_chart_with_series_shows_its_legend_on_the_page_and_in_the_preview(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    rows = [
+        {"day": f"2026-01-{d:02d}", "region": region, "revenue": 100 * (4 - i) + 10 * d}
+        for d in range(1, 29)
+        for i, region in enumerate(["Nordics", "Iberia", "Benelux", "Balkans"])
+    ]
+    call("catalog_push", dashboard_id=board, name="sales", rows=rows)
+    config = {"source": "sales", "kind": "area", "x": "day", "y": "revenue", "series": "region"}
+    chart = call("dashboard_add_block", dashboard_id=board, type="chart", name="trend", config=config)[
+        "block"
+    ]
+    call("dashboard_set_displayed", dashboard_id=board, block_id=chart["id"], displayed=True)
+    slug = call("dashboard_publish", dashboard_id=board)["slug"]
+    registry, ctx = load_registry(), Context.anonymous(ws)
+    answer = registry.call(ctx, "public_board_view", {"slug": slug})
+    assert answer["blocks"][0]["config"]["series"] == "region"
+    backend = PublishedBackend(registry, ctx, BoardView.from_answer(slug, {}, answer))
+    drawing = asyncio.run(draw(backend))
+    for region in ("Nordics", "Iberia", "Benelux", "Balkans"):
+        assert region in drawing.svg, region
+    # The preview is painted from the same cells: each series' colour is on it.
+    image = Image.open(io.BytesIO(drawing.png)).convert("RGB")
+    colours = {rgb for _count, rgb in image.getcolors(maxcolors=1_000_000) or []}
+    for rgb in SERIES_COLORS[:4]:
+        assert rgb in colours, rgb
+    public = anonymous(ws, "public_dashboard", slug=slug)["dashboard"]["blocks"][0]
+    assert public["series"]["names"] == ["Nordics", "Iberia", "Benelux", "Balkans"]
