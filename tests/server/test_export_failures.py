@@ -121,7 +121,12 @@ async def test_a_stream_that_fails_after_its_headers_ends_with_an_error_trailer(
         type="sql",
         config={"sql": "select range as n from range(300000)"},
     )
-    run_file = next(api.ws.board_dir(board).glob("run_*.parquet"))
+    current = api.ws.db.row(
+        "SELECT r.file FROM runs r JOIN blocks b ON b.current_run_id = r.id WHERE b.id = ?",
+        [block["block"]["id"]],
+    )
+    assert current is not None
+    run_file = api.ws.board_dir(board) / current["file"]
     data = bytearray(run_file.read_bytes())
     data[8 : len(data) // 2] = b"\xff" * (len(data) // 2 - 8)
     run_file.write_bytes(bytes(data))

@@ -261,7 +261,12 @@ async def test_a_failure_after_the_headers_breaks_the_transfer(api: Api) -> None
     board, block = await make_block(api, token, "select range as n from range(300000)", name="big")
     # The output's file is damaged after the run: its footer (what the export reads first) is whole,
     # its pages are not, so the export fails once its headers and first bytes went out.
-    run_file = next(api.ws.board_dir(board).glob("run_*.parquet"))
+    current = api.ws.db.row(
+        "SELECT r.file FROM runs r JOIN blocks b ON b.current_run_id = r.id WHERE b.id = ?",
+        [block],
+    )
+    assert current is not None
+    run_file = api.ws.board_dir(board) / current["file"]
     data = bytearray(run_file.read_bytes())
     data[8 : len(data) // 2] = b"\xff" * (len(data) // 2 - 8)
     run_file.write_bytes(bytes(data))

@@ -14,6 +14,7 @@ import pytest
 
 from ballast_tui.config import remove_server_json, write_server_json
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.server_lock import ServerLock
 from ballast_tui.tools.registry import Context, load_registry
 from server.runner import server_info, start_server
 from tests.server.conftest import Api
@@ -47,11 +48,14 @@ async def test_ballast_mcp_on_its_own_lists_the_tools_builds_and_saves_a_dashboa
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Api]:
-    """A real server on the workspace, announced in its `server.json` as `ballast` would."""
+    """A real server on the workspace, holding its server lock and announced in its `server.json`
+    as `ballast` would."""
     import aiohttp
 
     ws = Workspace(tmp_path / "served")
     ws.users.local()
+    lock = ServerLock(ws.paths.root)
+    assert lock.acquire()
     runner, port = await start_server(ws, "127.0.0.1", 0)
     write_server_json(ws.paths, server_info("127.0.0.1", port))
     http = aiohttp.ClientSession()
@@ -61,6 +65,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Api]:
         remove_server_json(ws.paths)
         await http.close()
         await runner.cleanup()
+        lock.release()
         ws.close()
 
 
