@@ -245,7 +245,7 @@ def _v4_tokens_and_grants(db: sqlite_utils.Database) -> None:
         )
 
 
-def _v5_public_options(db: sqlite_utils.Database) -> None:
+def _v6_public_options(db: sqlite_utils.Database) -> None:
     # A published link's options (`dashboard_set_public_options`): whether its page offers the
     # displayed tables and charts as CSV, and the origins allowed to frame it (a JSON list of
     # `scheme://host[:port]`; none by default).
@@ -258,7 +258,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
     (3, "connected warehouses and app databases", _v3_connections),
     (4, "token names, use and revocation; connection grants", _v4_tokens_and_grants),
-    (5, "published links: CSV downloads and embedding origins", _v5_public_options),
+    # 5 is another branch's (board versions); numbers are applied as a set, so a gap is harmless.
+    (6, "published links: CSV downloads and embedding origins", _v6_public_options),
 ]
 
 
