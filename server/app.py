@@ -19,6 +19,7 @@ from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
 from server.mcp_http import setup_mcp_http
 from server.middlewares import access_log_middleware, auth_middleware, error_middleware
 from server.openapi import setup_openapi
+from server.public_download import setup_public_download
 from server.public_page import setup_public_page
 from server.public_routes import setup_public_routes
 from server.routes import setup_routes
@@ -103,6 +104,7 @@ def create_app(ws: Workspace) -> web.Application:
     setup_public_routes(app)
     setup_public_page(app)
     setup_export_route(app)
+    setup_public_download(app)
     setup_import_route(app)
     setup_ws(app)
     setup_mcp_http(app)

@@ -16,6 +16,9 @@ file that looks complete.
 `filter_overrides` is a JSON object in the query string, e.g.
 ``?filter_overrides={"region":"eu"}``; the block is then computed with those
 values for this call alone and nothing is stored.
+
+`ExportStream` is the streaming part alone, for any tool that writes into
+`Context.export_sink` (a published page's CSV downloads use it too).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import contextlib
 import io
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -63,7 +66,7 @@ ERROR_TRAILER = "X-Ballast-Error"
 
 
 @dataclass(frozen=True)
-class _Start:
+class Started:
     """Every check passed: the block about to be written, and how many rows it holds."""
 
     name: str
@@ -78,7 +81,7 @@ class _Aborted(Exception):
     """The client went away or the server stops: the worker stops writing."""
 
 
-_Item = _Start | _Done | bytes | BaseException
+_Item = Started | _Done | bytes | BaseException
 
 
 class _Bridge:
@@ -145,16 +148,16 @@ class _BridgeSink:
         self.file = _Sink(bridge)
 
     def begin(self, name: str, fmt: str, rows: int) -> IO[bytes]:
-        self.bridge.put(_Start(name, rows))
+        self.bridge.put(Started(name, rows))
         return cast(IO[bytes], self.file)
 
 
-def _produce(registry: Registry, ctx: Context, arguments: dict[str, Any], bridge: _Bridge) -> None:
+def _produce(registry: Registry, ctx: Context, tool: str, arguments: dict[str, Any], bridge: _Bridge) -> None:
     """The worker: export into the bridge, then `_Done`, or the exception that stopped it."""
     sink = _BridgeSink(bridge)
     ctx.export_sink = sink
     try:
-        registry.call(ctx, "export_block", arguments)
+        registry.call(ctx, tool, arguments)
         sink.file.drain()
         bridge.put(_Done())
     except _Aborted:
@@ -188,15 +191,56 @@ def _retrieve(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
+class ExportStream:
+    """One export: `tool` runs on an export worker, writing into the caller's `ExportSink`; the
+    handler waits for `started` (every check passed, or the tool's refusal raised), then `send`s
+    the bytes as they come. `close` (always) stops the worker if the handler gives up first."""
+
+    def __init__(self, request: web.Request, ctx: Context, tool: str, arguments: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        self.bridge = _Bridge(loop, request.app[EXPORT_STOPPING])
+        worker = loop.run_in_executor(
+            request.app[EXPORT_POOL], _produce, request.app[REGISTRY], ctx, tool, arguments, self.bridge
+        )
+        worker.add_done_callback(_retrieve)
+
+    async def started(self) -> Started:
+        """The block about to be streamed, once every check passed; else the refusal, raised."""
+        first = await self.bridge.queue.get()
+        if isinstance(first, BaseException):
+            raise first  # before any byte: the caller answers it in the contract's shape
+        assert isinstance(first, Started)
+        return first
+
+    async def send(
+        self, request: web.Request, started: Started, fmt: str, headers: Mapping[str, str] | None = None
+    ) -> web.StreamResponse:
+        """Stream the export as a `fmt` attachment, with `headers` besides the file's own."""
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": MEDIA_TYPES[fmt] + ("; charset=utf-8" if fmt != "parquet" else ""),
+                "Content-Disposition": f'attachment; filename="{started.name}.{fmt}"',
+                ROWS_HEADER: str(started.rows),
+                "Cache-Control": "no-store",
+                "Trailer": ERROR_TRAILER,
+                "X-Content-Type-Options": "nosniff",
+                **(headers or {}),
+            }
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        return await _stream(request, response, self.bridge)
+
+    def close(self) -> None:
+        self.bridge.abort()
+
+
 async def export_data(request: web.Request) -> web.StreamResponse:
     """Stream a block's whole current output as CSV, Parquet or JSON (the caller's role: view)."""
     fmt = request.match_info["fmt"]
     if fmt not in FORMATS:
         raise NotFound(f"no export format {fmt!r}; use data.csv, data.parquet or data.json")
     overrides = _overrides(request)
-    ctx = tool_context(request)
-    loop = asyncio.get_running_loop()
-    bridge = _Bridge(loop, request.app[EXPORT_STOPPING])
     arguments: dict[str, Any] = {
         "dashboard_id": request.match_info["id"],
         "block_id": request.match_info["block_id"],
@@ -204,30 +248,11 @@ async def export_data(request: web.Request) -> web.StreamResponse:
     }
     if overrides is not None:
         arguments["filter_overrides"] = overrides
-    worker = loop.run_in_executor(
-        request.app[EXPORT_POOL], _produce, request.app[REGISTRY], ctx, arguments, bridge
-    )
-    worker.add_done_callback(_retrieve)
+    export = ExportStream(request, tool_context(request), "export_block", arguments)
     try:
-        first = await bridge.queue.get()
-        if isinstance(first, BaseException):
-            raise first  # before any byte: the error middleware answers it in the contract's shape
-        assert isinstance(first, _Start)
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": MEDIA_TYPES[fmt] + ("; charset=utf-8" if fmt != "parquet" else ""),
-                "Content-Disposition": f'attachment; filename="{first.name}.{fmt}"',
-                ROWS_HEADER: str(first.rows),
-                "Cache-Control": "no-store",
-                "Trailer": ERROR_TRAILER,
-                "X-Content-Type-Options": "nosniff",
-            }
-        )
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        return await _stream(request, response, bridge)
+        return await export.send(request, await export.started(), fmt)
     finally:
-        bridge.abort()
+        export.close()
 
 
 async def _stream(request: web.Request, response: web.StreamResponse, bridge: _Bridge) -> web.StreamResponse:

@@ -1,12 +1,16 @@
 """``/public/dashboards/{slug}``: the published dashboard as a web page, its preview, its password form.
 
 - ``GET`` (and ``HEAD``, for link unfurlers) answers the page: the board drawn
-  as the terminal draws it (an SVG from the drawing worker), link-preview
-  tags, and a plain form for its displayed controls (``?region=EU``; the
-  choices are computed for this page alone, nothing is stored). It works
-  without JavaScript; `public.js` only applies a choice as soon as it is
-  picked. A protected board without a valid access cookie answers the
-  password form, whose preview is a generic card: no title, no data.
+  as the terminal draws it (two SVGs from the drawing worker, inline: the
+  wide drawing, and one block per row for narrow screens; the stylesheet's
+  media query shows one), link-preview tags, a plain form for its displayed
+  controls (``?region=EU``; the choices are computed for this page alone,
+  nothing is stored), and, when the owner turned downloads on, a CSV link per
+  displayed table and chart carrying the choices (`server.public_download`).
+  It works without JavaScript; `public.js` only applies a choice as soon as
+  it is picked. A protected board without a valid access cookie answers the
+  password form, whose preview is a generic card: no title, no data. Only
+  the page itself may be framed, and only by the owner's `embed_origins`.
 - ``POST`` takes the password form (CSRF-checked, rate limited with the JSON
   route's limiter) and sets the access cookie.
 - ``GET /public/dashboards/{slug}/preview.png`` is the `og:image`: the top of
@@ -15,9 +19,10 @@
   the generic card: nothing is fetched from anywhere else.
 
 Pages carry an ETag (the page key: the blocks' current runs, the layout, the
-choices), so a repeat view is a 304, and a page already built is served from
-memory. Unpublishing or deleting makes the URL a 404 at the next request,
-and cookies given before an unpublish or a password change stop working.
+choices, the link's options; it covers both drawings, made together), so a
+repeat view is a 304, and a page already built is served from memory.
+Unpublishing or deleting makes the URL a 404 at the next request, and cookies
+given before an unpublish or a password change stop working.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import hashlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -104,20 +109,29 @@ class Resolved:
 # -- headers ------------------------------------------------------------------
 
 
-def security_headers(style_hashes: tuple[str, ...] = ()) -> dict[str, str]:
-    """Headers every public answer carries: a strict CSP (own scripts only, no framing) and friends."""
+def security_headers(
+    style_hashes: tuple[str, ...] = (), frame_ancestors: Sequence[str] = ()
+) -> dict[str, str]:
+    """Headers every public answer carries: a strict CSP (own scripts only, no framing) and friends.
+
+    `frame_ancestors`: the origins that may frame this answer (the page's `embed_origins`); then
+    `X-Frame-Options`, which can name no origin, is left out rather than contradict the CSP.
+    """
     styles = " ".join(["'self'", *(f"'sha256-{h}'" for h in style_hashes)])
-    return {
+    ancestors = " ".join(frame_ancestors) or "'none'"
+    headers = {
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; "
             f"style-src {styles}; img-src 'self' data:; font-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            f"form-action 'self'; frame-ancestors {ancestors}; base-uri 'none'"
         ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
-        "X-Frame-Options": "DENY",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
+    if not frame_ancestors:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
 
 
 def _style_hashes(svg: str) -> tuple[str, ...]:
@@ -181,13 +195,13 @@ def password_page(request: web.Request, slug: str, status: int = 200, error: str
 
 
 def build_page(base: str, resolved: Resolved, drawing: Drawing) -> CachedPage:
-    """The page's HTML for one drawing, gzipped too (run off the loop: it reads the drawing and
+    """The page's HTML for one drawing, gzipped too (run off the loop: it reads the drawings and
     compresses a few hundred KB)."""
     state = resolved.state
     assert state is not None
     board = state["board"]
     slug = resolved.slug
-    svg = drawing.svg.read_text()
+    svg, narrow = drawing.svg.read_text(), drawing.narrow.read_text()
     refreshed = board["lastRefreshedAt"]
     body = _templates.get_template("page.html").render(
         title=board["title"],
@@ -202,10 +216,12 @@ def build_page(base: str, resolved: Resolved, drawing: Drawing) -> CachedPage:
         option_labels=PRESET_LABELS,
         changed=bool(state["overrides"]),
         empty=state["empty"],
+        downloads=state["downloads"],
         svg=Markup(svg),
+        narrow_svg=Markup(narrow),
     )
     encoded = body.encode()
-    return CachedPage(encoded, gzip.compress(encoded, 6, mtime=0), _style_hashes(svg))
+    return CachedPage(encoded, gzip.compress(encoded, 6, mtime=0), _style_hashes(svg + narrow))
 
 
 async def _resolve_request(request: web.Request, query: Mapping[str, str]) -> Resolved:
@@ -256,17 +272,22 @@ async def page(request: web.Request) -> web.StreamResponse:
         return password_page(request, slug)
     key, board_id = state["key"], state["board"]["id"]
     headers = _cache_headers(resolved, key)
+    framing = tuple(state["embed_origins"])
     pages = request.app[PAGES]
     cached = pages.get(key)
     if _not_modified(request, key):
-        return web.Response(status=304, headers={**headers, **security_headers()})
+        # A 304's headers replace the stored ones: keep the page's style hashes when it is at hand.
+        hashes = cached.style_hashes if cached is not None else ()
+        return web.Response(status=304, headers={**headers, **security_headers(hashes, framing)})
     if cached is None and request.method == "HEAD":
         # Unfurlers ask HEAD first: answer the headers without drawing.
-        return web.Response(content_type="text/html", headers={**headers, **security_headers()})
+        return web.Response(content_type="text/html", headers={**headers, **security_headers((), framing)})
     if cached is None:
 
         async def draw() -> CachedPage:
-            drawing = await request.app[DRAWINGS].get(board_id, slug, key, state["overrides"])
+            drawing = await request.app[DRAWINGS].get(
+                board_id, slug, state["drawing_key"], state["overrides"]
+            )
             return await asyncio.to_thread(build_page, base_url(request), resolved, drawing)
 
         try:
@@ -294,7 +315,7 @@ async def page(request: web.Request) -> web.StreamResponse:
         body=body,
         content_type="text/html",
         charset="utf-8",
-        headers={**headers, **security_headers(cached.style_hashes)},
+        headers={**headers, **security_headers(cached.style_hashes, framing)},
     )
 
 
@@ -309,7 +330,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     state = resolved.state
     if state is None:  # protected: the page's preview is the generic card, not this
         return problem_page(request, 404, "not_found", "There is no published dashboard at this address.")
-    key, board_id = state["key"], state["board"]["id"]
+    key, board_id = state["drawing_key"], state["board"]["id"]
     headers = _cache_headers(resolved, key)
     if request.rel_url.query.get("v") == key and not resolved.protected:
         headers["Cache-Control"] = "public, max-age=31536000, immutable"

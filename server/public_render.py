@@ -5,9 +5,10 @@ the TUI's own widgets, one drawing at a time, beside the server (so the
 server never imports the TUI, and a drawing that hangs is killed, not waited
 for). `Drawings` talks to it:
 
-- `get(board_id, slug, key, overrides)` answers the drawing named by the page's key:
-  from `published/<board_id>/<key>.*` when it is there, else it asks the
-  worker (once per key however many requests wait for it).
+- `get(board_id, slug, key, overrides)` answers the drawings named by the page's
+  drawing key (the wide one, the phone's narrow one, the preview PNG): from
+  `published/<board_id>/<key>.*` when they are there, else it asks the worker
+  (once per key however many requests wait for it).
 - `warm(board_id)` draws a published board's default page in the background,
   a moment after it changes: on publish, on every refresh or run, so link
   previews (its PNG) are ready before anyone asks. A board is warmed once its
@@ -53,7 +54,8 @@ log = logging.getLogger("ballast.server.public")
 DRAW_TIMEOUT_S = 90.0
 WARM_DELAY_S = 1.0
 KEEP = 16
-SUFFIXES = (".svg", ".png", ".json")
+SUFFIXES = (".svg", ".narrow.svg", ".png", ".json")
+"""The files of one drawing key: ``<key>.json`` (written last) says they are all there."""
 
 # Events after which a published board's default drawing is made again.
 _WARMING_EVENTS = (RunFinished, LayoutChanged, BlockChanged, ControlChanged, BoardChanged)
@@ -65,27 +67,25 @@ class DrawingFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Drawing:
-    """A board drawn for one page key: the files and what the worker said the board shows."""
+    """A board drawn for one drawing key: the files and what the worker said the board shows."""
 
     svg: Path
+    narrow: Path
+    """The phone's drawing: one block per row, fewer columns."""
     png: Path
     title: str
     description: str
 
 
-def _paths(folder: Path, key: str) -> tuple[Path, Path, Path]:
-    return folder / f"{key}.svg", folder / f"{key}.png", folder / f"{key}.json"
-
-
 def _read(folder: Path, key: str) -> Drawing | None:
-    svg, png, meta = _paths(folder, key)
+    svg, narrow, png, meta = (folder / f"{key}{suffix}" for suffix in SUFFIXES)
     try:
         described = json.loads(meta.read_text())
     except (FileNotFoundError, ValueError):
         return None
-    if not svg.exists() or not png.exists():
+    if not svg.exists() or not narrow.exists() or not png.exists():
         return None
-    return Drawing(svg, png, str(described.get("title", "")), str(described.get("description", "")))
+    return Drawing(svg, narrow, png, str(described.get("title", "")), str(described.get("description", "")))
 
 
 async def _relay(stream: asyncio.StreamReader) -> None:
@@ -227,10 +227,10 @@ class Drawings:
 
     def _prune(self, folder: Path) -> None:
         """Keep the newest `KEEP` drawings of a board."""
-        svgs = sorted(folder.glob("*.svg"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in svgs[KEEP:]:
+        drawn = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in drawn[KEEP:]:
             for suffix in SUFFIXES:
-                old.with_suffix(suffix).unlink(missing_ok=True)
+                (folder / f"{old.stem}{suffix}").unlink(missing_ok=True)
 
     def forget(self, board_id: str) -> None:
         """Remove every drawing of a board."""
@@ -278,7 +278,7 @@ class Drawings:
         ctx.system = True
         try:
             state = await self.registry.acall(ctx, "public_page", {"slug": slug})
-            await self.get(board_id, slug, state["key"], {})
+            await self.get(board_id, slug, state["drawing_key"], {})
         except NotFound:
             self.slugs.pop(board_id, None)  # unpublished (or published again under a new slug)
         except (ToolError, DrawingFailed) as error:

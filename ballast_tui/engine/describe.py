@@ -7,6 +7,7 @@ from typing import Any
 from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT
 from ballast_tui.engine.blocks import CONTROL_TYPES
 from ballast_tui.engine.context import Context
+from ballast_tui.engine.public_options import PublicOptions
 
 Row = dict[str, Any]
 
@@ -58,6 +59,7 @@ def describe_board(ctx: Context, row: Row, role: str | None) -> Row:
         "slug": row["slug"],
         "publicUrl": public_url(ctx, row["slug"]),
         "passwordProtected": bool(row["password_hash"]),
+        "publicOptions": PublicOptions.of(row).describe(),
         "refreshEnabled": bool(row["refresh_enabled"]),
         "refreshInterval": row["refresh_interval"],
         "lastRefreshedAt": row["last_refreshed_at"],

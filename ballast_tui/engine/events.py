@@ -146,7 +146,7 @@ class ControlChanged(Event):
 @dataclass(frozen=True, kw_only=True)
 class BoardChanged(Event):
     """A board-wide setting changed (`change`: `visibility`, `grants`, `owner`, `refresh_settings`,
-    `title`), with what changed."""
+    `title`, `public_options`), with what changed. A published link's page is drawn again after it."""
 
     type: ClassVar[str] = "board_changed"
     change: str

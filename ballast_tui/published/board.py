@@ -75,6 +75,19 @@ def layout_order(layout: Row, displayed: Mapping[str, Row]) -> tuple[Row, list[s
     return {"rows": rows}, order
 
 
+def one_per_row(layout: Row) -> Row:
+    """The layout for a narrow screen: every block on a row of its own, in reading order (a row's
+    set height kept for each of its blocks)."""
+    rows: list[Row] = []
+    for row in layout.get("rows", []):
+        for block_id in row.get("blocks", []):
+            single: Row = {"blocks": [block_id]}
+            if row.get("height") is not None:
+                single["height"] = row["height"]
+            rows.append(single)
+    return {"rows": rows}
+
+
 def displayed_in_order(board_row: Row, blocks: list[Row]) -> tuple[Row, list[Row]]:
     """The board's layout over its displayed blocks, and those blocks in reading order."""
     displayed = {b["id"]: b for b in blocks if b["displayed"]}

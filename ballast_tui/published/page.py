@@ -1,10 +1,12 @@
-"""A published page's state: the viewer's choices from the query string, the form's controls, and
-the page's key.
+"""A published page's state: the viewer's choices from the query string, the form's controls, its
+CSV links, and its keys.
 
-The key is a hash of everything the drawn page depends on (the blocks, their
-current runs, the layout, the title, the choices, the day when a date range
-is shown). Equal keys draw equal pages, so the key is the page's ETag and the
-name of its cached drawing.
+The drawing key is a hash of everything the drawings depend on (the blocks,
+their current runs, the layout, the title, the choices, the day when a date
+range is shown): equal keys draw equal boards, so it names the cached
+drawings (the wide one and the narrow one, drawn together). The page key adds
+the link's options (its CSV links, who may frame it): it is the page's ETag
+and the name of the built page in the server's cache.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from typing import Any
 from ballast_tui.engine import overrides
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, ENUM
 from ballast_tui.engine.errors import InvalidRequest
+from ballast_tui.engine.public_options import PublicOptions
 from ballast_tui.engine.scope import BoardScope
 from ballast_tui.published.board import DATE_PRESETS, displayed_in_order
+from ballast_tui.published.downloads import download_links
 
 Row = dict[str, Any]
 
-RENDER_VERSION = 1
-"""Bumped when the drawing changes for the same data, so cached drawings are not reused."""
+RENDER_VERSION = 2
+"""Bumped when the drawing changes for the same data, so cached drawings are not reused (2: a narrow
+drawing beside the wide one)."""
 
 CUSTOM = "custom"
 """The date-range choice that takes its two dates from `<name>.start` and `<name>.end`."""
@@ -62,6 +67,21 @@ def choices_from_query(board: BoardScope, query: Mapping[str, str]) -> dict[str,
     return overrides.resolve(board, raw)
 
 
+def choices_query(board: BoardScope, values: Mapping[str, Any]) -> dict[str, str]:
+    """The query string that picks `values` (control id -> value) on the page: `choices_from_query`
+    read backwards."""
+    query: dict[str, str] = {}
+    for block in board.blocks():
+        if block["id"] not in values or block["type"] not in CONTROL_TYPES:
+            continue
+        name, value = block["name"], values[block["id"]]
+        if block["type"] != ENUM and isinstance(value, dict):
+            query.update({name: CUSTOM, f"{name}.start": value["start"], f"{name}.end": value["end"]})
+        else:
+            query[name] = str(value)
+    return query
+
+
 def control_choices(board: BoardScope, values: Mapping[str, Any]) -> list[Row]:
     """The displayed controls as the page's form offers them, in layout order."""
     _layout, order = displayed_in_order(board.row, board.blocks())
@@ -84,7 +104,8 @@ def _choice(block: Row, values: Mapping[str, Any]) -> Row:
 
 
 def page_key(board: Row, states: list[Row], values: Mapping[str, Any], today: date) -> str:
-    """A hash of everything the drawn page depends on (`states` as `repos.block_states` gives them).
+    """The drawing key: a hash of everything the drawn board depends on (`states` as
+    `repos.block_states` gives them).
 
     Every block counts, hidden ones too: an overridden control recomputes
     through them. Relative date ranges move with the day, so the day counts
@@ -100,18 +121,29 @@ def page_key(board: Row, states: list[Row], values: Mapping[str, Any], today: da
         "overrides": values,
         "today": today.isoformat() if any(b["type"] == DATERANGE for b in states) else None,
     }
+    return _hash(material)
+
+
+def options_key(drawing_key: str, options: PublicOptions) -> str:
+    """The page key: the drawing key with the link's options (CSV links, framing origins)."""
+    return _hash({"drawing": drawing_key, "options": options.describe()})
+
+
+def _hash(material: Any) -> str:
     encoded = json.dumps(material, sort_keys=True, default=str, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()[:32]
 
 
 def page_state(board: BoardScope, query: Mapping[str, str]) -> Row:
     """What the server needs to answer a page request: the board's public fields, the viewer's
-    resolved choices, the page's key and the key of the page without choices (the preview's), the
-    form's controls, and whether the board shows nothing."""
+    resolved choices, the page's key, the drawing key and the drawing key of the page without
+    choices (the preview's), the form's controls, the CSV links, the framing origins, and whether
+    the board shows nothing."""
     states = board.states()
     values = choices_from_query(board, query) if query else {}
     today = board.ws.today()
-    key = page_key(board.row, states, values, today)
+    drawing = page_key(board.row, states, values, today)
+    options = PublicOptions.of(board.row)
     return {
         "board": {
             "id": board.id,
@@ -121,8 +153,11 @@ def page_state(board: BoardScope, query: Mapping[str, str]) -> Row:
             "lastRefreshedAt": board.row["last_refreshed_at"],
         },
         "overrides": values,
-        "key": key,
-        "default_key": page_key(board.row, states, {}, today) if values else key,
+        "key": options_key(drawing, options),
+        "drawing_key": drawing,
+        "default_key": page_key(board.row, states, {}, today) if values else drawing,
         "controls": control_choices(board, values),
+        "downloads": download_links(board, choices_query(board, values)),
+        "embed_origins": list(options.embed_origins),
         "empty": not any(state["displayed"] for state in states),
     }

@@ -5,6 +5,11 @@ board's full height, waits until every cell has its data, and turns the one
 screen it drew into three things: an SVG (Rich's export, without window
 chrome, with the font the server serves), a 1200x630 PNG of its top for link
 previews, and a one-line description of what the board shows.
+
+A phone gets its own drawing: the board with one block per row
+(`BoardView.stacked`) drawn at `NARROW_WIDTH` columns, so that a 390 px wide
+screen shows it at a readable size (the widgets size themselves to their
+cells: charts are drawn again for the width, not shrunk).
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from ballast_tui.widgets.views import MetricView
 
 WIDTH = 120
 """Columns of the drawing: the TUI's usual width (and 1200 px of preview at 10 px a cell)."""
+
+NARROW_WIDTH = 48
+"""Columns of the phone's drawing: 48 cells of 12.2 SVG units fill a 390 px screen with text about
+13 px high (the wide drawing, scaled down to that screen, would be about 5 px high)."""
 
 MAX_HEIGHT = 600
 PREVIEW_SIZE = (1200, 630)
@@ -85,8 +94,13 @@ def describe(app: PublishedApp) -> str:
     return " · ".join(parts) if parts else "A Ballast dashboard"
 
 
-async def draw(backend: PublishedBackend, width: int = WIDTH, timeout: float = 60.0) -> Drawing:
-    """The board drawn by the TUI's widgets at `width` columns (see the module's doc)."""
+async def draw(
+    backend: PublishedBackend, width: int = WIDTH, timeout: float = 60.0, preview: bool = True
+) -> Drawing:
+    """The board drawn by the TUI's widgets at `width` columns (see the module's doc); without
+    `preview`, no PNG (empty bytes).
+
+    The SVG's ids and classes are named for the width, so a page may hold drawings of two widths."""
     board = backend.board
     height = min(MAX_HEIGHT, board_height(board))
     app = PublishedApp(backend)
@@ -106,9 +120,13 @@ async def draw(backend: PublishedBackend, width: int = WIDTH, timeout: float = 6
             safe_box=False,
         )
         console.print(update)
-        svg = console.export_svg(title=board.title, code_format=SVG_FORMAT, clear=False)
+        svg = console.export_svg(
+            title=board.title, code_format=SVG_FORMAT, clear=False, unique_id=f"ballast-{width}"
+        )
         segments = list(Segment.filter_control(console._record_buffer))
         description = describe(app)
+    if not preview:
+        return Drawing(svg, b"", description)
     lines = list(Segment.split_and_crop_lines(segments, length=width, pad=True))
     rows = (PREVIEW_SIZE[1] - 10) // CELL_H
     png = paint(lines[:rows], PREVIEW_SIZE, padding=((PREVIEW_SIZE[0] - width * CELL_W) // 2, 5))

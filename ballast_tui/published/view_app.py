@@ -11,7 +11,7 @@ presence, focus) and without ages that would go stale in a cached page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import Forbidden, ToolError
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.layout import row_height, text_rows
+from ballast_tui.published.board import one_per_row
 from ballast_tui.tools.registry import Registry
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.grid import Grid
@@ -42,6 +43,10 @@ class BoardView:
     def from_answer(cls, slug: str, filter_overrides: dict[str, Any], answer: dict[str, Any]) -> BoardView:
         board = answer["board"]
         return cls(slug, filter_overrides, board["id"], board["title"], board["layout"], answer["blocks"])
+
+    def stacked(self) -> BoardView:
+        """The same board for a narrow screen: one block per row."""
+        return replace(self, layout=one_per_row(self.layout))
 
 
 class PublishedBackend:

@@ -4,10 +4,12 @@ The server runs one beside itself and sends it one request per line on stdin:
 ``{"id": n, "slug": …, "overrides": {control id: value}, "key": …, "out_dir": …}``.
 It reads the board through the published-link tools (`public_board_view`,
 `public_block_data`) as the server's own caller (`Context.system`: the request
-that asked for the drawing was already let in), draws it (`render.draw`) and
-writes ``<key>.svg``, ``<key>.png`` and
-``<key>.json`` (the description) into `out_dir`, each atomically and owner-only
-(0600, in 0700 directories, like every file of a workspace), then answers
+that asked for the drawing was already let in), draws it twice (`render.draw`:
+at `WIDTH` columns, and one block per row at `NARROW_WIDTH` for phones) and
+writes ``<key>.svg``, ``<key>.narrow.svg``, ``<key>.png`` and
+``<key>.json`` (the description) into `out_dir`, each atomically and
+owner-only (0600, in 0700 directories, like every file of a workspace), the
+description last (the server takes a drawing as there once it is), then answers
 one line on stdout: ``{"id": n, "ok": true}`` or ``{"id": n, "ok": false, "error": …}``.
 
 It opens the workspace read-only in spirit: overrides are computed without
@@ -29,7 +31,7 @@ from typing import Any, TextIO
 from ballast_tui.config import Settings
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.published.render import draw
+from ballast_tui.published.render import NARROW_WIDTH, draw
 from ballast_tui.published.view_app import BoardView, PublishedBackend
 from ballast_tui.storage.private import make_dirs, restrict_umask, write_atomic
 from ballast_tui.tools.registry import Registry, load_registry
@@ -45,10 +47,12 @@ async def handle(ws: Workspace, registry: Registry, request: dict[str, Any]) -> 
     answer = await registry.acall(ctx, "public_board_view", {"slug": slug, "filter_overrides": overrides})
     board = BoardView.from_answer(slug, overrides, answer)
     drawing = await draw(PublishedBackend(registry, ctx, board))
+    narrow = await draw(PublishedBackend(registry, ctx, board.stacked()), NARROW_WIDTH, preview=False)
     out_dir = Path(request["out_dir"])
     make_dirs(out_dir)
     key = request["key"]
     write_atomic(out_dir / f"{key}.svg", drawing.svg.encode())
+    write_atomic(out_dir / f"{key}.narrow.svg", narrow.svg.encode())
     write_atomic(out_dir / f"{key}.png", drawing.png)
     meta = {"description": drawing.description, "title": board.title}
     write_atomic(out_dir / f"{key}.json", json.dumps(meta).encode())

@@ -1,6 +1,7 @@
-"""Sharing a board: its public link, who has access, ownership.
+"""Sharing a board: its public link and what the link offers, who has access, ownership.
 
-Only the owner may publish, grant or transfer; anyone else sees the same
+Only the owner may publish, set the link's options (CSV downloads, the sites
+allowed to embed the page), grant or transfer; anyone else sees the same
 screen, and a change key answers with the refusal the tool gives.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +32,8 @@ class ShareScreen(UsesBackend, Screen[None]):
         Binding("p", "publish", "Publish"),
         Binding("c", "copy_link", "Copy"),
         Binding("u", "unpublish", "Unpublish"),
+        Binding("x", "toggle_downloads", "CSV downloads"),
+        Binding("e", "embed_origins", "Embedding"),
         Binding("g", "grant", "Grant"),
         Binding("d", "revoke", "Revoke"),
         Binding("o", "transfer", "Transfer"),
@@ -53,6 +57,7 @@ class ShareScreen(UsesBackend, Screen[None]):
         yield Static(id="share-title")
         yield Static(id="visibility")
         yield Static(id="public-url")
+        yield Static(id="public-options")
         yield Static("People with access", id="grants-label")
         yield DataTable(id="grants", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -128,6 +133,7 @@ class ShareScreen(UsesBackend, Screen[None]):
         else:
             url.update("[dim]Not published. Press p to publish a read-only link.[/dim]")
             url.border_subtitle = ""
+        self.query_one("#public-options", Static).update(options_text(d.get("publicOptions") or {}))
         table = self.query_one("#grants", DataTable)
         selected = self.selected_grant()
         table.clear()
@@ -204,6 +210,45 @@ class ShareScreen(UsesBackend, Screen[None]):
             self.notify("The board is private again.", title="Unpublished")
 
     @work(group="share-action")
+    async def action_toggle_downloads(self) -> None:
+        if not await self.reload() or not self.may(self.role, "manage"):
+            return
+        wanted = not self.dashboard["publicOptions"]["downloads"]
+        answer = await self.call(
+            "dashboard_set_public_options", dashboard_id=self.dashboard_id, downloads=wanted
+        )
+        if answer is not None:
+            await self.reload()
+            said = "The page links each table and chart's data as CSV." if wanted else "No CSV on the page."
+            self.notify(said, title=f"CSV downloads {'on' if wanted else 'off'}")
+
+    @work(group="share-action")
+    async def action_embed_origins(self) -> None:
+        if not await self.reload() or not self.may(self.role, "manage"):
+            return
+        current = " ".join(self.dashboard["publicOptions"]["embed_origins"])
+        typed = await self.app.push_screen_wait(
+            PromptDialog(
+                wrapped(
+                    "Sites allowed to show the page in a frame, e.g. https://wiki.example.com "
+                    "(separate them with spaces; leave empty for none)"
+                ),
+                value=current,
+                placeholder="https://host[:port] …",
+            )
+        )
+        if typed is None:
+            return
+        origins = typed.replace(",", " ").split()
+        answer = await self.call(
+            "dashboard_set_public_options", dashboard_id=self.dashboard_id, embed_origins=origins
+        )
+        if answer is not None:
+            await self.reload()
+            listed = ", ".join(answer["embed_origins"])
+            self.notify(listed or "No site may frame the page.", title="Embedding")
+
+    @work(group="share-action")
     async def action_grant(self) -> None:
         if not await self.reload() or not self.may(self.role, "manage"):
             return
@@ -265,3 +310,18 @@ class ShareScreen(UsesBackend, Screen[None]):
         ):
             await self.reload()
             self.notify(f"{user} owns the board now; you are an editor.", title="Transferred")
+
+
+def options_text(options: dict[str, Any]) -> Text:
+    """The link's options in a line: CSV downloads on or off, and the sites that may frame it."""
+    origins = options.get("embed_origins") or []
+    text = Text("CSV downloads: ")
+    text.append("on" if options.get("downloads") else "off", style="bold")
+    text.append("  (x)", style="dim")
+    text.append(" · Embedding: ")
+    if origins:
+        text.append(", ".join(origins), style="bold")
+    else:
+        text.append("no site", style="bold")
+    text.append("  (e)", style="dim")
+    return text

@@ -278,12 +278,21 @@ def _v5_board_versions(db: sqlite_utils.Database) -> None:
         )
 
 
+def _v6_public_options(db: sqlite_utils.Database) -> None:
+    # A published link's options (`dashboard_set_public_options`): whether its page offers the
+    # displayed tables and charts as CSV, and the origins allowed to frame it (a JSON list of
+    # `scheme://host[:port]`; none by default).
+    db.execute("ALTER TABLE boards ADD COLUMN public_downloads INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE boards ADD COLUMN embed_origins TEXT NOT NULL DEFAULT '[]'")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
     (3, "connected warehouses and app databases", _v3_connections),
     (4, "token names, use and revocation; connection grants", _v4_tokens_and_grants),
     (5, "board versions", _v5_board_versions),
+    (6, "published links: CSV downloads and embedding origins", _v6_public_options),
 ]
 
 

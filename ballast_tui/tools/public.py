@@ -14,9 +14,12 @@ from typing import Any
 from pydantic import Field
 
 from ballast_tui.engine import overrides
+from ballast_tui.engine.errors import NotFound
+from ballast_tui.engine.exports import write_output
 from ballast_tui.engine.link_access import ACCESS_MAX_AGE_S, access_value
 from ballast_tui.published import board as published
-from ballast_tui.published.page import page_state
+from ballast_tui.published.downloads import csv_path, downloadable_block
+from ballast_tui.published.page import choices_from_query, choices_query, page_state
 from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
 
 PASSWORD_MAX = 1024
@@ -42,6 +45,12 @@ class UnlockArgs(Args):
 class ViewArgs(Args):
     slug: str = Field(min_length=1, max_length=SLUG_MAX)
     filter_overrides: dict[str, Any] | None = None
+
+
+class BlockCsvArgs(Args):
+    slug: str = Field(min_length=1, max_length=SLUG_MAX)
+    block_id: str
+    choices: dict[str, str] = Field(default_factory=dict)
 
 
 class BlockDataArgs(ViewArgs):
@@ -82,8 +91,10 @@ def public_page(board: BoardScope, args: PageArgs) -> dict[str, Any]:
     """A published page's state for a viewer's choices (the page's query string): the board's public
     fields, the resolved choices, the page's key, the form's controls.
 
-    What the server's HTML page is built from. Returns `board`, `overrides`, `key` (names the
-    drawing; the page's ETag), `default_key`, `controls` and `empty`.
+    What the server's HTML page is built from. Returns `board`, `overrides`, `key` (the page's ETag),
+    `drawing_key` (names its drawings), `default_key` (the drawing without choices: the preview),
+    `controls`, `downloads` (the CSV links, when the owner turned them on), `embed_origins` (who may
+    frame the page) and `empty`.
     """
     return page_state(board, args.choices)
 
@@ -150,3 +161,39 @@ def public_block_data(board: BoardScope, args: BlockDataArgs) -> dict[str, Any]:
     values = overrides.resolve(board, args.filter_overrides or {})
     shown = published.load_block(board, values, block)
     return published.block_data(board, shown, args.limit, args.offset, args.max_points)
+
+
+@REGISTRY.tool(
+    "public_block_csv",
+    BlockCsvArgs,
+    role="link",
+    writes=False,
+    example={"slug": "sales-overview-k3j9x0a1b2c3", "block_id": "daily", "choices": {"region": "North"}},
+)
+def public_block_csv(board: BoardScope, args: BlockCsvArgs) -> dict[str, Any]:
+    """A displayed table or chart's whole data as CSV, for a published page's choices (its query
+    string), when the board's owner turned downloads on.
+
+    Not found when downloads are off, or for a hidden block or one that is no table or chart. The
+    server's route streams the file; over the JSON door and MCP it answers what the file holds and
+    `download`, the link's path. Returns `block` (name), `format`, `columns`, `row_count` (and
+    `download`).
+    """
+    block = downloadable_block(board, args.block_id)
+    values = choices_from_query(board, args.choices) if args.choices else {}
+    shown = published.load_block(board, values, block)
+    output = shown.output
+    if output is None or (output.path is None and output.table is None):
+        # Never why: the error may quote SQL or name hidden blocks.
+        raise NotFound(f"{block['name']!r} has no data to download: it could not be computed")
+    answer: dict[str, Any] = {
+        "block": {"name": block["name"]},
+        "format": "csv",
+        "columns": output.columns,
+        "row_count": output.row_count,
+    }
+    sink = board.ctx.export_sink
+    if sink is None:
+        return {**answer, "download": csv_path(args.slug, block["name"], choices_query(board, values))}
+    write_output(output, "csv", sink.begin(str(block["name"]), "csv", output.row_count))
+    return answer

@@ -1,10 +1,11 @@
-"""Sharing tools: visibility, publish and unpublish, grants, transfer."""
+"""Sharing tools: visibility, publish and unpublish, a published link's options, grants, transfer."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -14,6 +15,7 @@ from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.events import BoardChanged
 from ballast_tui.engine.hashing import hash_secret
 from ballast_tui.engine.ids import random_base36
+from ballast_tui.engine.public_options import MAX_ORIGINS, ORIGIN_MAX_LENGTH, PublicOptions, parse_origins
 from ballast_tui.storage import repos
 from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, Context
 
@@ -31,6 +33,15 @@ class PublishArgs(Args):
     dashboard_id: str
     password: str | None = Field(default=None, max_length=1024)
     """Absent: the current password stays; null or "": none; a string: the new password."""
+
+
+class PublicOptionsArgs(Args):
+    dashboard_id: str
+    downloads: bool | None = None
+    embed_origins: (
+        Annotated[list[Annotated[str, Field(max_length=ORIGIN_MAX_LENGTH)]], Field(max_length=MAX_ORIGINS)]
+        | None
+    ) = None
 
 
 class GrantArgs(Args):
@@ -191,6 +202,49 @@ def dashboard_unpublish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
     if "password" in args.model_fields_set:
         raise InvalidRequest("dashboard_unpublish takes no password")
     return _unpublish(ctx, board.id, board.row)
+
+
+@REGISTRY.tool(
+    "dashboard_set_public_options",
+    PublicOptionsArgs,
+    role="owner",
+    writes=True,
+    destructive=True,
+    idempotent=True,
+    explicit_board=True,
+    example={
+        "dashboard_id": "dash_k3j9x0a1b2c3",
+        "downloads": True,
+        "embed_origins": ["https://wiki.example.com"],
+    },
+)
+def dashboard_set_public_options(board: BoardScope, args: PublicOptionsArgs) -> dict[str, Any]:
+    """Set what a board's published link offers: CSV downloads of its tables and charts, and the
+    origins allowed to frame its page.
+
+    Owner only; both are off by default. `downloads` true: the published page links each displayed
+    table and chart's data as CSV for the viewer's choices (behind the same password). `embed_origins`:
+    the sites allowed to show the page in a frame, each `https://host` or `https://host:port`; an empty
+    list allows none. Leave an option out to keep it; call with neither to read them.
+    Returns `downloads` and `embed_origins`.
+    """
+    ctx = board.ctx
+    current = PublicOptions.of(board.row)
+    wanted = PublicOptions(
+        current.downloads if args.downloads is None else args.downloads,
+        current.embed_origins if args.embed_origins is None else parse_origins(args.embed_origins),
+    )
+    if wanted != current:
+        with ctx.ws.db.write() as tx:
+            repos.update_board(
+                tx,
+                board.id,
+                public_downloads=int(wanted.downloads),
+                embed_origins=json.dumps(list(wanted.embed_origins)),
+            )
+            record(tx, ctx, board.id, "public_options", board.id, **wanted.describe())
+        publish(ctx, BoardChanged(dashboard_id=board.id, change="public_options"))
+    return PublicOptions.of(board.reload().row).describe()
 
 
 @REGISTRY.tool(

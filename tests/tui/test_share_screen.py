@@ -1,4 +1,5 @@
-"""Sharing by keyboard: publish with a password, unpublish, grant and revoke; auto-refresh settings."""
+"""Sharing by keyboard: publish with a password, unpublish, the link's options, grant and revoke;
+auto-refresh settings."""
 
 from __future__ import annotations
 
@@ -228,3 +229,76 @@ async def test_transferring_ownership_leaves_the_old_owner_an_editor(demo_ws: tu
         grants = screen.query_one("#grants")
         rows = [grants.get_row_at(i) for i in range(grants.row_count)]
         assert [(r[0], r[2]) for r in rows] == [("bob", "owner"), (ws.users.local().name, "editor")]
+
+
+async def test_the_owner_turns_csv_downloads_on_and_lists_the_sites_that_may_embed_the_page(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ShareScreen)
+        shown = text(screen, "#public-options")
+        assert "CSV downloads: off" in shown and "Embedding: no site" in shown
+        await pilot.press("x")
+        await settle(pilot)
+        assert board(ws, board_id)["publicOptions"]["downloads"] is True
+        assert "CSV downloads: on" in text(screen, "#public-options")
+
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptDialog)
+        await pilot.press(*"https://wiki.example.com, http://intranet:8080", "enter")
+        await settle(pilot)
+        assert app.screen is screen
+        wanted = ["https://wiki.example.com", "http://intranet:8080"]
+        assert board(ws, board_id)["publicOptions"]["embed_origins"] == wanted
+        assert "https://wiki.example.com, http://intranet:8080" in text(screen, "#public-options")
+
+        # Not an origin: the tool's refusal is shown, and nothing changes.
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.screen.query_one("#answer").value == "https://wiki.example.com http://intranet:8080"
+        await pilot.press("ctrl+u", *"wiki.example.com/page", "enter")
+        await settle(pilot)
+        assert any("is not an origin" in n.message for n in app._notifications)
+        assert board(ws, board_id)["publicOptions"]["embed_origins"] == wanted
+
+        # Emptied: no site may embed it again; downloads off again.
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+u", "enter")
+        await pilot.press("x")
+        await settle(pilot)
+        assert board(ws, board_id)["publicOptions"] == {"downloads": False, "embed_origins": []}
+        assert "Embedding: no site" in text(screen, "#public-options")
+
+
+async def test_an_editor_sees_the_links_options_but_may_not_change_them(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    ws, board_id = demo_ws
+    bob, _ = ws.users.create("bob")
+    owner_ctx = Context(ws, ws.users.local())
+    load_registry().call(
+        owner_ctx, "dashboard_grant", {"dashboard_id": board_id, "user": "bob", "role": "editor"}
+    )
+    load_registry().call(
+        owner_ctx, "dashboard_set_public_options", {"dashboard_id": board_id, "downloads": True}
+    )
+    app = BallastApp(LocalBackend(ws, bob), board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert "CSV downloads: on" in text(app.screen, "#public-options")
+        for key in ("x", "e"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, ShareScreen)
+        assert sum("may not manage this board" in n.message for n in app._notifications) == 2
+    assert board(ws, board_id)["publicOptions"] == {"downloads": True, "embed_origins": []}

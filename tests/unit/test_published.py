@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -17,7 +18,7 @@ from ballast_tui.engine.errors import InvalidRequest, NotFound
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.published.page import page_key
 from ballast_tui.published.raster import CELL_H, CELL_W, paint
-from ballast_tui.published.render import draw
+from ballast_tui.published.render import NARROW_WIDTH, WIDTH, draw
 from ballast_tui.published.view_app import BoardView, PublishedBackend
 from ballast_tui.storage import repos
 from ballast_tui.tools.registry import load_registry
@@ -158,6 +159,28 @@ def test_the_drawing_shows_the_blocks_and_a_preview_of_1200x630(
     assert "picked" not in drawing.svg and "sum(amount)" not in drawing.svg
     assert "total: 120" in drawing.description
     assert Image.open(io.BytesIO(drawing.png)).size == (1200, 630)
+
+
+def test_the_phones_drawing_is_narrow_with_one_block_per_row_and_ids_of_its_own(
+    ws: Workspace, published: dict[str, Any]
+) -> None:
+    registry, ctx = load_registry(), Context.anonymous(ws)
+    answer = registry.call(ctx, "public_board_view", {"slug": published["slug"]})
+    view = BoardView.from_answer(published["slug"], {}, answer)
+    wide = asyncio.run(draw(PublishedBackend(registry, ctx, view)))
+    narrow = asyncio.run(draw(PublishedBackend(registry, ctx, view.stacked()), NARROW_WIDTH, preview=False))
+    in_order = [block for row in view.layout["rows"] for block in row["blocks"]]
+    assert view.stacked().layout["rows"] == [{"blocks": [block]} for block in in_order]
+
+    def view_width(svg: str) -> float:
+        found = re.search(r'viewBox="0 0 ([0-9.]+) ', svg)
+        assert found is not None
+        return float(found[1])
+
+    assert view_width(narrow.svg) / view_width(wide.svg) == pytest.approx(NARROW_WIDTH / WIDTH, rel=0.02)
+    assert "total" in narrow.svg and "10" in narrow.svg and narrow.png == b""
+    ids = re.compile(r'id="([^"]+)"')
+    assert set(ids.findall(wide.svg)).isdisjoint(ids.findall(narrow.svg))  # one page holds both
 
 
 def test_paint_places_each_character_on_its_cell_and_draws_braille_as_dots() -> None:

@@ -72,6 +72,7 @@ CONTRACT: dict[str, str] = {
     "dashboard_set_visibility": "owner",
     "dashboard_publish": "owner",
     "dashboard_unpublish": "owner",
+    "dashboard_set_public_options": "owner",
     "dashboard_grant": "owner",
     "dashboard_transfer": "owner",
     "dashboard_delete": "owner",
@@ -92,6 +93,7 @@ CONTRACT: dict[str, str] = {
     "public_unlock": "link",
     "public_board_view": "link",
     "public_block_data": "link",
+    "public_block_csv": "link",
 }
 
 
@@ -267,6 +269,11 @@ CASES: list[Case] = [
     Case("dashboard_set_visibility", on(visibility="private"), mutates=True),
     Case("dashboard_publish", on(password="s3cret"), mutates=True),
     Case("dashboard_unpublish", on(), mutates=True),
+    Case(
+        "dashboard_set_public_options",
+        on(downloads=False, embed_origins=["https://wiki.example.com"]),
+        mutates=True,
+    ),
     Case("dashboard_grant", on(user="nora", role="viewer"), mutates=True),
     Case("dashboard_transfer", on(user="ed"), mutates=True),
     Case("dashboard_delete", on(), mutates=True),
@@ -289,6 +296,11 @@ CASES: list[Case] = [
     Case(
         "public_block_data",
         linked(block_id=lambda w: w.q),
+        other=swap(linked(block_id=lambda w: w.q), block_id=lambda o: o.q),
+    ),
+    Case(
+        "public_block_csv",
+        linked(block_id=lambda w: w.q, choices={"region": "b"}),
         other=swap(linked(block_id=lambda w: w.q), block_id=lambda o: o.q),
     ),
 ]
@@ -360,6 +372,7 @@ class Env:
         owner("dashboard_run_block", dashboard_id=board, block_id=q)
         runs = owner("dashboard_runs", dashboard_id=board, block_id=q)["runs"]
         slug = owner("dashboard_publish", dashboard_id=board)["slug"]
+        owner("dashboard_set_public_options", dashboard_id=board, downloads=True)
         conv = owner("conversation_create", title="Chat")["conversation"]["id"]
         for target in (board, conv):
             owner("dashboard_grant", dashboard_id=target, user="ed", role="editor")
