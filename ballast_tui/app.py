@@ -20,8 +20,11 @@ from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
 
 HANGUP_EXIT = 128 + signal.SIGHUP
+SERVICES_AT_LATEST_S = 3.0
+"""The embedded server starts when the first screen is drawn, or this long after launch at the latest."""
 Service = Callable[[], Awaitable[Callable[[], Awaitable[None]]]]
-"""Something to run beside the app on its loop: started on load, answering its stop function."""
+"""Something to run beside the app on its loop: started once the first screen is drawn, answering its
+stop function."""
 
 
 class BallastApp(App[None]):
@@ -42,11 +45,20 @@ class BallastApp(App[None]):
         self.start_dashboard = dashboard_id
         self.services = list(services)
         self._stops: list[Callable[[], Awaitable[None]]] = []
+        self._services: asyncio.Task[None] | None = None
 
-    async def on_load(self) -> None:
-        # Services (the embedded server) start on the app's loop before the first screen.
+    def start_services(self) -> None:
+        """Start the services (the embedded server) on the app's loop, once: called when the first
+        screen is drawn, so serving never delays what the person sees first."""
+        if self._services is None:
+            self._services = asyncio.create_task(self._start_services())
+
+    async def _start_services(self) -> None:
         for start in self.services:
-            self._stops.append(await start())
+            try:
+                self._stops.append(await start())
+            except Exception as error:  # the app still works on its own files; say why others cannot join
+                self.notify(f"the embedded server did not start: {error}", severity="error", timeout=15)
 
     def on_mount(self) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -56,6 +68,8 @@ class BallastApp(App[None]):
         self.push_screen(DashboardsScreen())
         if self.start_dashboard:
             self.push_screen(DashboardScreen(self.start_dashboard))
+        # The first screen starts them once drawn; this is for a first screen that never is.
+        self.set_timer(SERVICES_AT_LATEST_S, self.start_services)
 
     def show_error(self, error: Exception) -> None:
         """Tell the person what was refused, in the contract's words."""
@@ -75,6 +89,8 @@ class BallastApp(App[None]):
         self.exit(return_code=code)
 
     async def _stop_services(self) -> None:
+        if self._services is not None:
+            await self._services  # a service half started is stopped once it is whole
         stops, self._stops = self._stops, []
         for stop in reversed(stops):
             await stop()

@@ -19,16 +19,17 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ballast_tui.engine.events import AccessLost, Event, Reload
-from ballast_tui.engine.exports import FileSink
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.live import LiveSession
-from ballast_tui.engine.staging import Progress, stage_copy
 from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, Registry, load_registry
+
+if TYPE_CHECKING:
+    from ballast_tui.engine.staging import Progress
 
 HEARTBEAT_S = 10.0
 EVENT_QUEUE = 10_000
@@ -88,6 +89,8 @@ def export_to_file(
 ) -> dict[str, Any]:
     """Run the `export_block` tool into `target`: written beside it and renamed over it only once the
     export succeeded, so a refused or failed export leaves an existing file untouched."""
+    from ballast_tui.engine.exports import FileSink
+
     sink = FileSink(target)
     exporting = dataclasses.replace(ctx, export_sink=sink)
     try:
@@ -108,6 +111,8 @@ async def import_staged(
     progress: Progress | None,
 ) -> dict[str, Any]:
     """Copy `path` into the workspace's import directory `imports` and import it from there."""
+    from ballast_tui.engine.staging import stage_copy
+
     staged = await asyncio.to_thread(stage_copy, path, imports, progress)
     try:
         return await backend.call(

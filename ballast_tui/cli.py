@@ -6,13 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import aiohttp
-
 from ballast_tui import __version__
-from ballast_tui.commands import fail, workspace_of
+from ballast_tui.commands import connection_errors, fail, workspace_of
 from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings
 from ballast_tui.engine.errors import ToolError
-from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.private import restrict_umask
 
 
@@ -180,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except ToolError as error:
         return fail(f"{error.code}: {error.message}")
-    except (OSError, aiohttp.ClientError) as error:
+    except connection_errors() as error:
         if isinstance(error, BrokenPipeError):
             # The reader went away (`ballast export … | head`): not an error worth a traceback.
             sys.stderr.close()
@@ -213,6 +210,8 @@ def _serve(args: argparse.Namespace) -> int:
     from server.runner import run_server
 
     settings = Settings(public_url=args.public_url, max_body=args.max_body)
+    from ballast_tui.engine.workspace import Workspace
+
     with Workspace(workspace_of(args), settings) as ws:
         run_server(ws, args.host, args.port)
     return 0

@@ -13,11 +13,13 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ballast_tui.backend import Backend
 from ballast_tui.config import resolve_workspace
-from ballast_tui.opening import Opened, open_backend
+
+if TYPE_CHECKING:
+    from ballast_tui.backend import Backend
+    from ballast_tui.opening import Opened
 
 T = TypeVar("T")
 
@@ -26,6 +28,13 @@ def fail(message: str, code: int = 1) -> int:
     """Print ``ballast: message`` on stderr; the exit status."""
     print(f"ballast: {message}", file=sys.stderr)
     return code
+
+
+def connection_errors() -> tuple[type[BaseException], ...]:
+    """What reaching a server may raise: OSError, and aiohttp's client errors once aiohttp is loaded
+    (it is imported only by what talks to a server, and nothing raises them before)."""
+    aiohttp = sys.modules.get("aiohttp")
+    return (OSError, aiohttp.ClientError) if aiohttp is not None else (OSError,)
 
 
 def workspace_of(args: argparse.Namespace) -> Path:
@@ -40,6 +49,8 @@ def token_of(args: argparse.Namespace) -> str | None:
 
 def backend_for(args: argparse.Namespace, client: str = "cli") -> Opened:
     """The backend a command acts through, as the user of its token (else the local account)."""
+    from ballast_tui.opening import open_backend
+
     return open_backend(workspace_of(args), token_of(args), client=client)
 
 

@@ -8,10 +8,8 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-import aiohttp
-
 from ballast_tui.backend import Backend
-from ballast_tui.commands import fail, token_of, workspace_of
+from ballast_tui.commands import connection_errors, fail, token_of, workspace_of
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.opening import open_backend
@@ -29,7 +27,7 @@ def run_tui(args: argparse.Namespace) -> int:
         opened = open_backend(workspace_of(args), token_of(args), client="tui", serve=True)
     except ToolError as error:
         return fail(f"{error.code}: {error.message}")
-    except (OSError, aiohttp.ClientError) as error:
+    except connection_errors() as error:
         return fail(f"cannot reach the workspace's server: {error}")
     try:
         if opened.workspace is None:
@@ -83,7 +81,7 @@ def _run_remote(url: str, token: str, dashboard_id: str | None) -> int:
         asyncio.run(backend.start())
     except ToolError as error:
         return fail(f"{url}: {error.message}")
-    except (OSError, aiohttp.ClientError) as error:
+    except connection_errors() as error:
         return fail(f"cannot reach {url}: {error}")
     return _run_app(backend, dashboard_id)
 

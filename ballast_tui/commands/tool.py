@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-import aiohttp
-
-from ballast_tui.commands import call, fail, token_of, workspace_of
+from ballast_tui.commands import call, connection_errors, fail, token_of, workspace_of
 from ballast_tui.engine.errors import ToolError
 
 
@@ -31,5 +29,5 @@ def run_mcp(args: argparse.Namespace) -> int:
         return run_stdio(workspace_of(args), token_of(args))
     except ToolError as error:
         return fail(f"{error.code}: {error.message}")
-    except (OSError, aiohttp.ClientError) as error:
+    except connection_errors() as error:
         return fail(f"cannot reach the workspace's server: {error}")

@@ -31,7 +31,6 @@ from ballast_tui.engine.events import RunStarted
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, compute, source_query
-from ballast_tui.engine.remote.runner import run_sql
 from ballast_tui.engine.run_records import RunRecorder
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.db import utcnow
@@ -146,6 +145,8 @@ class Cascade:
         started_at, t0 = utcnow(), time.perf_counter()
         try:
             if remote is not None:
+                from ballast_tui.engine.remote.runner import run_sql  # loaded with the first connection
+
                 sql = block["config"]["sql"] if block["type"] == "sql" else source_query(block)
                 produced = run_sql(self.ws.executor, remote, sql, inputs, bound)
             else:

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.engine.blocks import CONTROL_TYPES, bound_values
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.outputs import Output, output_of_file
-from ballast_tui.engine.remote.runner import RemoteRun
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import dumps
+
+if TYPE_CHECKING:
+    from ballast_tui.engine.remote.runner import RemoteRun
 
 
 def digest(value: Any) -> str:
@@ -99,6 +101,8 @@ class BlockInputs:
         # A refresh, a schedule or a recorded manual run reads anew; edits, controls and viewers'
         # overrides may reuse what this epoch already read.
         reuse = not self.persist or self.trigger in ("edit", "control")
+        from ballast_tui.engine.remote.runner import RemoteRun  # only boards reading connections load it
+
         return RemoteRun(self.ws.connections, self.board_id, self.owner(), self.remote_epoch(), reuse=reuse)
 
     def control_value(self, block: Mapping[str, Any]) -> Any:

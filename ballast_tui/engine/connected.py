@@ -8,7 +8,6 @@ from typing import Any
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.executor import QueryError
-from ballast_tui.engine.remote.planner import split_name
 from ballast_tui.engine.scope import BoardScope
 
 SHOWN_TABLES = 12
@@ -60,6 +59,10 @@ def check_connected_reads(board: BoardScope, g: BoardGraph, block_ids: list[str]
     A connection that cannot be reached now is not held against the block: its
     run will say what is wrong.
     """
+    if not any(g.upstream_remote.get(block_id) for block_id in block_ids):
+        return  # no connected table: the drivers need not even be loaded
+    from ballast_tui.engine.remote.planner import split_name
+
     store = board.ws.connections
     owner = str(board.row["owner_id"])
     for block_id in block_ids:

@@ -11,19 +11,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.config import Settings, WorkspacePaths
 from ballast_tui.engine.computed_cache import ComputedCache
 from ballast_tui.engine.events import EventBus
 from ballast_tui.engine.executor import Executor
-from ballast_tui.engine.remote.store import Connections
 from ballast_tui.engine.sessions import Sessions
 from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import Users
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import Database
 from ballast_tui.storage.files import sweep
+
+if TYPE_CHECKING:
+    from ballast_tui.engine.remote.store import Connections
 
 
 class Workspace:
@@ -51,7 +53,8 @@ class Workspace:
         self.db = Database(self.paths.db)
         self.users = Users(self.db, lambda: self.secret)
         self.executor = Executor(self.paths.data, self.settings)
-        self.connections = Connections(self.db, self.paths.root, self.settings)
+        self._connections: Connections | None = None
+        self._connections_guard = threading.Lock()
         self.bus = EventBus()
         self.sessions = Sessions()
         self.computed = ComputedCache()
@@ -68,6 +71,17 @@ class Workspace:
         """The workspace's signing key (`secret.key`, made on first need)."""
         return workspace_secret(self.paths.secret)
 
+    @property
+    def connections(self) -> Connections:
+        """The connected warehouses and app databases, opened on first need: drawing a board of
+        imported data never loads the database drivers."""
+        with self._connections_guard:
+            if self._connections is None:
+                from ballast_tui.engine.remote.store import Connections
+
+                self._connections = Connections(self.db, self.paths.root, self.settings)
+            return self._connections
+
     def board_lock(self, board_id: str) -> threading.Lock:
         """The lock that serializes the cascades of one board."""
         with self._board_locks_guard:
@@ -79,7 +93,9 @@ class Workspace:
     def close(self) -> None:
         """Cancel running queries and release every resource."""
         self.executor.close()
-        self.connections.close()
+        with self._connections_guard:
+            if self._connections is not None:
+                self._connections.close()
         self.block_pool.shutdown(wait=True, cancel_futures=True)
         self.db.close()
 

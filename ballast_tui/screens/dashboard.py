@@ -92,9 +92,11 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.render_own_view()
         grid = self.query_one(Grid)
         shown = {block_id: self.own_view.shown(b) for block_id, b in self.blocks.items()}
-        await grid.build(self.dashboard_id, self.dashboard["layout"], shown)
+        await grid.build(self.dashboard_id, self.dashboard["layout"], shown, load=False)
         for each in grid.cells():
             each.overrides = self.own_view.overrides()
+        # Once laid out (each view asks for data at its real size): every cell's data at once.
+        self.call_after_refresh(self.redraw_cells)
         cell = grid.cell(focused["id"]) if focused else None
         if cell is not None:
             cell.focus()
@@ -241,13 +243,21 @@ class DashboardScreen(UsesBackend, Screen[None]):
 
     @work(group="own-view", exclusive=True)
     async def redraw_cells(self) -> None:
-        """Every cell's data fetched at once and drawn in one screen update (not one per answer)."""
+        """Every cell's data fetched at once and drawn in one screen update (not one per answer):
+        the first paint, a change of your own view."""
         cells = self.query_one(Grid).cells()
         answers = await asyncio.gather(*(cell.fetch() for cell in cells))
         with self.app.batch_update():
             for cell, data in zip(cells, answers, strict=True):
                 if data is not None and cell.is_attached:
                     cell.present(data)
+        self.call_after_refresh(self.drawn)
+
+    def drawn(self) -> None:
+        """The board is on screen: the app may start what waited for that (its embedded server)."""
+        start = getattr(self.app, "start_services", None)
+        if start is not None:
+            start()
 
     def action_own_view(self) -> None:
         """An editor switches between changing the stored values and a view of their own."""

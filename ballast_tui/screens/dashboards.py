@@ -48,7 +48,8 @@ class DashboardsScreen(UsesBackend, Screen[None]):
         # The list loads on ScreenResume, which Textual also sends when the screen is first shown.
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        if self.app.screen is self:  # not when a dashboard opened on top at launch
+            self.reload()
 
     @work(exclusive=True, group="boards")
     async def reload(self) -> None:
@@ -57,6 +58,9 @@ class DashboardsScreen(UsesBackend, Screen[None]):
             return
         self.boards = answer["dashboards"]
         self.refill()
+        start = getattr(self.app, "start_services", None)
+        if start is not None:
+            self.call_after_refresh(start)  # the list is on screen: serve the workspace now
 
     def refill(self) -> None:
         table = self.query_one(DataTable)

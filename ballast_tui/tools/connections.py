@@ -7,14 +7,16 @@ the password or the URL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from ballast_tui.engine.changes import record
 from ballast_tui.engine.executor import QueryError
-from ballast_tui.engine.remote.store import Connection
 from ballast_tui.tools.registry import REGISTRY, Args, Context
+
+if TYPE_CHECKING:
+    from ballast_tui.engine.remote.store import Connection
 
 SHOWN_TABLES = 12
 

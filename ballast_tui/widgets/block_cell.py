@@ -52,8 +52,10 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
     locked_by: reactive[str] = reactive("")
     """The name of whoever else has the block open in an editor ("" when nobody does)."""
 
-    def __init__(self, dashboard_id: str, block: dict[str, Any]) -> None:
+    def __init__(self, dashboard_id: str, block: dict[str, Any], *, load_on_mount: bool = True) -> None:
         super().__init__(id=f"cell-{block['id']}")
+        self.load_on_mount = load_on_mount
+        """False when the screen fetches every cell's first data at once (`DashboardScreen`)."""
         self.dashboard_id = dashboard_id
         self.block = block
         self.finished_at: str | None = None
@@ -78,8 +80,9 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         self.set_interval(0.1, self._spin)
         self.set_interval(30, self._render_title)
         self.state = self.block["state"]
-        # After the first layout, so the view asks for data at its real size.
-        self.call_after_refresh(self.load)
+        if self.load_on_mount:
+            # After the first layout, so the view asks for data at its real size.
+            self.call_after_refresh(self.load)
 
     def _spin(self) -> None:
         if self.running:

@@ -27,9 +27,15 @@ class Grid(VerticalScroll):
     """The widget each displayed block gets."""
 
     async def build(
-        self, dashboard_id: str, layout: dict[str, Any], blocks: dict[str, dict[str, Any]]
+        self,
+        dashboard_id: str,
+        layout: dict[str, Any],
+        blocks: dict[str, dict[str, Any]],
+        *,
+        load: bool = True,
     ) -> None:
-        """Replace the cells with the layout's."""
+        """Replace the cells with the layout's (each loading its data once laid out, unless `load` is
+        False: then the caller fetches them)."""
         await self.remove_children()
         types = {block_id: block["type"] for block_id, block in blocks.items()}
         rows = []
@@ -39,7 +45,7 @@ class Grid(VerticalScroll):
                 continue
             cells = []
             for block_id, span in zip(present, row_spans({**row, "blocks": present}), strict=True):
-                cell = self.cell_type(dashboard_id, blocks[block_id])
+                cell = self.cell_type(dashboard_id, blocks[block_id], load_on_mount=load)
                 cell.styles.width = f"{span}fr"
                 cells.append(cell)
             grid_row = GridRow(*cells)
