@@ -8,10 +8,13 @@ waits for its answer with a deadline:
 
 - at the time limit, the query is interrupted: the worker cancels it the
   driver's way (PostgreSQL also stops it itself: its ``statement_timeout`` is
-  the same limit); a driver that cannot be interrupted (SQLite) is killed;
-- `ABANDON_AFTER_S` later, a worker that has still not answered is killed
-  (SIGKILL) and the call fails as abandoned. A killed worker is replaced by a
-  new one when a query next needs it.
+  the same limit); a driver that cannot be interrupted (SQLite) is killed.
+  The limit counts from the call, or from when a worker started for it is
+  ready (starting Python and its imports is not the query's time);
+- the time limit plus `ABANDON_AFTER_S` after the call, a worker that has
+  still not answered is killed (SIGKILL) and the call fails as abandoned,
+  however long the worker took to start. A killed worker is replaced by a new
+  one when a query next needs it.
 
 `cancel` never blocks: it asks the worker to interrupt and kills it if the
 query has not ended `CANCEL_GRACE_S` later; `close` kills what runs at once.
@@ -117,8 +120,8 @@ class SessionPool:
         self, key: str, target: Target, request: dict[str, Any], timeout: float, board_id: str | None
     ) -> _Answer:
         what = "catalog listing" if request["op"] == "tables" else "query"
-        soft = time.monotonic() + timeout
-        hard = soft + ABANDON_AFTER_S
+        started = time.monotonic()
+        hard = started + timeout + ABANDON_AFTER_S
         request.update(
             key=key,
             driver=target.driver,
@@ -132,7 +135,10 @@ class SessionPool:
             call = self._start(worker, board_id, can_interrupt(target.driver))
             try:
                 worker.send({**request, "call": call.id})
-                if not worker.answered(soft):
+                if fresh:  # the query's time limit counts once the worker has started
+                    worker.started(hard)
+                soft = (time.monotonic() if fresh else started) + timeout
+                if not worker.answered(min(soft, hard)):
                     self._time_out(call)
                 meta, table = worker.receive(hard)
             except wire.Deadline:

@@ -79,6 +79,12 @@ class WorkerProcess:
         """Hand the worker a request; `wire.Gone` when it has exited."""
         wire.send_frame(self._requests, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
 
+    def started(self, deadline: float) -> None:
+        """Wait for a new worker to say it is ready (its imports take a moment); `wire.Deadline` or
+        `wire.Gone` when it does not by `deadline`."""
+        if bytes(wire.read_frame(self._answers, deadline)) != wire.READY:
+            raise wire.Gone
+
     def answered(self, deadline: float) -> bool:
         """Whether the worker began to answer (or exited) before `deadline`."""
         return wire.wait_readable(self._answers, deadline)

@@ -1,9 +1,9 @@
 """The pipes between the engine and its query worker processes: frames, and Arrow in them.
 
 Every message is a frame: an 8-byte big-endian length, then that many bytes.
-The engine sends a request as one frame (a pickled dict: the worker is our own
-child, started by us, so it trusts what we send). The worker answers with a
-frame of JSON (``ok``, a failure's ``kind`` and ``detail``, a listing's
+A new worker first sends `READY`. The engine sends a request as one frame (a
+pickled dict: the worker is our own child, started by us, so it trusts what
+we send). The worker answers with a frame of JSON (``ok``, a failure's ``kind`` and ``detail``, a listing's
 ``tables``, ``held``: the connection whose session it keeps open) and, when
 the JSON says ``arrow``, a second frame holding the result as an Arrow IPC
 stream. Nothing the worker sends is unpickled: a worker talks to databases we
@@ -24,6 +24,8 @@ from typing import BinaryIO
 import pyarrow as pa
 
 HEADER = struct.Struct("!Q")
+READY = b'{"ready": true}'
+"""A new worker's first frame: its imports are done."""
 CALL = struct.Struct("!Q")
 """An interrupt on the control pipe: the id of the call to interrupt."""
 

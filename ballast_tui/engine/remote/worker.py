@@ -4,11 +4,12 @@
 
 The engine (`ballast_tui.engine.remote.process`) starts it and may kill it at
 any moment: that is how a query on a database that never answers is
-abandoned. It reads requests on stdin and answers on stdout (see `wire`);
-CONTROL_FD is a pipe on which the engine asks it to interrupt a call, read by
-a thread of its own so a request still reaches a query that blocks the main
-thread. When that pipe closes (the engine is gone) the worker exits at once,
-whatever it is doing.
+abandoned. Once started (its imports done) it says so on stdout, then reads
+requests on stdin and answers each on stdout (see `wire`); CONTROL_FD is a
+pipe on which the engine asks it to interrupt a call, read by a thread of its
+own so a request still reaches a query that blocks the main thread. When that
+pipe closes (the engine is gone) the worker exits at once, whatever it is
+doing.
 
 A request names a connection (``key``), its driver and URI, and what to do:
 ``query`` (``sql``, ``params``) or ``tables``. With ``keep`` (PostgreSQL), the
@@ -151,6 +152,7 @@ def serve(requests: BinaryIO, answers: BinaryIO, control_fd: int) -> None:
     """Answer requests until stdin closes."""
     worker = _Worker()
     threading.Thread(target=_watch_control, args=(control_fd, worker), daemon=True).start()
+    wire.write_frames(answers, wire.READY)  # started: the first request's time limit counts from here
     try:
         while (payload := wire.read_frame_blocking(requests)) is not None:
             request = pickle.loads(payload)
