@@ -81,7 +81,7 @@ def board_with_blocks(ws: Workspace, url: str) -> Callable[[str], dict[str, Any]
     def call(tool: str, **arguments: Any) -> dict[str, Any]:
         return registry.call(ctx, tool, arguments)
 
-    call("connection_add", name="wh", url=url)
+    call("connection_add", name="wh", url=url, grant=["*"])
     board = call("dashboard_create", title="bench")["dashboard"]["id"]
     for index, (_name, sql, _pull) in enumerate(QUERIES):
         block = call(

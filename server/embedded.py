@@ -43,6 +43,7 @@ async def start_embedded(ws: Workspace, host: str = "127.0.0.1", port: int = DEF
     async def stop() -> None:
         remove_server_json(ws.paths)
         ws.executor.cancel()
+        ws.connections.cancel()
         with contextlib.suppress(Exception):
             await resuming
         await runner.cleanup()

@@ -140,11 +140,11 @@ async def _serve_holding_the_lock(ws: Workspace, host: str, port: int) -> None:
             await stop.wait()
             log.info("stopping: cancelling running queries")
             if not resuming.done():
-                ws.executor.cancel()
+                _cancel_queries(ws)
         finally:
             # Interrupt what runs now; the app's shutdown then closes WebSockets, lets requests
             # end (bounded by SHUTDOWN_TIMEOUT_S) and stops the scheduler, which cancels its own.
-            ws.executor.cancel()
+            _cancel_queries(ws)
             try:
                 await runner.cleanup()
             finally:
@@ -152,6 +152,13 @@ async def _serve_holding_the_lock(ws: Workspace, host: str, port: int) -> None:
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
+
+
+def _cancel_queries(ws: Workspace) -> None:
+    """Interrupt every running query, local or on a connected database; never waits on either
+    (a connected database's query that does not stop at once has its worker killed shortly)."""
+    ws.executor.cancel()
+    ws.connections.cancel()
 
 
 class JsonLogFormatter(logging.Formatter):

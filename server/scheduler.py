@@ -94,6 +94,7 @@ class Scheduler:
         while self._running and time.monotonic() < deadline:
             for board_id in list(self._running):
                 self.ws.executor.cancel(board_id)
+                self.ws.connections.cancel(board_id)
             await asyncio.wait(list(self._running.values()), timeout=_CANCEL_EVERY_S)
         if self._running:
             log.warning("scheduled refreshes still running at stop: %s", ", ".join(sorted(self._running)))

@@ -8,8 +8,9 @@ files are opened with ``mode=ro``; DuckDB files with ``read_only`` and the same
 sandbox as the boards' own DuckDB (no file access, no extensions, locked
 configuration).
 
-Driver errors become `RemoteFailure`, sorted into what a user can act on.
-Their text may still hold a secret: the caller scrubs it.
+Sessions live in query worker processes (`worker`), which the engine can kill
+whatever a session waits on. Driver errors become `RemoteFailure`, sorted into
+what a user can act on. Their text may still hold a secret: the caller scrubs it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 from urllib.parse import quote
 
 import duckdb
@@ -29,7 +30,18 @@ import pyarrow as pa
 from ballast_tui.engine.remote.arrow import normalize
 from ballast_tui.engine.remote.urls import Target
 
-FailureKind = Literal["connect", "lost", "missing_table", "timeout", "untranslatable", "query"]
+FailureKind = Literal[
+    "connect",
+    "lost",
+    "missing_table",
+    "timeout",
+    "untranslatable",
+    "query",
+    "abandoned",
+    "cancelled",
+    "worker",
+]
+FAILURE_KINDS: frozenset[str] = frozenset(get_args(FailureKind))
 Params = Sequence[Any] | Mapping[str, Any]
 
 # PostgreSQL SQLSTATEs that say "this SQL is not what I speak", where a translated query may fall back.
@@ -77,12 +89,26 @@ _PG_TYPES = {
 
 
 class RemoteFailure(Exception):
-    """A connected database refused or failed; `detail` is the database's own words (unscrubbed)."""
+    """A connected database refused or failed; `detail` is the database's own words (unscrubbed).
+
+    Besides the database's failures: ``abandoned`` (no answer by the deadline: the worker running it
+    was killed), ``cancelled`` (someone stopped it), ``worker`` (the process running it died).
+    """
 
     def __init__(self, kind: FailureKind, detail: str) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+
+
+def failure_kind(text: object) -> FailureKind:
+    """A kind named in a worker's answer (``query`` for anything unknown)."""
+    return cast(FailureKind, text) if text in FAILURE_KINDS else "query"
+
+
+def can_interrupt(driver: str) -> bool:
+    """Whether a running query of `driver` can be interrupted (ADBC's SQLite driver cannot)."""
+    return driver != "sqlite"
 
 
 @dataclass(frozen=True)
@@ -96,9 +122,7 @@ class TableInfo:
 
 
 class Session(ABC):
-    """One open connection; used by one thread at a time."""
-
-    cancellable = True
+    """One open connection; used by one thread at a time (in a worker process: see `worker`)."""
 
     @abstractmethod
     def query(self, sql: str, params: Params) -> pa.Table:
@@ -245,8 +269,7 @@ class _PostgresSession(Session):
 
 
 class _SqliteSession(Session):
-    # ADBC's SQLite driver cannot interrupt a query: the caller stops waiting instead.
-    cancellable = False
+    # ADBC's SQLite driver cannot interrupt a query: its worker process is killed instead.
 
     def __init__(self, target: Target) -> None:
         import adbc_driver_sqlite.dbapi as sqlite

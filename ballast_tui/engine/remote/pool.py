@@ -1,140 +1,311 @@
-"""Open sessions on connected databases, and queries run on them within a time limit.
+"""Queries on connected databases, each run in a worker process that can be abandoned and killed.
 
-PostgreSQL sessions are kept (a few per connection) and reused; a reused one
-found dead is replaced once. SQLite and DuckDB files are opened per use, so
-no file stays locked between queries. The shared watchdog cancels a query at
-the time limit; SQLite, which ADBC cannot interrupt, is waited for only that
-long and finishes, unwatched, on its own thread.
+A database that hangs (its processes stopped, packets dropped) may never
+answer, and a driver waiting on it can be neither interrupted (the interrupt
+needs the server's answer too) nor left behind (a busy thread for ever). So
+every query runs in a worker process (`process`, `worker`), and the caller
+waits for its answer with a deadline:
+
+- at the time limit, the query is interrupted: the worker cancels it the
+  driver's way (PostgreSQL also stops it itself: its ``statement_timeout`` is
+  the same limit); a driver that cannot be interrupted (SQLite) is killed.
+  The limit counts from the call, or from when a worker started for it is
+  ready (starting Python and its imports is not the query's time);
+- the time limit plus `ABANDON_AFTER_S` after the call, a worker that has
+  still not answered is killed (SIGKILL) and the call fails as abandoned,
+  however long the worker took to start. A killed worker is replaced by a new
+  one when a query next needs it.
+
+`cancel` never blocks: it asks the worker to interrupt and kills it if the
+query has not ended `CANCEL_GRACE_S` later; `close` kills what runs at once.
+
+Idle workers are kept (at most `MAX_IDLE`), each with the PostgreSQL session
+it last used still open, and a call goes to a worker already holding a
+session on its connection when there is one. Only the thread running a call
+touches its worker's pipes; other threads only interrupt or kill, under the
+pool's lock and only while the call runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
+import logging
+import subprocess
 import threading
-from collections.abc import Callable
-from contextlib import suppress
-from typing import TypeVar
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
 
 from ballast_tui.engine.executor import alarm
-from ballast_tui.engine.remote.drivers import RemoteFailure, Session, open_session
+from ballast_tui.engine.remote import wire
+from ballast_tui.engine.remote.drivers import RemoteFailure, TableInfo, can_interrupt, failure_kind
+from ballast_tui.engine.remote.process import WorkerProcess
 from ballast_tui.engine.remote.urls import Target
 
-T = TypeVar("T")
+log = logging.getLogger("ballast.remote")
+
 MAX_IDLE = 4
+ABANDON_AFTER_S = 4.0
+"""How long past the time limit a worker may stay silent before it is killed (the contract allows 5 s
+for the whole run)."""
+CANCEL_GRACE_S = 1.0
+"""How long a cancelled query may take to stop before its worker is killed."""
+CLOSE_WAIT_S = 1.0
+"""How long `close` lets idle workers end their sessions before they are killed."""
+
+
+@dataclass
+class _Call:
+    """One request on one worker, while it runs."""
+
+    id: int
+    worker: WorkerProcess
+    board_id: str | None
+    interruptible: bool
+    timed_out: bool = False
+    cancelled: bool = False
+    killed: bool = False
+    finished: bool = False
+
+
+@dataclass
+class _Answer:
+    meta: dict[str, Any]
+    table: pa.Table | None = field(default=None)
 
 
 class SessionPool:
-    """Sessions by connection id, and the queries running on them (to cancel them)."""
+    """Worker processes, the sessions they keep, and the calls running on them (to cancel them)."""
 
     def __init__(self, threads: int, memory_limit: str) -> None:
         self.threads = threads
         self.memory_limit = memory_limit
-        self._idle: dict[str, list[Session]] = {}
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[str | None, Session]] = {}
+        self._idle: list[WorkerProcess] = []
+        self._retiring: list[WorkerProcess] = []
+        self._running: dict[int, _Call] = {}
+        self._ids = itertools.count(1)
+        self._forgotten: set[str] = set()
         self._closed = False
 
-    def run(
-        self, key: str, target: Target, work: Callable[[Session], T], timeout: float, board_id: str | None
-    ) -> T:
-        """`work` on a session of connection `key`, cancelled after `timeout` seconds.
+    # -- calls --------------------------------------------------------------------------
 
-        Raises `RemoteFailure`; a timeout is of kind ``timeout`` whichever way it was noticed.
-        """
+    def query(
+        self,
+        key: str,
+        target: Target,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any],
+        timeout: float,
+        board_id: str | None,
+    ) -> pa.Table:
+        """One read-only query on connection `key`; its rows as Arrow. Raises `RemoteFailure`."""
+        bound = dict(params) if isinstance(params, Mapping) else list(params)
+        request = {"op": "query", "sql": sql, "params": bound}
+        answer = self._call(key, target, request, timeout, board_id)
+        assert answer.table is not None
+        return answer.table
+
+    def tables(self, key: str, target: Target, timeout: float) -> list[TableInfo]:
+        """Every table and view of connection `key`, with columns. Raises `RemoteFailure`."""
+        answer = self._call(key, target, {"op": "tables"}, timeout, None)
+        return [TableInfo(**table) for table in answer.meta["tables"]]
+
+    def _call(
+        self, key: str, target: Target, request: dict[str, Any], timeout: float, board_id: str | None
+    ) -> _Answer:
+        what = "catalog listing" if request["op"] == "tables" else "query"
+        started = time.monotonic()
+        hard = started + timeout + ABANDON_AFTER_S
+        request.update(
+            key=key,
+            driver=target.driver,
+            uri=target.uri,
+            keep=target.driver == "postgresql",
+            threads=self.threads,
+            memory_limit=self.memory_limit,
+        )
         for attempt in range(2):
-            session, reused = self._acquire(key, target)
-            timed_out = threading.Event()
-
-            def fire(session: Session = session, timed_out: threading.Event = timed_out) -> None:
-                timed_out.set()
-                session.cancel()
-
-            with self._lock:
-                self._running[id(session)] = (board_id, session)
-            handle = alarm(timeout, fire) if session.cancellable else None
+            worker, fresh = self._acquire(key)
+            call = self._start(worker, board_id, can_interrupt(target.driver))
             try:
-                result = work(session) if session.cancellable else _within(work, session, timeout)
-            except RemoteFailure as failure:
-                abandoned = failure.kind == "timeout" and not session.cancellable
-                if not abandoned:
-                    self._release(key, target, session, healthy=failure.kind not in ("lost", "connect"))
-                if failure.kind == "lost" and reused and attempt == 0:
-                    continue  # a kept session the server dropped meanwhile: once more, on a new one
-                if timed_out.is_set():
+                worker.send({**request, "call": call.id})
+                if fresh:  # the query's time limit counts once the worker has started
+                    worker.started(hard)
+                soft = (time.monotonic() if fresh else started) + timeout
+                if not worker.answered(min(soft, hard)):
+                    self._time_out(call)
+                meta, table = worker.receive(hard)
+            except wire.Deadline:
+                self._finish(call, healthy=False, kill=True)
+                raise RemoteFailure(
+                    "abandoned", f"no answer within {timeout + ABANDON_AFTER_S:g} s; the {what} was abandoned"
+                ) from None
+            except wire.Gone:
+                self._finish(call, healthy=False, kill=True)
+                if call.cancelled:
+                    raise RemoteFailure("cancelled", f"the {what} was cancelled") from None
+                if call.timed_out:
                     raise RemoteFailure("timeout", "the time limit was reached") from None
+                log.warning("query worker %d ended unexpectedly (status %s)", worker.pid, worker.returncode)
+                if not fresh and attempt == 0:
+                    continue  # an idle worker that exited meanwhile: once more, on a new one
+                raise RemoteFailure("worker", f"the process running the {what} ended unexpectedly") from None
+            except BaseException:
+                self._finish(call, healthy=False, kill=True)
                 raise
-            finally:
-                if handle is not None:
-                    handle.cancel()
-                with self._lock:
-                    self._running.pop(id(session), None)
-            self._release(key, target, session, healthy=True)
-            return result
+            self._finish(call, healthy=True, kill=False)
+            if meta.get("ok"):
+                return _Answer(meta, table)
+            if call.cancelled:
+                raise RemoteFailure("cancelled", f"the {what} was cancelled")
+            if call.timed_out:
+                raise RemoteFailure("timeout", "the time limit was reached")
+            raise RemoteFailure(failure_kind(meta.get("kind")), str(meta.get("detail", "")))
         raise AssertionError("unreachable")
 
-    def _acquire(self, key: str, target: Target) -> tuple[Session, bool]:
+    def _start(self, worker: WorkerProcess, board_id: str | None, interruptible: bool) -> _Call:
+        call = _Call(next(self._ids), worker, board_id, interruptible)
         with self._lock:
-            idle = self._idle.get(key)
-            if idle:
-                return idle.pop(), True
-        return open_session(target, self.threads, self.memory_limit), False
+            self._running[call.id] = call
+            if self._closed:  # closed while the worker started
+                call.cancelled = True
+                self._stop(call, kill=True)
+        return call
 
-    def _release(self, key: str, target: Target, session: Session, healthy: bool) -> None:
-        if healthy and target.driver == "postgresql":
+    def _time_out(self, call: _Call) -> None:
+        """The time limit passed: interrupt the query (kill a worker that cannot interrupt it)."""
+        with self._lock:
+            call.timed_out = True
+            self._stop(call, kill=not call.interruptible)
+
+    def _stop(self, call: _Call, kill: bool) -> None:
+        """Interrupt or kill a running call's worker; the caller holds the lock."""
+        if call.finished:
+            return
+        if kill:
+            call.killed = True
+            call.worker.kill()
+        else:
+            call.worker.interrupt(call.id)
+
+    def _finish(self, call: _Call, healthy: bool, kill: bool) -> None:
+        """The call is over: its worker goes back to the idle ones, or is killed and reaped."""
+        with self._lock:
+            if kill:
+                self._stop(call, kill=True)
+            call.finished = True
+            self._running.pop(call.id, None)
+            keep = healthy and not call.killed and not self._closed
+            worker = call.worker
+            if keep and worker.held in self._forgotten:
+                keep = False
+            if keep:
+                self._idle.append(worker)
+                if len(self._idle) > MAX_IDLE:
+                    worker = self._idle.pop(0)  # the least recently used
+                    keep = False
+        if keep:
+            return
+        if call.killed:
+            if not worker.reap(timeout=1.0):
+                self._retire(worker, already=True)
+        else:
+            self._retire(worker)
+
+    # -- workers ------------------------------------------------------------------------
+
+    def _acquire(self, key: str) -> tuple[WorkerProcess, bool]:
+        """A worker for a call on `key`, and whether it is new: an idle one holding a session on `key`,
+        else one holding none, else a new one while there are fewer than `MAX_IDLE` (so sessions on
+        other connections stay open), else the least recently used idle one."""
+        with self._lock:
+            if self._closed:
+                raise RemoteFailure("cancelled", "the workspace is closing")
+            chosen = _last(self._idle, key) or _last(self._idle, None)
+            if chosen is None and len(self._idle) + len(self._running) >= MAX_IDLE and self._idle:
+                chosen = self._idle[0]
+            if chosen is not None:
+                self._idle.remove(chosen)
+        self._reap_retiring()
+        if chosen is not None:
+            return chosen, False
+        try:
+            return WorkerProcess(), True
+        except (OSError, subprocess.SubprocessError) as error:
+            raise RemoteFailure("worker", f"could not start a process for the query: {error}") from None
+
+    def _retire(self, worker: WorkerProcess, already: bool = False) -> None:
+        """Let a worker exit by itself (or, `already`, leave a killed one to be reaped later)."""
+        if not already:
+            worker.retire()
+        with self._lock:
+            self._retiring.append(worker)
+
+    def _reap_retiring(self) -> None:
+        with self._lock:
+            retiring, self._retiring = self._retiring, []
+        alive = [w for w in retiring if not w.reap()]
+        if alive:
             with self._lock:
-                idle = self._idle.setdefault(key, [])
-                if not self._closed and len(idle) < MAX_IDLE:
-                    idle.append(session)
-                    return
-        session.close()
+                self._retiring.extend(alive)
+
+    # -- cancelling and closing ----------------------------------------------------------
 
     def cancel(self, board_id: str | None = None) -> int:
-        """Interrupt the running queries of one board (or all); return how many."""
+        """Stop the running queries of one board (or all); return how many. Never blocks."""
         with self._lock:
-            targets = [s for b, s in self._running.values() if board_id is None or b == board_id]
-        for session in targets:
-            with suppress(Exception):
-                session.cancel()
-        return len(targets)
+            calls = [
+                c
+                for c in self._running.values()
+                if (board_id is None or c.board_id == board_id) and not c.cancelled
+            ]
+            for call in calls:
+                call.cancelled = True
+                self._stop(call, kill=not call.interruptible)
+        for call in calls:
+            if call.interruptible:
+                alarm(CANCEL_GRACE_S, functools.partial(self._kill, call))
+        return len(calls)
+
+    def _kill(self, call: _Call) -> None:
+        with self._lock:
+            self._stop(call, kill=True)
 
     def forget(self, key: str) -> None:
-        """Close the kept sessions of a connection (removed, or its URL replaced)."""
+        """Close the sessions kept on a connection (removed, or its URL replaced)."""
         with self._lock:
-            idle = self._idle.pop(key, [])
-        for session in idle:
-            session.close()
+            self._forgotten.add(key)
+            leaving = [w for w in self._idle if w.held == key]
+            self._idle = [w for w in self._idle if w.held != key]
+        for worker in leaving:
+            self._retire(worker)
 
     def close(self) -> None:
-        """Cancel everything and close every kept session."""
-        self.cancel()
+        """Kill what runs, let idle workers end their sessions (briefly), and kill what remains."""
         with self._lock:
             self._closed = True
-            keys = list(self._idle)
-        for key in keys:
-            self.forget(key)
+            for call in self._running.values():
+                call.cancelled = True
+                self._stop(call, kill=True)
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            self._retire(worker)
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        with self._lock:
+            retiring, self._retiring = self._retiring, []
+        for worker in retiring:
+            if not worker.reap(timeout=max(0.0, deadline - time.monotonic())):
+                worker.kill()
+                with contextlib.suppress(Exception):
+                    worker.reap(timeout=1.0)
 
 
-def _within(work: Callable[[Session], T], session: Session, timeout: float) -> T:
-    """`work` on its own thread, waited for at most `timeout` s; a late one closes its session itself."""
-    done = threading.Event()
-    outcome: dict[str, object] = {}
-    abandoned = threading.Event()
-
-    def call() -> None:
-        try:
-            outcome["value"] = work(session)
-        except BaseException as error:  # handed to the waiting thread
-            outcome["error"] = error
-        finally:
-            done.set()
-            if abandoned.is_set():
-                session.close()
-
-    threading.Thread(target=call, name="ballast-remote-query", daemon=True).start()
-    if not done.wait(timeout):
-        abandoned.set()
-        if done.is_set():  # finished between the wait and the flag: nobody else will close it
-            session.close()
-        raise RemoteFailure("timeout", "the query did not finish in time")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+def _last(workers: list[WorkerProcess], held: str | None) -> WorkerProcess | None:
+    """The most recently idle worker keeping a session on `held` (None: keeping none)."""
+    return next((w for w in reversed(workers) if w.held == held), None)

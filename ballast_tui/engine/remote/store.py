@@ -2,9 +2,11 @@
 
 `Connections` keeps the rows (the URL sealed with the workspace key), the
 lazily looked-up catalog of each connection (its tables and columns, cached
-for `Settings.catalog_ttl_s`), the open sessions, and a bounded in-memory
-cache of what was read, per board and refresh. Every failure comes out as a
-`QueryError` naming the connection, its text scrubbed of the password and URL.
+for `Settings.catalog_ttl_s`), the worker processes its queries run in (see
+`pool`: whatever a database does, a query ends within the time limit plus a
+few seconds), and a bounded in-memory cache of what was read, per board and
+refresh. Every failure comes out as a `QueryError` naming the connection, its
+text scrubbed of the password and URL.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 
@@ -25,13 +28,12 @@ from ballast_tui.engine.blocks import validate_name
 from ballast_tui.engine.errors import Conflict, InvalidRequest, NotFound
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.ids import new_id
-from ballast_tui.engine.remote.drivers import RemoteFailure, Session, TableInfo
+from ballast_tui.engine.remote.drivers import RemoteFailure, TableInfo
 from ballast_tui.engine.remote.pool import SessionPool
 from ballast_tui.engine.remote.secretbox import SecretBox, SecretBoxError
 from ballast_tui.engine.remote.urls import Target, parse_url, scrub
 from ballast_tui.storage.db import Database, dumps, loads, utcnow
 
-T = TypeVar("T")
 LISTING_RETRY_S = 30.0
 
 
@@ -85,6 +87,11 @@ class Connections:
         # A listing that just failed is not tried again at once: an unreachable host would
         # otherwise hold every catalog view for its connect timeout.
         self._failed_listing: dict[str, tuple[float, QueryError]] = {}
+
+    @property
+    def time_limit(self) -> float:
+        """Seconds a query or listing on a connection may run (the engine's own time limit)."""
+        return self.settings.query_timeout_s
 
     # -- rows -------------------------------------------------------------------
 
@@ -151,7 +158,7 @@ class Connections:
     def add(self, name: str, url: str, created_by: str | None, check: bool = True) -> Connection:
         """Store a new connection (its URL encrypted); with `check`, only once it answers."""
         validate_name(name)
-        target = parse_url(url, self.settings.query_timeout_s)
+        target = parse_url(url, self.time_limit)
         self._refuse_workspace_files(target)
         if self.find(name) is not None:
             raise Conflict(f"a connection named {name!r} exists; remove it first to replace it")
@@ -212,7 +219,7 @@ class Connections:
         if row is None:
             raise QueryError(f"connection {connection.name!r} was removed")
         try:
-            target = parse_url(self.box.open(row["secret"]), self.settings.query_timeout_s)
+            target = parse_url(self.box.open(row["secret"]), self.time_limit)
         except (SecretBoxError, InvalidRequest) as error:
             raise QueryError(f"connection {connection.name!r}: {error}") from None
         with self._lock:
@@ -271,7 +278,9 @@ class Connections:
         return (datetime.now(UTC) - when).total_seconds() > self.settings.catalog_ttl_s
 
     def _list(self, connection: Connection, target: Target) -> list[TableInfo]:
-        return self._run(connection, target, lambda session: session.tables(), None)
+        timeout = self.time_limit
+        with self._failures(connection, target, timeout):
+            return self.pool.tables(connection.id, target, timeout)
 
     def _store_tables(self, tx: Any, connection_id: str, tables: Sequence[TableInfo]) -> None:
         tx.execute("DELETE FROM connection_tables WHERE connection_id = ?", [connection_id])
@@ -292,26 +301,32 @@ class Connections:
     def query(
         self, connection: Connection, sql: str, params: Sequence[Any] | dict[str, Any], board_id: str | None
     ) -> pa.Table:
-        """One read-only query on the connection, as Arrow; `QueryError` naming it on failure."""
-        return self._run(
-            connection, self.target(connection), lambda session: session.query(sql, params), board_id
-        )
+        """One read-only query on the connection, as Arrow; `QueryError` naming it on failure.
 
-    def _run(
-        self, connection: Connection, target: Target, work: Callable[[Session], T], board_id: str | None
-    ) -> T:
-        timeout = self.settings.query_timeout_s
+        Whatever the database does, this returns or fails within the time limit plus
+        `ABANDON_AFTER_S` (see `pool`).
+        """
+        target = self.target(connection)
+        timeout = self.time_limit
+        with self._failures(connection, target, timeout):
+            return self.pool.query(connection.id, target, sql, params, timeout, board_id)
+
+    @contextmanager
+    def _failures(self, connection: Connection, target: Target, timeout: float) -> Iterator[None]:
+        """`RemoteFailure` inside becomes `RemoteQueryError` naming the connection."""
         try:
-            return self.pool.run(connection.id, target, work, timeout, board_id)
+            yield
         except RemoteFailure as failure:
             if failure.kind == "missing_table":
                 self.forget_tables(connection)
             raise RemoteQueryError(connection.name, failure, target, timeout) from None
 
     def cancel(self, board_id: str | None = None) -> int:
+        """Stop the running queries of one board (or all); never waits on a database."""
         return self.pool.cancel(board_id)
 
     def close(self) -> None:
+        """Kill the running queries' workers and close every kept session."""
         self.pool.close()
 
 
