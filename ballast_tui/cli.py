@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ballast_tui import __version__
 from ballast_tui.commands import connection_errors, fail, workspace_of
@@ -185,25 +186,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(error))
 
 
-def _dispatch(args: argparse.Namespace) -> int:
-    from ballast_tui.commands import admin, app, backup, data, tool
+COMMANDS = {
+    "demo": "app:run_demo",
+    "mcp": "tool:run_mcp",
+    "tool": "tool:run_tool",
+    "import": "data:run_import",
+    "export": "data:run_export",
+    "user": "admin:run_user",
+    "list": "admin:run_list",
+    "connection": "admin:run_connection",
+    "backup": "backup:run_backup",
+    "restore": "backup:run_restore",
+}
+"""Each subcommand's `module:function` under `ballast_tui.commands`, imported only when run: the
+app's first paint does not wait for the modules of commands it is not running."""
 
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command in (None, "open", "connect"):
+        from ballast_tui.commands import app
+
         return app.run_tui(args)
-    commands = {
-        "demo": app.run_demo,
-        "mcp": tool.run_mcp,
-        "tool": tool.run_tool,
-        "import": data.run_import,
-        "export": data.run_export,
-        "user": admin.run_user,
-        "list": admin.run_list,
-        "connection": admin.run_connection,
-        "backup": backup.run_backup,
-        "restore": backup.run_restore,
-        "serve": _serve,
-    }
-    return commands[args.command](args)
+    if args.command == "serve":
+        return _serve(args)
+    module_name, function = COMMANDS[args.command].split(":")
+    module = importlib.import_module(f"ballast_tui.commands.{module_name}")
+    run: Callable[[argparse.Namespace], int] = getattr(module, function)
+    return run(args)
 
 
 def _serve(args: argparse.Namespace) -> int:

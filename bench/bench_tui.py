@@ -79,7 +79,7 @@ def timed_launch(command: str, drawn: Any) -> float:
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
     started = time.perf_counter()
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", SESSION, "-x", str(SIZE[0]), "-y", str(SIZE[1]), command],
+        ["tmux", "new-session", "-d", "-s", SESSION, "-x", str(SIZE[0]), "-y", str(SIZE[1]), command + "; sleep 60"]  # the pane outlives an early exit, to show why,
         check=True,
     )
     try:
