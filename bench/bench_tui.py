@@ -78,10 +78,9 @@ def timed_launch(command: str, drawn: Any) -> float:
     """Seconds from launching `command` in a fresh 120x40 tmux pane to `drawn(screen text)`."""
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
     started = time.perf_counter()
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", SESSION, "-x", str(SIZE[0]), "-y", str(SIZE[1]), command + "; sleep 60"]  # the pane outlives an early exit, to show why,
-        check=True,
-    )
+    # The pane outlives an early exit (`; sleep 60`), so a failure shows why.
+    window = ["-x", str(SIZE[0]), "-y", str(SIZE[1])]
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, *window, command + "; sleep 60"], check=True)
     try:
         while time.perf_counter() - started < TIMEOUT_S:
             if drawn(pane()):
