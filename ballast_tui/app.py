@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 
 from textual.app import App
@@ -20,6 +22,8 @@ from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
 
 HANGUP_EXIT = 128 + signal.SIGHUP
+HANGUP_GRACE_S = 10.0
+"""A hung-up app exits within this long even if stopping cleanly blocks; the server lock goes with it."""
 SERVICES_AT_LATEST_S = 3.0
 """The embedded server starts when the first screen is drawn, or this long after launch at the latest."""
 Service = Callable[[], Awaitable[Callable[[], Awaitable[None]]]]
@@ -82,6 +86,11 @@ class BallastApp(App[None]):
         self.action_show_help_panel()
 
     def _hung_up(self) -> None:
+        # With the terminal gone, Textual's own shutdown can block writing to it for ever (seen:
+        # its writer queue full of frames for a closed pty). Whatever happens, the process ends.
+        deadline = threading.Timer(HANGUP_GRACE_S, os._exit, args=(HANGUP_EXIT,))
+        deadline.daemon = True
+        deadline.start()
         self.run_worker(self._stop_then_exit(HANGUP_EXIT), group="hangup", exclusive=True)
 
     async def _stop_then_exit(self, code: int) -> None:

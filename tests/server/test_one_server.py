@@ -98,3 +98,34 @@ def test_a_server_killed_without_cleaning_up_is_taken_over(
         assert info["pid"] != app.process.pid
     finally:
         assert app.quit() == 0
+
+
+def test_a_hung_up_app_whose_terminal_is_gone_or_stalled_still_exits(
+    workspace: tuple[Path, str, str],  # noqa: F811
+) -> None:
+    """tmux kill-session, a dead SSH connection: the pty is closed, or nobody reads it any more, and
+    Textual's own shutdown would block writing to it. The app still exits and stops serving."""
+    root, board, _token = workspace
+    closed = Terminal("--workspace", str(root), "open", board)
+    stalled = None
+    try:
+        wait_for(lambda: (server_json(root) or {}).get("pid") == closed.process.pid, 60, "the app serving")
+        os.write(closed.master, b"\x11")  # ctrl+q, and the terminal goes away while the app quits
+        time.sleep(0.3)
+        os.close(closed.master)
+        closed.process.send_signal(signal.SIGHUP)
+        assert closed.process.wait(timeout=30) != 0
+        assert not held(root)
+        stalled = Terminal("--workspace", str(root), "open", board)
+        wait_for(
+            lambda: (server_json(root) or {}).get("pid") == stalled.process.pid, 60, "the relaunch serving"
+        )
+        time.sleep(3)  # nobody reads the screen: the pty fills up
+        stalled.process.send_signal(signal.SIGHUP)
+        assert stalled.process.wait(timeout=30) != 0
+        assert not held(root)
+    finally:
+        for terminal in (closed, stalled):
+            if terminal is not None and terminal.process.poll() is None:
+                terminal.process.kill()
+                terminal.process.wait()
