@@ -1,0 +1,191 @@
+"""What is known of the HTTP routes beyond their paths: their bodies, parameters and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.openapi.schema import (
+    ANY_OBJECT,
+    API,
+    JSON,
+    OPENAPI_PATH,
+    REFRESH_SETTINGS,
+    TOOL_ERRORS,
+    TOOL_ROUTE,
+    json_body,
+    ok,
+    success,
+)
+
+# Keyed by (METHOD, path as OpenAPI writes it). Only routes the router really has
+# are documented; an entry here for a route that is absent is simply unused.
+ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", f"{API}/health"): {
+        "summary": "The server is up (no auth)",
+        "responses": {"200": ok(success({"version": {"type": "string"}}, ("version",)))},
+    },
+    ("GET", f"{API}/tools"): {
+        "summary": "Every tool with the JSON Schema of its arguments",
+        "responses": {
+            "200": ok(
+                success(
+                    {
+                        "tools": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["name", "description", "inputSchema"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "description": {"type": "string"},
+                                    "inputSchema": ANY_OBJECT,
+                                },
+                            },
+                        }
+                    },
+                    ("tools",),
+                )
+            )
+        },
+    },
+    ("POST", TOOL_ROUTE): {
+        "summary": "Run any tool by name (each tool also has its own path below)",
+        "requestBody": json_body(ANY_OBJECT),
+        "responses": {"200": ok(success())},
+        "errors": TOOL_ERRORS,
+    },
+    ("GET", OPENAPI_PATH): {
+        "summary": "This document (no auth)",
+        "responses": {
+            "200": ok(
+                {
+                    "type": "object",
+                    "required": ["openapi", "info", "paths"],
+                    "properties": {"openapi": {"type": "string"}},
+                }
+            )
+        },
+    },
+    # The seed's REST routes: thin doors onto the tools of the same meaning.
+    ("POST", f"{API}/analytics/dashboards"): {
+        "summary": "Save a conversation as a dashboard",
+        "requestBody": json_body(
+            {
+                "type": "object",
+                "required": ["conversationId", "title"],
+                "properties": {"conversationId": {"type": "string"}, "title": {"type": "string"}},
+                "additionalProperties": False,
+            },
+            required=True,
+        ),
+        "responses": {"200": ok(success({"dashboard": ANY_OBJECT}, ("dashboard",)))},
+        "errors": TOOL_ERRORS,
+    },
+    ("GET", f"{API}/analytics/dashboards"): {
+        "summary": "The dashboards the caller may see (conversations too with ?include=conversations)",
+        "parameters": [
+            {"name": "include", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        "responses": {
+            "200": ok(success({"dashboards": {"type": "array", "items": ANY_OBJECT}}, ("dashboards",)))
+        },
+        "errors": (400, 401, 500),
+    },
+    ("POST", f"{API}/analytics/dashboards/{{id}}/publish"): {
+        "summary": "Publish a dashboard at a link (optionally behind a password)",
+        "requestBody": json_body(
+            {
+                "type": "object",
+                "properties": {
+                    "password": {
+                        "type": ["string", "null"],
+                        "maxLength": 1024,
+                        "description": 'Absent: the current password stays; null or "": none; '
+                        "a string: the new password (access given with the old one stops working)",
+                    }
+                },
+                "additionalProperties": False,
+            }
+        ),
+        "responses": {
+            "200": ok(
+                success({"slug": {"type": "string"}, "publicUrl": {"type": "string"}}, ("slug", "publicUrl"))
+            )
+        },
+        "errors": TOOL_ERRORS,
+    },
+    ("DELETE", f"{API}/analytics/dashboards/{{id}}/publish"): {
+        "summary": "Unpublish a dashboard",
+        "responses": {"200": ok(success())},
+        "errors": TOOL_ERRORS,
+    },
+    ("POST", f"{API}/analytics/dashboards/{{id}}/clone"): {
+        "summary": "Copy a dashboard as a private one the caller owns",
+        "responses": {"200": ok(success({"dashboard": ANY_OBJECT}, ("dashboard",)))},
+        "errors": TOOL_ERRORS,
+    },
+    ("GET", f"{API}/analytics/dashboards/{{id}}/refresh"): {
+        "summary": "The auto-refresh settings",
+        "responses": {"200": ok(success(REFRESH_SETTINGS))},
+        "errors": TOOL_ERRORS,
+    },
+    ("PUT", f"{API}/analytics/dashboards/{{id}}/refresh"): {
+        "summary": "Change the auto-refresh settings (intervals 300, 900, 3600, 86400 only)",
+        "requestBody": json_body(
+            {
+                "type": "object",
+                "properties": {
+                    "refreshEnabled": {"type": ["boolean", "null"]},
+                    "refreshInterval": {"type": ["integer", "null"], "enum": [300, 900, 3600, 86400, None]},
+                },
+                "additionalProperties": False,
+            }
+        ),
+        "responses": {"200": ok(success(REFRESH_SETTINGS))},
+        "errors": TOOL_ERRORS,
+    },
+    ("POST", f"{API}/analytics/dashboards/{{id}}/refresh"): {
+        "summary": "Refresh now: every displayed block and what it depends on runs again",
+        "responses": {"200": ok(success({"cascade": ANY_OBJECT}))},
+        "errors": TOOL_ERRORS,
+    },
+    ("POST", f"{API}/public/dashboards/{{slug}}"): {
+        "summary": "A published dashboard's displayed blocks and data (no auth)",
+        "requestBody": json_body(
+            {
+                "type": "object",
+                "properties": {
+                    "password": {"type": ["string", "null"], "maxLength": 1024},
+                    "filter_overrides": {"type": ["object", "null"], "additionalProperties": True},
+                },
+                "additionalProperties": False,
+            }
+        ),
+        "responses": {"200": ok(success({"dashboard": ANY_OBJECT}, ("dashboard",)))},
+        "errors": (400, 403, 404, 413, 429, 500),
+    },
+    ("GET", f"{API}/dashboards/{{id}}/blocks/{{block_id}}/data.{{fmt}}"): {
+        "summary": "A block's whole current output as a file (never truncated)",
+        "path_params": {"fmt": {"type": "string", "enum": ["csv", "parquet", "json"]}},
+        "parameters": [
+            {
+                "name": "filter_overrides",
+                "in": "query",
+                "required": False,
+                "description": "control values for this call alone, as a JSON object",
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "the rows, streamed",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+                    JSON: {"schema": {"type": "array", "items": ANY_OBJECT}},
+                },
+            }
+        },
+        "errors": (400, 403, 404),
+    },
+}
