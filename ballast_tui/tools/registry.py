@@ -23,6 +23,7 @@ them on a thread pool, never on a loop.
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import json
 from collections.abc import Callable
@@ -200,6 +201,9 @@ class Registry:
         try:
             return tool, tool.args.model_validate(arguments)
         except ValidationError as error:
+            whole = _integral_floats_as_ints(arguments, error)
+            if whole is not None:
+                return self.parse(name, whole)
             raise validation_refusal(error, f"arguments of {name}", tool.args) from None
 
     def call(self, ctx: Context, name: str, arguments: object) -> dict[str, Any]:
@@ -235,6 +239,32 @@ class Registry:
         """`call` on the tool thread pool, so the event loop never waits on SQLite or DuckDB."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.call, ctx, name, arguments)
+
+
+def _integral_floats_as_ints(arguments: dict[str, Any], error: ValidationError) -> dict[str, Any] | None:
+    """`arguments` with each number refused as "not an integer" but whole (``2.0``) made an int.
+
+    JSON (and JSON Schema) make no difference between 2 and 2.0; strict validation does. None when
+    no refusal was of that kind, so a genuine refusal is reported as it is.
+    """
+    fixed: Any = copy.deepcopy(arguments)
+    changed = False
+    for detail in error.errors():
+        if detail["type"] != "int_type" or not isinstance(detail["input"], float):
+            continue
+        if not detail["input"].is_integer():
+            continue
+        *parents, last = detail["loc"]
+        container = fixed
+        try:
+            for key in parents:
+                container = container[key]
+            if container[last] == detail["input"]:
+                container[last] = int(detail["input"])
+                changed = True
+        except (KeyError, IndexError, TypeError):
+            continue
+    return fixed if changed else None
 
 
 REGISTRY = Registry()

@@ -10,6 +10,7 @@ import ballast_tui
 from server.jsonio import json_response
 from server.keys import REGISTRY
 from server.middlewares import public
+from server.openapi.links import add_links
 from server.openapi.router import path_parameters, route_operation
 from server.openapi.schema import METHODS, OPENAPI_PATH, TOOL_ROUTE, error_components
 from server.openapi.tools import tool_operation, tool_schemas
@@ -29,12 +30,17 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
     error_schemas, error_responses = error_components()
     component_schemas = dict(error_schemas)
     if "post" in paths.get(TOOL_ROUTE, {}):
+        # The tool door is documented once per tool (its own body and answers), not as a template
+        # whose body would depend on the name in the path.
+        del paths[TOOL_ROUTE]["post"]
+        if not paths[TOOL_ROUTE]:
+            del paths[TOOL_ROUTE]
         bodies, defs = tool_schemas(registry)
         component_schemas.update(defs)
         prefix = TOOL_ROUTE.removesuffix("{name}")
-        for tool in registry.describe():
-            name = tool["name"]
-            paths[prefix + name] = {"post": tool_operation(name, tool["description"], bodies[name])}
+        for tool in registry.tools():
+            paths[prefix + tool.name] = {"post": tool_operation(tool, bodies[tool.name])}
+    add_links(paths, component_schemas)
 
     return {
         "openapi": "3.1.0",

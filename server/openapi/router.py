@@ -10,7 +10,7 @@ from aiohttp import web
 
 from server.middlewares import _PUBLIC_ATTR
 from server.openapi.routes import ROUTE_DOCS
-from server.openapi.schema import ANY_OBJECT, AUTHED_ERRORS, BODY_ERRORS, errors, json_body
+from server.openapi.schema import ANY_OBJECT, AUTHED_ERRORS, BODY_ERRORS, REFUSES, errors, json_body
 
 
 def _group_body(pattern: str, start: int) -> str:
@@ -99,7 +99,12 @@ def route_operation(route: web.AbstractRoute, path: str, params: dict[str, dict[
         statuses += (500,) if is_public else AUTHED_ERRORS
         if "requestBody" in known:
             statuses += BODY_ERRORS
-        responses.update(errors(statuses))
+        for status, answer in errors(statuses).items():
+            responses.setdefault(status, answer)  # a route's own description of a status stays
+        if "description" in known:
+            operation["description"] = known["description"]
+        if "refuses" in known:
+            operation[REFUSES] = known["refuses"]
     else:
         # Not described in detail: any answer is allowed, but the entry exists.
         if method in ("POST", "PUT", "PATCH"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.openapi.protocols import PROTOCOL_DOCS
 from server.openapi.schema import (
     ANY_OBJECT,
     API,
@@ -11,11 +12,13 @@ from server.openapi.schema import (
     OPENAPI_PATH,
     REFRESH_SETTINGS,
     TOOL_ERRORS,
-    TOOL_ROUTE,
     json_body,
     ok,
     success,
 )
+
+INCLUDE_PATTERN = r"^\s*(conversations)?\s*(,\s*(conversations)?\s*)*$"
+"""`?include=`: `conversations`, comma-separated, blanks ignored."""
 
 # Keyed by (METHOD, path as OpenAPI writes it). Only routes the router really has
 # are documented; an entry here for a route that is absent is simply unused.
@@ -48,12 +51,6 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
             )
         },
     },
-    ("POST", TOOL_ROUTE): {
-        "summary": "Run any tool by name (each tool also has its own path below)",
-        "requestBody": json_body(ANY_OBJECT),
-        "responses": {"200": ok(success())},
-        "errors": TOOL_ERRORS,
-    },
     ("GET", OPENAPI_PATH): {
         "summary": "This document (no auth)",
         "responses": {
@@ -84,7 +81,13 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", f"{API}/analytics/dashboards"): {
         "summary": "The dashboards the caller may see (conversations too with ?include=conversations)",
         "parameters": [
-            {"name": "include", "in": "query", "required": False, "schema": {"type": "string"}},
+            {
+                "name": "include",
+                "in": "query",
+                "required": False,
+                "description": "`conversations` to list them too (comma-separated, repeatable)",
+                "schema": {"type": "string", "pattern": INCLUDE_PATTERN},
+            },
         ],
         "responses": {
             "200": ok(success({"dashboards": {"type": "array", "items": ANY_OBJECT}}, ("dashboards",)))
@@ -172,8 +175,9 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
                 "name": "filter_overrides",
                 "in": "query",
                 "required": False,
-                "description": "control values for this call alone, as a JSON object",
-                "schema": {"type": "string"},
+                "description": "control values for this call alone, as a JSON object "
+                "(`{control name: value}`; each must be a control of the board, with a value it allows)",
+                "content": {JSON: {"schema": {"type": "object"}}},
             },
         ],
         "responses": {
@@ -187,5 +191,7 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
             }
         },
         "errors": (400, 403, 404),
+        "refuses": "a `filter_overrides` naming no control of the board, or a value it does not allow",
     },
+    **PROTOCOL_DOCS,
 }

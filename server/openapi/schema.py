@@ -10,6 +10,9 @@ OPENAPI_PATH = f"{API}/openapi.json"
 TOOL_ROUTE = f"{API}/tools/{{name}}"
 JSON = "application/json"
 SCHEMAS = "#/components/schemas/"
+REFUSES = "x-ballast-refuses"
+"""An operation's extension naming what it refuses (400) that its schema cannot say: values checked
+against what is stored (SQL that does not parse, a name no source has, a value a control does not allow)."""
 
 # The contract's error codes, by the status that carries them.
 ERROR_CODES: dict[int, tuple[str, ...]] = {
