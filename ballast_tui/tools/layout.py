@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ballast_tui.engine.changes import check_unlocked, publish, record
 from ballast_tui.engine.errors import InvalidRequest
@@ -29,7 +29,7 @@ class SetDisplayedArgs(Args):
 
 class SetLayoutArgs(Args):
     dashboard_id: str
-    rows: Any
+    rows: Any = Field(json_schema_extra={"type": "array", "items": {"type": "object"}})
 
 
 @REGISTRY.tool(
@@ -71,6 +71,10 @@ def set_displayed(board: BoardScope, args: SetDisplayedArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_set_layout",
     SetLayoutArgs,
+    refuses=(
+        "a layout naming a hidden or unknown block, or one block twice; a row of 0 or "
+        "more than 4 blocks; `cols` that do not sum to 12"
+    ),
     role="editor",
     writes=True,
     destructive=True,
@@ -113,6 +117,15 @@ class MoveArgs(Args):
 
 
 class ResizeArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["cols"], "properties": {"cols": {"type": "integer"}}},
+                {"required": ["height"], "properties": {"height": {"type": "integer"}}},
+            ]
+        }
+    )
+
     dashboard_id: str
     block_id: str
     cols: int | None = Field(default=None, ge=1, le=GRID_COLUMNS)
@@ -139,6 +152,7 @@ def _displayed_block(board: BoardScope, ref: str) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_move_block",
     MoveArgs,
+    refuses="a row or position past the end of the layout, a hidden block",
     role="editor",
     writes=True,
     example={"block_id": "revenue_chart", "row": 0, "position": 1},

@@ -63,6 +63,7 @@ class BlockDataArgs(ViewArgs):
 @REGISTRY.tool(
     "public_dashboard",
     PublicArgs,
+    refuses="a `filter_overrides` naming no control of the board, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "filter_overrides": {"region": "North"}},
@@ -83,6 +84,7 @@ def public_dashboard(board: BoardScope, args: PublicArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "public_page",
     PageArgs,
+    refuses="a choice naming no control, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "choices": {"region": "North", "period": "30d"}},
@@ -147,6 +149,7 @@ def public_board_view(board: BoardScope, args: ViewArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "public_block_data",
     BlockDataArgs,
+    refuses="a `filter_overrides` naming no control of the board, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "block_id": "daily", "limit": 100},
@@ -166,6 +169,7 @@ def public_block_data(board: BoardScope, args: BlockDataArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "public_block_csv",
     BlockCsvArgs,
+    refuses="a choice naming no control, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "block_id": "daily", "choices": {"region": "North"}},

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ballast_tui.engine.access import BOARD_ROLES, REQUIRED_ROLES
-from ballast_tui.engine.blocks import validation_refusal
+from ballast_tui.engine.blocks import MAX_NAME_LENGTH, NAME_PATTERN, validation_refusal
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from ballast_tui.engine.executor import QueryError
@@ -55,6 +55,10 @@ RoleRule = str | Callable[[Any], str]
 (e.g. `dashboard_run_block` needs `viewer` to try overrides and `editor` to record a run)."""
 
 BOARD_ARGUMENTS = ("dashboard_id", "conversation_id")
+
+NAME_SCHEMA: dict[str, Any] = {"pattern": NAME_PATTERN.pattern, "maxLength": MAX_NAME_LENGTH}
+"""What a block, source or connection name must be, for a field's JSON Schema (the engine checks it,
+with its own message)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,10 @@ class Tool:
     """One call's arguments, as a model would send them."""
     explicit_board: bool = False
     """An agent must name the board: the tool never falls back to an MCP session's working board."""
+    refuses: str = ""
+    """What a call may be refused for (400) that its argument schema cannot say: values checked
+    against what is stored or against another language (SQL that does not parse, a name no source
+    has, a value a control does not allow). Published in the OpenAPI document."""
 
     @property
     def read_only(self) -> bool:
@@ -139,6 +147,7 @@ class Registry:
         idempotent: bool = False,
         example: dict[str, Any] | None = None,
         explicit_board: bool = False,
+        refuses: str = "",
     ) -> Callable[[Callable[[Any, A], dict[str, Any]]], Callable[[Any, A], dict[str, Any]]]:
         """Register a handler under `name`.
 
@@ -171,6 +180,7 @@ class Registry:
                 agent=agent.strip(),
                 example=dict(example or {}),
                 explicit_board=explicit_board,
+                refuses=refuses,
             )
             return handler
 

@@ -77,6 +77,7 @@ def dashboard_version_diff(board: BoardScope, args: DiffArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_restore",
     RestoreArgs,
+    refuses="a version the board is already at",
     role="editor",
     writes=True,
     destructive=True,

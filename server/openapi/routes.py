@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ballast_tui.tools.conversations import SaveArgs
 from server.openapi.protocols import PROTOCOL_DOCS
 from server.openapi.schema import (
     ANY_OBJECT,
@@ -17,6 +18,8 @@ from server.openapi.schema import (
     success,
 )
 
+_SAVE_TITLE = SaveArgs.model_json_schema()["properties"]["title"]
+"""The title as `dashboard_save_conversation` takes it (the route is a door onto that tool)."""
 INCLUDE_PATTERN = r"^\s*(conversations)?\s*(,\s*(conversations)?\s*)*$"
 """`?include=`: `conversations`, comma-separated, blanks ignored."""
 
@@ -70,7 +73,7 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
             {
                 "type": "object",
                 "required": ["conversationId", "title"],
-                "properties": {"conversationId": {"type": "string"}, "title": {"type": "string"}},
+                "properties": {"conversationId": {"type": "string"}, "title": _SAVE_TITLE},
                 "additionalProperties": False,
             },
             required=True,

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ballast_tui.tools.registry import Registry, Tool
-from server.openapi.schema import JSON, SCHEMAS, TOOL_ERRORS, errors, json_body, ok, success
+from server.openapi.schema import JSON, REFUSES, SCHEMAS, TOOL_ERRORS, errors, json_body, ok, success
 
 
 def tool_schemas(registry: Registry) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
@@ -50,6 +50,8 @@ def tool_operation(tool: Tool, body_schema: dict[str, Any]) -> dict[str, Any]:
         "responses": responses,
         "x-ballast-tool": tool_annotations(tool),
     }
+    if tool.refuses:
+        operation[REFUSES] = tool.refuses
     return operation
 
 
