@@ -45,13 +45,13 @@ def _any_answer(description: str) -> dict[str, Any]:
 
 SESSION = _header(
     "Mcp-Session-Id",
-    {"type": "string", "minLength": 1, "pattern": "^[\\x21-\\x7e]+$"},
+    {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     "the session `initialize` answered with (an unknown one answers 404)",
 )
 MCP_RESPONSES = {
     "400": _mcp_refusal("a JSON-RPC message that is not valid, or no session id where one is needed"),
     "404": _mcp_refusal("no such MCP session (it ended, or the server restarted): initialize again"),
-    "406": _any_answer("the Accept header does not take the answers MCP sends"),
+    "406": _mcp_refusal("the Accept header does not take the answers MCP sends"),
     "415": _any_answer("the body is not application/json"),
 }
 
