@@ -25,7 +25,7 @@ from ballast_tui.engine.layout import with_block_hidden
 from ballast_tui.engine.rename import rewrite_readers
 from ballast_tui.engine.source_columns import check_chart_columns
 from ballast_tui.storage import repos
-from ballast_tui.tools.registry import NAME_SCHEMA, REGISTRY, Args, BoardScope, role_by
+from ballast_tui.tools.registry import MAX_INT, NAME_SCHEMA, REGISTRY, Args, BoardScope, role_by
 
 MAX_RUN_ROWS = 1000
 
@@ -42,7 +42,7 @@ class UpdateBlockArgs(Args):
     block_id: str
     name: str | None = Field(default=None, json_schema_extra=NAME_SCHEMA)
     config: dict[str, Any] | None = None
-    version: int | None = None
+    version: int | None = Field(default=None, le=MAX_INT)
 
 
 class BlockRefArgs(Args):
@@ -68,7 +68,7 @@ class BlockDataArgs(Args):
     block_id: str
     run_id: str | None = None
     limit: int = Field(default=100, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT)
     max_points: int | None = Field(default=None, ge=2, le=100_000)
     filter_overrides: dict[str, Any] | None = None
 

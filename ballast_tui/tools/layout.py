@@ -18,7 +18,7 @@ from ballast_tui.engine.layout import (
 )
 from ballast_tui.engine.layout_edit import move_to, resized
 from ballast_tui.storage import repos
-from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
+from ballast_tui.tools.registry import MAX_INT, REGISTRY, Args, BoardScope
 
 
 class SetDisplayedArgs(Args):
@@ -111,8 +111,8 @@ def set_layout(board: BoardScope, args: SetLayoutArgs) -> dict[str, Any]:
 class MoveArgs(Args):
     dashboard_id: str
     block_id: str
-    row: int = Field(ge=0)
-    position: int | None = Field(default=None, ge=0)
+    row: int = Field(ge=0, le=MAX_INT)
+    position: int | None = Field(default=None, ge=0, le=MAX_INT)
     new_row: bool = False
 
 

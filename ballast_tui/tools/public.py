@@ -20,7 +20,7 @@ from ballast_tui.engine.link_access import ACCESS_MAX_AGE_S, access_value
 from ballast_tui.published import board as published
 from ballast_tui.published.downloads import csv_path, downloadable_block
 from ballast_tui.published.page import choices_from_query, choices_query, page_state
-from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
+from ballast_tui.tools.registry import MAX_INT, REGISTRY, Args, BoardScope
 
 PASSWORD_MAX = 1024
 SLUG_MAX = 200
@@ -56,7 +56,7 @@ class BlockCsvArgs(Args):
 class BlockDataArgs(ViewArgs):
     block_id: str
     limit: int = Field(default=100, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT)
     max_points: int | None = Field(default=None, ge=2, le=100_000)
 
 

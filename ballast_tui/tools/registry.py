@@ -56,6 +56,8 @@ RoleRule = str | Callable[[Any], str]
 
 BOARD_ARGUMENTS = ("dashboard_id", "conversation_id")
 
+MAX_INT = 2**63 - 1
+"""The largest integer a tool takes (what SQLite and DuckDB store); past it, 400."""
 NAME_SCHEMA: dict[str, Any] = {"pattern": NAME_PATTERN.pattern, "maxLength": MAX_NAME_LENGTH}
 """What a block, source or connection name must be, for a field's JSON Schema (the engine checks it,
 with its own message)."""

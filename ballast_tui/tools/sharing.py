@@ -209,6 +209,7 @@ def dashboard_unpublish(board: BoardScope, args: BoardArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_set_public_options",
     PublicOptionsArgs,
+    refuses="an origin that is not a scheme, a valid host name and an optional valid port",
     role="owner",
     writes=True,
     destructive=True,

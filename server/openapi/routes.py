@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ballast_tui.tools.catalog import ImportArgs
 from ballast_tui.tools.conversations import SaveArgs
+from ballast_tui.tools.public import PublicArgs
 from server.openapi.protocols import PROTOCOL_DOCS
 from server.openapi.schema import (
     ANY_OBJECT,
@@ -20,6 +22,10 @@ from server.openapi.schema import (
 
 _SAVE_TITLE = SaveArgs.model_json_schema()["properties"]["title"]
 """The title as `dashboard_save_conversation` takes it (the route is a door onto that tool)."""
+_IMPORT = ImportArgs.model_json_schema()["properties"]
+"""The upload's query parameters, as `catalog_import` (the tool behind it) takes them."""
+_PUBLIC = PublicArgs.model_json_schema()["properties"]
+"""The public route's body fields, as `public_dashboard` (the tool behind it) takes them."""
 INCLUDE_PATTERN = r"^\s*(conversations)?\s*(,\s*(conversations)?\s*)*$"
 """`?include=`: `conversations`, comma-separated, blanks ignored."""
 
@@ -160,15 +166,13 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": json_body(
             {
                 "type": "object",
-                "properties": {
-                    "password": {"type": ["string", "null"], "maxLength": 1024},
-                    "filter_overrides": {"type": ["object", "null"], "additionalProperties": True},
-                },
+                "properties": {key: _PUBLIC[key] for key in ("password", "filter_overrides")},
                 "additionalProperties": False,
             }
         ),
         "responses": {"200": ok(success({"dashboard": ANY_OBJECT}, ("dashboard",)))},
         "errors": (400, 403, 404, 413, 429, 500),
+        "refuses": "a `filter_overrides` naming no displayed control, or a value the control does not allow",
     },
     ("GET", f"{API}/dashboards/{{id}}/blocks/{{block_id}}/data.{{fmt}}"): {
         "summary": "A block's whole current output as a file (never truncated)",
@@ -195,6 +199,20 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
         },
         "errors": (400, 403, 404),
         "refuses": "a `filter_overrides` naming no control of the board, or a value it does not allow",
+    },
+    ("POST", f"{API}/dashboards/{{id}}/imports"): {
+        "summary": "A file streamed in as a source of the board's catalog (the body is the file itself)",
+        "parameters": [
+            {"name": key, "in": "query", "required": True, "schema": _IMPORT[key]}
+            for key in ("name", "format")
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "responses": {"200": ok(success({"source": ANY_OBJECT}, ("source",)))},
+        "errors": (400, 403, 404, 413),
+        "refuses": "a file that is not of that format; a name one of the board's sources has",
     },
     **PROTOCOL_DOCS,
 }
