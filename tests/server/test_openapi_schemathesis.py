@@ -32,6 +32,8 @@ from tests.server.test_openapi import ThreadedServer
 EXAMPLES = os.environ.get("BALLAST_FUZZ_EXAMPLES", "3")
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 """schemathesis's own default for `positive_data_acceptance`."""
+NOT_A_SERVER_ERROR = ["2xx", "3xx", "4xx"]
+"""schemathesis's own default for `not_a_server_error`."""
 
 
 @pytest.fixture
@@ -58,16 +60,19 @@ def allowances(document: dict[str, Any]) -> str:
     entries = []
     for methods in document["paths"].values():
         for operation in methods.values():
-            extra = []
+            lines = []
             if REFUSES in operation:
-                extra.append("400")
-            if "101" in operation["responses"]:
-                extra.append("101")
-            if extra:
-                statuses = json.dumps([*ACCEPTED, *extra])
+                statuses = json.dumps([*ACCEPTED, "400"])
+                lines.append(f"checks.positive_data_acceptance.expected-statuses = {statuses}")
+            if "101" in operation["responses"]:  # an upgrade: its handshake is the answer
+                statuses = json.dumps([*ACCEPTED, "101"])
+                lines.append(f"checks.positive_data_acceptance.expected-statuses = {statuses}")
+                statuses = json.dumps([*NOT_A_SERVER_ERROR, "101"])
+                lines.append(f"checks.not_a_server_error.expected-statuses = {statuses}")
+            if lines:
                 entries.append(
                     f'[[operations]]\ninclude-operation-id = "{operation["operationId"]}"\n'
-                    f"checks.positive_data_acceptance.expected-statuses = {statuses}\n"
+                    + "\n".join(lines)
                 )
     return "\n".join(entries)
 
