@@ -58,7 +58,10 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
         "components": {
             "schemas": component_schemas,
             "responses": error_responses,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "token_query": {"type": "apiKey", "in": "query", "name": "token"},
+            },
         },
         "security": [{"bearer": []}],
     }

@@ -72,7 +72,9 @@ PROTOCOL_DOCS: dict[tuple[str, str], dict[str, Any]] = {
             ),
         ],
         "responses": {"101": {"description": "switching to the WebSocket protocol"}},
-        "errors": (400, 403),
+        "errors": (400, 401, 403),
+        # A browser cannot set a header on a WebSocket: the token may come as `?token=` instead.
+        "security": [{"bearer": []}, {"token_query": []}],
     },
     ("GET", "/mcp"): {
         "summary": "MCP (streamable HTTP): the server's stream of messages to a session",

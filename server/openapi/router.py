@@ -115,4 +115,6 @@ def route_operation(route: web.AbstractRoute, path: str, params: dict[str, dict[
     operation["responses"] = responses
     if is_public:
         operation["security"] = []
+    if known is not None and "security" in known:
+        operation["security"] = known["security"]
     return operation

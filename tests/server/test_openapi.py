@@ -124,7 +124,11 @@ async def test_the_websocket_and_mcp_say_what_they_accept(api: Api) -> None:
     # An Accept that cannot take MCP's answers is refused before the session is looked up.
     async with api.http.get(
         api.base + "/mcp",
-        headers={"Authorization": f"Bearer {api.token('bob')}", "Mcp-Session-Id": "0" * 32},
+        headers={
+            "Authorization": f"Bearer {api.token('bob')}",
+            "Mcp-Session-Id": "0" * 32,
+            "Accept": "text/html",
+        },
     ) as answer:
         assert answer.status == 406
         assert (await answer.json())["error"]["code"] == -32600
