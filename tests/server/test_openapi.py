@@ -227,3 +227,22 @@ async def test_inputs_fuzzing_found_answer_400_not_500(api: Api) -> None:
             max_points=max_points,
         )
         assert data["series"]["x"][:2] == data["series"]["y"]["n"][:2]
+
+
+async def test_a_multipart_form_without_its_boundary_answers_400(api: Api) -> None:
+    """Found by schemathesis: it answered 500 once; the password form of a published board."""
+    token = api.token("alice")
+    board = (await api.ok("dashboard_create", token, title="Shared"))["dashboard"]["id"]
+    slug = (await api.ok("dashboard_publish", token, dashboard_id=board, password="s3cret"))["slug"]
+    async with api.http.post(
+        f"{api.base}/public/dashboards/{slug}",
+        data=b"password=s3cret",
+        headers={"Content-Type": "multipart/form-data"},
+    ) as answer:
+        assert answer.status == 400
+        body = await answer.json()
+    assert body["success"] is False and body["error"] == "invalid_request"
+    assert "boundary" in body["message"]
+    # A form that reads is still a form: a wrong password (without the page's token) is refused.
+    async with api.http.post(f"{api.base}/public/dashboards/{slug}", data={"password": "no"}) as answer:
+        assert answer.status == 403
