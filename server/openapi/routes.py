@@ -6,6 +6,8 @@ from typing import Any
 
 from ballast_tui.tools.catalog import ImportArgs
 from ballast_tui.tools.conversations import SaveArgs
+from ballast_tui.tools.dashboards import RefreshSettingsArgs
+from ballast_tui.tools.exports import ExportArgs
 from ballast_tui.tools.public import PublicArgs
 from server.openapi.protocols import PROTOCOL_DOCS
 from server.openapi.schema import (
@@ -20,6 +22,10 @@ from server.openapi.schema import (
     success,
 )
 
+_REFRESH = RefreshSettingsArgs.model_json_schema()["properties"]
+"""The refresh settings, as `dashboard_set_refresh` takes them."""
+_EXPORT = ExportArgs.model_json_schema()["properties"]
+"""The export's formats, as `export_block` takes them."""
 _SAVE_TITLE = SaveArgs.model_json_schema()["properties"]["title"]
 """The title as `dashboard_save_conversation` takes it (the route is a door onto that tool)."""
 _IMPORT = ImportArgs.model_json_schema()["properties"]
@@ -142,14 +148,11 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
         "errors": TOOL_ERRORS,
     },
     ("PUT", f"{API}/analytics/dashboards/{{id}}/refresh"): {
-        "summary": "Change the auto-refresh settings (intervals 300, 900, 3600, 86400 only)",
+        "summary": "Change the auto-refresh settings (the intervals `dashboard_set_refresh` takes)",
         "requestBody": json_body(
             {
                 "type": "object",
-                "properties": {
-                    "refreshEnabled": {"type": ["boolean", "null"]},
-                    "refreshInterval": {"type": ["integer", "null"], "enum": [300, 900, 3600, 86400, None]},
-                },
+                "properties": {key: _REFRESH[key] for key in ("refreshEnabled", "refreshInterval")},
                 "additionalProperties": False,
             }
         ),
@@ -176,7 +179,7 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("GET", f"{API}/dashboards/{{id}}/blocks/{{block_id}}/data.{{fmt}}"): {
         "summary": "A block's whole current output as a file (never truncated)",
-        "path_params": {"fmt": {"type": "string", "enum": ["csv", "parquet", "json"]}},
+        "path_params": {"fmt": {"type": "string", "enum": _EXPORT["format"]["enum"]}},
         "parameters": [
             {
                 "name": "filter_overrides",

@@ -86,7 +86,7 @@ ID = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 REFRESH_SETTINGS = {
     "refreshEnabled": {"type": "boolean"},
-    "refreshInterval": {"type": "integer", "enum": [300, 900, 3600, 86400]},
+    "refreshInterval": {"type": "integer"},
     "lastRefreshedAt": NULLABLE_STRING,
 }
 
