@@ -246,3 +246,17 @@ async def test_a_multipart_form_without_its_boundary_answers_400(api: Api) -> No
     # A form that reads is still a form: a wrong password (without the page's token) is refused.
     async with api.http.post(f"{api.base}/public/dashboards/{slug}", data={"password": "no"}) as answer:
         assert answer.status == 403
+
+
+async def test_a_whole_number_written_with_a_point_is_an_integer(api: Api) -> None:
+    """JSON Schema's `integer` takes 2.0, so the tools do too (schemathesis sent one); 2.5 is refused."""
+    token = api.token("alice")
+    board = (await api.ok("dashboard_create", token, title="Numbers"))["dashboard"]["id"]
+    assert (await api.ok("dashboard_versions", token, dashboard_id=board, limit=1.0))["versions"]
+    status, body = await api.call("dashboard_versions", token, dashboard_id=board, limit=1.5)
+    assert (status, body["error"], body["field"]) == (400, "invalid_request", "limit")
+    # Past what SQLite stores: refused, not a 500.
+    status, body = await api.call(
+        "dashboard_version_diff", token, dashboard_id=board, version=1, other_version=2**70
+    )
+    assert (status, body["error"]) == (400, "invalid_request")
