@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("dir", metavar="DIR", help="the new workspace: a new or empty directory")
 
     tool = commands.add_parser("tool", parents=[common], help="run one tool with JSON arguments")
-    tool.add_argument("name")
+    tool.add_argument("name", help="a tool's name; `help` lists them, `help NAME` describes one")
     tool.add_argument("arguments", nargs="?", default="{}", help="a JSON object")
     return parser
 

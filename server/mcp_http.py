@@ -228,12 +228,36 @@ class _Reply:
                     await self.response.write_eof()
 
 
+ACCEPTED = {"GET": ("text/event-stream",), "POST": ("application/json", "text/event-stream")}
+"""What each method's `Accept` must name (MCP answers JSON or an event stream)."""
+
+
+def _not_acceptable(request: web.Request) -> web.Response | None:
+    """406 in JSON-RPC's words when `Accept` does not take MCP's answers, whatever the session.
+
+    Checked before the session, so a request the OpenAPI document calls malformed is refused as
+    such (the SDK looks the session up first).
+    """
+    accept = request.headers.get("Accept", "")
+    missing = [
+        kind for kind in ACCEPTED.get(request.method, ()) if kind not in accept and "*/*" not in accept
+    ]
+    if not missing:
+        return None
+    message = f"Not Acceptable: the Accept header must take {' and '.join(missing)}"
+    error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+    return web.json_response(error, status=406)
+
+
 async def mcp_endpoint(request: web.Request) -> web.StreamResponse:
     """``GET|POST|DELETE /mcp``: MCP over streamable HTTP, as the bearer token's user."""
     state = request.app[MCP]
     user = request[USER]
     token = bearer_token(request)
     key = _session_key(request, token)
+    refusal = _not_acceptable(request)
+    if refusal is not None:
+        return refusal
     body = await request.read()
     if too_deep(body):
         # One limit for every door; refused in JSON-RPC's words, as the SDK refuses a parse error.

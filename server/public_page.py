@@ -393,11 +393,17 @@ async def password_post(request: web.Request) -> web.StreamResponse:
 
 
 async def _form(request: web.Request) -> Mapping[str, Any]:
-    """The posted form; a body that is no form (or a multipart one without its boundary) is empty."""
+    """The posted form; a body that is no form is empty.
+
+    A form body that cannot be read (a multipart one without its boundary, a broken one) answers
+    400 `invalid_request`, as any malformed request does.
+    """
     try:
         return await request.post()
     except (ValueError, AssertionError):
-        return {}
+        raise InvalidRequest(
+            "the form could not be read (a multipart/form-data body needs its boundary)"
+        ) from None
 
 
 def _see_other(location: str) -> web.Response:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ballast_tui.engine import data, overrides, own_view
 from ballast_tui.engine.blocks import (
+    BLOCK_TYPES,
     CONTROL_TYPES,
     default_value,
     validate_config,
@@ -24,24 +25,24 @@ from ballast_tui.engine.layout import with_block_hidden
 from ballast_tui.engine.rename import rewrite_readers
 from ballast_tui.engine.source_columns import check_chart_columns
 from ballast_tui.storage import repos
-from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, role_by
+from ballast_tui.tools.registry import MAX_INT, NAME_SCHEMA, REGISTRY, Args, BoardScope, role_by
 
 MAX_RUN_ROWS = 1000
 
 
 class AddBlockArgs(Args):
     dashboard_id: str
-    type: str
-    name: str | None = None
+    type: str = Field(json_schema_extra={"enum": list(BLOCK_TYPES)})
+    name: str | None = Field(default=None, json_schema_extra=NAME_SCHEMA)
     config: dict[str, Any]
 
 
 class UpdateBlockArgs(Args):
     dashboard_id: str
     block_id: str
-    name: str | None = None
+    name: str | None = Field(default=None, json_schema_extra=NAME_SCHEMA)
     config: dict[str, Any] | None = None
-    version: int | None = None
+    version: int | None = Field(default=None, le=MAX_INT)
 
 
 class BlockRefArgs(Args):
@@ -67,7 +68,7 @@ class BlockDataArgs(Args):
     block_id: str
     run_id: str | None = None
     limit: int = Field(default=100, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT)
     max_points: int | None = Field(default=None, ge=2, le=100_000)
     filter_overrides: dict[str, Any] | None = None
 
@@ -88,6 +89,11 @@ def _free_name(block_type: str, taken: set[str]) -> str:
 @REGISTRY.tool(
     "dashboard_add_block",
     AddBlockArgs,
+    refuses=(
+        "a config its type does not take: SQL that does not parse or reads a name no "
+        "block or source has, a column the source lacks, a cycle; a name another block "
+        "has"
+    ),
     role="editor",
     writes=True,
     example={
@@ -156,6 +162,11 @@ def add_block(board: BoardScope, args: AddBlockArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_update_block",
     UpdateBlockArgs,
+    refuses=(
+        "a config its type does not take: SQL that does not parse or reads a name no "
+        "block or source has, a column the source lacks, a cycle; a name another block "
+        "has"
+    ),
     role="editor",
     writes=True,
     destructive=True,
@@ -288,6 +299,7 @@ def delete_block(board: BoardScope, args: BlockRefArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_set_control",
     SetControlArgs,
+    refuses="a value the control does not allow",
     role="editor",
     writes=True,
     idempotent=True,
@@ -339,6 +351,7 @@ def _run_role(args: RunBlockArgs) -> str:
 @REGISTRY.tool(
     "dashboard_run_block",
     RunBlockArgs,
+    refuses="a `filter_overrides` naming no control of the board, or a value the control does not allow",
     role=role_by(_run_role, "viewer", "editor"),
     writes=True,
     example={"block_id": "daily", "filter_overrides": {"region": "South"}},
@@ -379,6 +392,7 @@ def run_block(board: BoardScope, args: RunBlockArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_block_data",
     BlockDataArgs,
+    refuses="a `filter_overrides` naming no control of the board, or a value the control does not allow",
     role="viewer",
     writes=False,
     example={"block_id": "daily", "limit": 10, "offset": 0},

@@ -17,7 +17,7 @@ from ballast_tui.engine.events import BlockChanged, SourceChanged
 from ballast_tui.engine.rename import rewrite_readers
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import dumps, utcnow
-from ballast_tui.tools.registry import REGISTRY, Args, BoardScope, Context
+from ballast_tui.tools.registry import NAME_SCHEMA, REGISTRY, Args, BoardScope, Context
 
 
 class BoardArgs(Args):
@@ -26,7 +26,7 @@ class BoardArgs(Args):
 
 class ImportArgs(Args):
     dashboard_id: str
-    name: str
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
     format: Literal["csv", "parquet", "json"]
     content: str | None = None
     path: str | None = None
@@ -34,7 +34,7 @@ class ImportArgs(Args):
 
 class PushArgs(Args):
     dashboard_id: str
-    name: str
+    name: str = Field(json_schema_extra=NAME_SCHEMA)
     rows: list[Any] | None = None
     arrow: str | None = None
     mode: Literal["replace", "append"] = "replace"
@@ -43,7 +43,7 @@ class PushArgs(Args):
 class RenameArgs(Args):
     dashboard_id: str
     name: str
-    new_name: str = Field(min_length=1)
+    new_name: str = Field(min_length=1, json_schema_extra=NAME_SCHEMA)
 
 
 def describe_source(row: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +156,7 @@ def _store_source(
 @REGISTRY.tool(
     "catalog_import",
     ImportArgs,
+    refuses="content or a file that is not of that format, a path outside the import directories",
     role="editor",
     writes=True,
     destructive=True,
@@ -186,6 +187,10 @@ def catalog_import(board: BoardScope, args: ImportArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "catalog_push",
     PushArgs,
+    refuses=(
+        "rows that make no table (a column of mixed types, an empty object), an Arrow "
+        "stream that does not read"
+    ),
     role="editor",
     writes=True,
     destructive=True,
@@ -218,6 +223,7 @@ def catalog_push(board: BoardScope, args: PushArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "catalog_rename",
     RenameArgs,
+    refuses="a name no source of the board has, or a new name one already has",
     role="editor",
     writes=True,
     destructive=True,

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from ballast_tui.engine.changes import record
 from ballast_tui.engine.executor import QueryError
-from ballast_tui.tools.registry import REGISTRY, Args, Context
+from ballast_tui.tools.registry import NAME_SCHEMA, REGISTRY, Args, Context
 
 if TYPE_CHECKING:
     from ballast_tui.engine.remote.store import Connection
@@ -22,7 +22,7 @@ SHOWN_TABLES = 12
 
 
 class AddArgs(Args):
-    name: str = Field(min_length=1, max_length=63)
+    name: str = Field(min_length=1, max_length=63, json_schema_extra=NAME_SCHEMA)
     url: str = Field(min_length=1, max_length=8192, repr=False)
     check: bool = True
     grant: list[str] = Field(default_factory=list, max_length=1000)
@@ -45,6 +45,7 @@ class ListArgs(Args):
 @REGISTRY.tool(
     "connection_add",
     AddArgs,
+    refuses="a URL no driver takes, one that does not connect (with `check`), or one inside the workspace",
     role="admin",
     writes=True,
     example={"name": "warehouse", "url": "postgresql://reader:secret@db.internal:5432/analytics"},

@@ -11,7 +11,6 @@ from ballast_tui.engine.boards import TITLE_MAX, copy_board, create_board
 from ballast_tui.engine.cascade import Cascade
 from ballast_tui.engine.changes import publish, record
 from ballast_tui.engine.describe import describe_block, describe_board
-from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.events import BoardChanged, BoardDeleted
 from ballast_tui.engine.explain import explain
 from ballast_tui.engine.sessions import SCHEDULER_CLIENT
@@ -180,19 +179,17 @@ def _refresh_settings(row: dict[str, Any]) -> dict[str, Any]:
 
 @REGISTRY.tool(
     "dashboard_get_refresh",
-    RefreshSettingsArgs,
+    BoardArgs,
     role="viewer",
     writes=False,
     example={"dashboard_id": "dash_k3j9x0a1b2c3"},
 )
-def dashboard_get_refresh(board: BoardScope, args: RefreshSettingsArgs) -> dict[str, Any]:
+def dashboard_get_refresh(board: BoardScope, args: BoardArgs) -> dict[str, Any]:
     """The auto-refresh settings.
 
     Read a board's auto-refresh settings. Use it before changing them.
     Returns `refreshEnabled`, `refreshInterval` (seconds) and `lastRefreshedAt`.
     """
-    if args.refreshEnabled is not None or args.refreshInterval is not None:
-        raise InvalidRequest("dashboard_get_refresh takes only dashboard_id; use dashboard_set_refresh")
     return _refresh_settings(board.row)
 
 

@@ -27,6 +27,7 @@ class ExportArgs(Args):
 @REGISTRY.tool(
     "export_block",
     ExportArgs,
+    refuses="a `filter_overrides` naming no control of the board, or a value the control does not allow",
     role="viewer",
     writes=False,
     example={"dashboard_id": "dash_k3j9x0a1b2c3", "block_id": "daily", "format": "csv"},

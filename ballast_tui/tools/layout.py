@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ballast_tui.engine.changes import check_unlocked, publish, record
 from ballast_tui.engine.errors import InvalidRequest
@@ -18,7 +18,7 @@ from ballast_tui.engine.layout import (
 )
 from ballast_tui.engine.layout_edit import move_to, resized
 from ballast_tui.storage import repos
-from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
+from ballast_tui.tools.registry import MAX_INT, REGISTRY, Args, BoardScope
 
 
 class SetDisplayedArgs(Args):
@@ -29,7 +29,7 @@ class SetDisplayedArgs(Args):
 
 class SetLayoutArgs(Args):
     dashboard_id: str
-    rows: Any
+    rows: Any = Field(json_schema_extra={"type": "array", "items": {"type": "object"}})
 
 
 @REGISTRY.tool(
@@ -71,6 +71,10 @@ def set_displayed(board: BoardScope, args: SetDisplayedArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_set_layout",
     SetLayoutArgs,
+    refuses=(
+        "a layout naming a hidden or unknown block, or one block twice; a row of 0 or "
+        "more than 4 blocks; `cols` that do not sum to 12"
+    ),
     role="editor",
     writes=True,
     destructive=True,
@@ -107,12 +111,21 @@ def set_layout(board: BoardScope, args: SetLayoutArgs) -> dict[str, Any]:
 class MoveArgs(Args):
     dashboard_id: str
     block_id: str
-    row: int = Field(ge=0)
-    position: int | None = Field(default=None, ge=0)
+    row: int = Field(ge=0, le=MAX_INT)
+    position: int | None = Field(default=None, ge=0, le=MAX_INT)
     new_row: bool = False
 
 
 class ResizeArgs(Args):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["cols"], "properties": {"cols": {"type": "integer"}}},
+                {"required": ["height"], "properties": {"height": {"type": "integer"}}},
+            ]
+        }
+    )
+
     dashboard_id: str
     block_id: str
     cols: int | None = Field(default=None, ge=1, le=GRID_COLUMNS)
@@ -139,6 +152,7 @@ def _displayed_block(board: BoardScope, ref: str) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_move_block",
     MoveArgs,
+    refuses="a row or position past the end of the layout, a hidden block",
     role="editor",
     writes=True,
     example={"block_id": "revenue_chart", "row": 0, "position": 1},

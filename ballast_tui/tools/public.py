@@ -20,7 +20,7 @@ from ballast_tui.engine.link_access import ACCESS_MAX_AGE_S, access_value
 from ballast_tui.published import board as published
 from ballast_tui.published.downloads import csv_path, downloadable_block
 from ballast_tui.published.page import choices_from_query, choices_query, page_state
-from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
+from ballast_tui.tools.registry import MAX_INT, REGISTRY, Args, BoardScope
 
 PASSWORD_MAX = 1024
 SLUG_MAX = 200
@@ -56,13 +56,14 @@ class BlockCsvArgs(Args):
 class BlockDataArgs(ViewArgs):
     block_id: str
     limit: int = Field(default=100, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT)
     max_points: int | None = Field(default=None, ge=2, le=100_000)
 
 
 @REGISTRY.tool(
     "public_dashboard",
     PublicArgs,
+    refuses="a `filter_overrides` naming no control of the board, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "filter_overrides": {"region": "North"}},
@@ -83,6 +84,7 @@ def public_dashboard(board: BoardScope, args: PublicArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "public_page",
     PageArgs,
+    refuses="a choice naming no control, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "choices": {"region": "North", "period": "30d"}},
@@ -147,6 +149,7 @@ def public_board_view(board: BoardScope, args: ViewArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "public_block_data",
     BlockDataArgs,
+    refuses="a `filter_overrides` naming no control of the board, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "block_id": "daily", "limit": 100},
@@ -166,6 +169,7 @@ def public_block_data(board: BoardScope, args: BlockDataArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "public_block_csv",
     BlockCsvArgs,
+    refuses="a choice naming no control, or a value the control does not allow",
     role="link",
     writes=False,
     example={"slug": "sales-overview-k3j9x0a1b2c3", "block_id": "daily", "choices": {"region": "North"}},

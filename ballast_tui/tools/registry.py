@@ -23,6 +23,7 @@ them on a thread pool, never on a loop.
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import json
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ballast_tui.engine.access import BOARD_ROLES, REQUIRED_ROLES
-from ballast_tui.engine.blocks import validation_refusal
+from ballast_tui.engine.blocks import MAX_NAME_LENGTH, NAME_PATTERN, validation_refusal
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from ballast_tui.engine.executor import QueryError
@@ -54,6 +55,12 @@ RoleRule = str | Callable[[Any], str]
 (e.g. `dashboard_run_block` needs `viewer` to try overrides and `editor` to record a run)."""
 
 BOARD_ARGUMENTS = ("dashboard_id", "conversation_id")
+
+MAX_INT = 2**63 - 1
+"""The largest integer a tool takes (what SQLite and DuckDB store); past it, 400."""
+NAME_SCHEMA: dict[str, Any] = {"pattern": NAME_PATTERN.pattern, "maxLength": MAX_NAME_LENGTH}
+"""What a block, source or connection name must be, for a field's JSON Schema (the engine checks it,
+with its own message)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,10 @@ class Tool:
     """One call's arguments, as a model would send them."""
     explicit_board: bool = False
     """An agent must name the board: the tool never falls back to an MCP session's working board."""
+    refuses: str = ""
+    """What a call may be refused for (400) that its argument schema cannot say: values checked
+    against what is stored or against another language (SQL that does not parse, a name no source
+    has, a value a control does not allow). Published in the OpenAPI document."""
 
     @property
     def read_only(self) -> bool:
@@ -138,6 +149,7 @@ class Registry:
         idempotent: bool = False,
         example: dict[str, Any] | None = None,
         explicit_board: bool = False,
+        refuses: str = "",
     ) -> Callable[[Callable[[Any, A], dict[str, Any]]], Callable[[Any, A], dict[str, Any]]]:
         """Register a handler under `name`.
 
@@ -170,6 +182,7 @@ class Registry:
                 agent=agent.strip(),
                 example=dict(example or {}),
                 explicit_board=explicit_board,
+                refuses=refuses,
             )
             return handler
 
@@ -200,6 +213,9 @@ class Registry:
         try:
             return tool, tool.args.model_validate(arguments)
         except ValidationError as error:
+            whole = _integral_floats_as_ints(arguments, error)
+            if whole is not None:
+                return self.parse(name, whole)
             raise validation_refusal(error, f"arguments of {name}", tool.args) from None
 
     def call(self, ctx: Context, name: str, arguments: object) -> dict[str, Any]:
@@ -235,6 +251,32 @@ class Registry:
         """`call` on the tool thread pool, so the event loop never waits on SQLite or DuckDB."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.call, ctx, name, arguments)
+
+
+def _integral_floats_as_ints(arguments: dict[str, Any], error: ValidationError) -> dict[str, Any] | None:
+    """`arguments` with each number refused as "not an integer" but whole (``2.0``) made an int.
+
+    JSON (and JSON Schema) make no difference between 2 and 2.0; strict validation does. None when
+    no refusal was of that kind, so a genuine refusal is reported as it is.
+    """
+    fixed: Any = copy.deepcopy(arguments)
+    changed = False
+    for detail in error.errors():
+        if detail["type"] != "int_type" or not isinstance(detail["input"], float):
+            continue
+        if not detail["input"].is_integer():
+            continue
+        *parents, last = detail["loc"]
+        container = fixed
+        try:
+            for key in parents:
+                container = container[key]
+            if container[last] == detail["input"]:
+                container[last] = int(detail["input"])
+                changed = True
+        except (KeyError, IndexError, TypeError):
+            continue
+    return fixed if changed else None
 
 
 REGISTRY = Registry()

@@ -29,6 +29,10 @@ class VisibilityArgs(Args):
     visibility: Literal["private", "link_view"]
 
 
+class BoardArgs(Args):
+    dashboard_id: str
+
+
 class PublishArgs(Args):
     dashboard_id: str
     password: str | None = Field(default=None, max_length=1024)
@@ -185,28 +189,27 @@ def dashboard_publish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
 
 @REGISTRY.tool(
     "dashboard_unpublish",
-    PublishArgs,
+    BoardArgs,
     role="owner",
     writes=True,
     destructive=True,
     explicit_board=True,
     example={"dashboard_id": "dash_k3j9x0a1b2c3"},
 )
-def dashboard_unpublish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
+def dashboard_unpublish(board: BoardScope, args: BoardArgs) -> dict[str, Any]:
     """Take the public link down; the board becomes private and the old link answers 404.
 
     Take a published link down: the board becomes private and the old link answers 404. Owner only.
     Returns `slug` null and `publicUrl` null.
     """
     ctx = board.ctx
-    if "password" in args.model_fields_set:
-        raise InvalidRequest("dashboard_unpublish takes no password")
     return _unpublish(ctx, board.id, board.row)
 
 
 @REGISTRY.tool(
     "dashboard_set_public_options",
     PublicOptionsArgs,
+    refuses="an origin that is not a scheme, a valid host name and an optional valid port",
     role="owner",
     writes=True,
     destructive=True,

@@ -31,7 +31,9 @@ class AuditArgs(Args):
 
 
 class AddArgs(Args):
-    name: str = Field(min_length=1, max_length=USER_NAME_MAX)
+    name: str = Field(
+        min_length=1, max_length=USER_NAME_MAX, json_schema_extra={"pattern": "^[A-Za-z_.-][A-Za-z0-9_.-]*$"}
+    )
     kind: Literal["human", "agent"] = "human"
     admin: bool = False
 

@@ -13,7 +13,7 @@ from ballast_tui.engine.describe import describe_block
 from ballast_tui.engine.errors import InvalidRequest, NotFound
 from ballast_tui.engine.events import BlockChanged, BoardChanged, ControlChanged, LayoutChanged
 from ballast_tui.storage import repos
-from ballast_tui.tools.registry import REGISTRY, Args, BoardScope
+from ballast_tui.tools.registry import MAX_INT, REGISTRY, Args, BoardScope
 
 Row = dict[str, Any]
 
@@ -25,13 +25,13 @@ class VersionsArgs(Args):
 
 class DiffArgs(Args):
     dashboard_id: str
-    version: int = Field(ge=1)
-    other_version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT)
+    other_version: int = Field(ge=1, le=MAX_INT)
 
 
 class RestoreArgs(Args):
     dashboard_id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT)
 
 
 def _version(board: BoardScope, number: int) -> Row:
@@ -77,6 +77,7 @@ def dashboard_version_diff(board: BoardScope, args: DiffArgs) -> dict[str, Any]:
 @REGISTRY.tool(
     "dashboard_restore",
     RestoreArgs,
+    refuses="a version the board is already at",
     role="editor",
     writes=True,
     destructive=True,

@@ -79,3 +79,22 @@ def test_tool_refusal_exits_non_zero_with_the_error_code(tmp_path: Path) -> None
     )
     assert result.returncode == 1
     assert "not_found" in result.stderr
+
+
+def test_tool_help_is_written_from_what_each_tool_declared(tmp_path: Path) -> None:
+    from ballast_tui.tools.registry import load_registry
+
+    registry = load_registry()
+    listing = ballast("--workspace", str(tmp_path), "tool", "help").stdout.splitlines()
+    assert [line.split()[0] for line in listing] == registry.names()
+    delete = next(line for line in listing if line.startswith("dashboard_delete "))
+    assert "destructive" in delete and registry.get("dashboard_delete").summary in delete
+    get = next(line for line in listing if line.startswith("dashboard_get "))
+    assert "read-only" in get
+    one = ballast("--workspace", str(tmp_path), "tool", "help", "dashboard_add_block").stdout
+    tool = registry.get("dashboard_add_block")
+    assert one.startswith(f"dashboard_add_block: {tool.summary}")
+    assert "role: editor" in one and tool.refuses in one.replace("\n", " ")
+    assert json.dumps(tool.example) in one
+    unknown = ballast("--workspace", str(tmp_path), "tool", "help", "nope", check=False)
+    assert unknown.returncode == 1 and "no tool named 'nope'" in unknown.stderr
