@@ -72,6 +72,8 @@ async def render(ws: Workspace, registry: Registry, request: Row) -> str:
     answer = await registry.acall(ctx, "dashboard_get", {"dashboard_id": request["dashboard_id"]})
     height = request.get("height")
     view = member_view(answer["dashboard"], request.get("block_id"), height)
+    if not view.blocks:
+        return ""
     backend = MemberBackend(registry, ctx, view)
     return await draw_text(backend, int(request["width"]), height, ansi=bool(request.get("ansi")))
 
