@@ -61,9 +61,7 @@ def run_show(args: argparse.Namespace) -> int:
         return fail(str(error))
     text = str(answer["text"])
     if not text.strip():
-        return fail(
-            f"{args.dashboard_id} shows no blocks yet: draw a hidden one with --block NAME", code=0
-        )
+        return fail(f"{args.dashboard_id} shows no blocks yet: draw a hidden one with --block NAME", code=0)
     sys.stdout.write(text)
     sys.stdout.flush()
     return 0

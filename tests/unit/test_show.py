@@ -163,7 +163,9 @@ def test_show_refuses_another_boards_block(drawn: tuple[Path, DrawnBoard, Any]) 
 
 
 @pytest.fixture
-def served(drawn: tuple[Path, DrawnBoard, dict[str, str]]) -> Iterator[tuple[Path, DrawnBoard, dict[str, str]]]:
+def served(
+    drawn: tuple[Path, DrawnBoard, dict[str, str]],
+) -> Iterator[tuple[Path, DrawnBoard, dict[str, str]]]:
     """The same workspace, served by a real `ballast serve` process."""
     root = drawn[0]
     server = subprocess.Popen(
