@@ -1,9 +1,10 @@
 """A board drawn as text for one of its members: the drawing process of the `dashboard_render` tool.
 
-``python -m ballast_tui.published.text --workspace DIR --settings JSON`` reads one request on
-stdin, ``{"user_id", "dashboard_id", "block_id"?, "width", "height"?, "ansi"}``, and answers one
-JSON line on stdout: ``{"ok": true, "text": …}``, or ``{"ok": false, "error": CODE, "message": …}``
-for a tool's refusal.
+``python -m ballast_tui.published.text --workspace DIR --settings JSON [--idle-exit S]`` reads
+requests on stdin, one per line, ``{"user_id", "dashboard_id", "block_id"?, "width", "height"?,
+"ansi"}``, and answers each with one JSON line on stdout: ``{"ok": true, "text": …}``, or
+``{"ok": false, "error": CODE, "message": …}`` for a tool's refusal (``"failed"`` for a drawing
+that broke). It leaves at the end of its input, or after `--idle-exit` seconds without a request.
 
 It draws with the published page's own drawing (`render.draw_text`: the TUI's grid, cells and
 views in a headless app), so `ballast show`, an agent's `dashboard_render` and a published page
@@ -22,6 +23,7 @@ import asyncio
 import json
 import logging
 import os
+import select
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from ballast_tui.storage.private import restrict_umask
 from ballast_tui.tools.registry import Registry, load_registry
 
 Row = dict[str, Any]
+log = logging.getLogger("ballast.published.text")
 
 
 class MemberBackend(PublishedBackend):
@@ -78,26 +81,37 @@ async def render(ws: Workspace, registry: Registry, request: Row) -> str:
     return await draw_text(backend, int(request["width"]), height, ansi=bool(request.get("ansi")))
 
 
+def answer_one(ws: Workspace, registry: Registry, line: str) -> Row:
+    """The answer to one request line."""
+    try:
+        return {"ok": True, "text": asyncio.run(render(ws, registry, json.loads(line)))}
+    except ToolError as error:
+        return {"ok": False, "error": error.code, "message": error.message}
+    except Exception as error:  # one bad drawing must not end the process
+        log.exception("drawing failed")
+        return {"ok": False, "error": "failed", "message": type(error).__name__}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ballast_tui.published.text")
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--settings", default="{}", help="Settings fields as JSON")
+    parser.add_argument("--idle-exit", type=float, default=60.0, help="seconds without a request")
     args = parser.parse_args(argv)
     restrict_umask()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    # The answer gets the real stdout; anything else printed goes to stderr.
+    # The answers get the real stdout; anything else printed goes to stderr.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    request = json.loads(sys.stdin.read())
     settings = Settings(**json.loads(args.settings))
+    registry = load_registry()
     with Workspace(Path(args.workspace), settings, sweep_files=False) as ws:
-        try:
-            text = asyncio.run(render(ws, load_registry(), request))
-            answer: Row = {"ok": True, "text": text}
-        except ToolError as error:
-            answer = {"ok": False, "error": error.code, "message": error.message}
-    out.write(json.dumps(answer) + "\n")
-    out.flush()
+        while select.select([sys.stdin], [], [], args.idle_exit)[0]:
+            line = sys.stdin.readline()
+            if not line:
+                break
+            out.write(json.dumps(answer_one(ws, registry, line)) + "\n")
+            out.flush()
     return 0
 
 

@@ -36,7 +36,9 @@ async def test_a_viewer_reads_the_board_and_one_block_as_text(api: Api) -> None:
     assert CHART_TITLE in one["text"] and METRIC_NAME not in one["text"]
     assert len(one["text"].splitlines()) <= 15 and max(map(len, one["text"].splitlines())) <= 50
 
-    coloured = await api.ok("dashboard_render", token, dashboard_id=built.board, block_id=METRIC_NAME, ansi=True)
+    coloured = await api.ok(
+        "dashboard_render", token, dashboard_id=built.board, block_id=METRIC_NAME, ansi=True
+    )
     assert "\x1b[" in coloured["text"]
 
 
