@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import ToolClient
 from tests.drawn_board import CHART_TITLE, METRIC_NAME, build_drawn_board, has_chart_drawing
 from tests.server.conftest import Api
+from tests.server.mcp_clients import over_http
 
 
 def owned_by(api: Api, name: str) -> tuple[ToolClient, str]:
@@ -88,3 +90,22 @@ async def test_another_boards_block_is_not_found_and_nothing_of_it_is_drawn(api:
     _stranger, stranger = owned_by(api, "sam")
     got, body = await api.call("dashboard_render", stranger, dashboard_id=mine.board)
     assert (got, body["error"]) == (403, "forbidden")
+
+
+async def test_an_agent_over_mcp_looks_at_the_chart_it_just_made(api: Api) -> None:
+    owner = api.ws.users.local()
+    _bot, token = api.ws.users.create("bot", "agent", created_by=owner.id)
+    async with over_http(api.base, token) as agent:
+        # In its own conversation: no board named anywhere.
+        await agent.call("catalog_push", name="sales", rows=[{"day": d, "amount": d % 7} for d in range(30)])
+        await agent.call(
+            "dashboard_add_block",
+            type="chart",
+            name="sales_chart",
+            config={"source": "sales", "kind": "bar", "x": "day", "y": "amount", "title": "Sales by day"},
+        )
+        drawn = await agent.call("dashboard_render", block_id="sales_chart", width=70, height=14)
+        refused = await agent.refused("dashboard_render", block_id="sales_chart", width=1000)
+    assert "Sales by day" in drawn["text"] and "\x1b[" not in drawn["text"]
+    assert any(c in drawn["text"] for c in "▁▂▃▄▅▆▇█")  # the bars
+    assert refused["error"] == "invalid_request" and "width" in json.dumps(refused)
