@@ -5,7 +5,8 @@
 processes are kept for the next drawing (starting one, with Textual, costs seconds; a drawing
 costs a fraction of that): at most `SLOTS` per workspace, each drawing one board at a time. A
 process leaves on its own after `IDLE_EXIT_S` without work, or when this one exits (its stdin
-closes); one that takes longer than `DRAW_TIMEOUT_S` over a drawing is killed.
+closes); one that takes longer than `DRAW_TIMEOUT_S` over a drawing is killed. More than
+`MAX_WAITING` drawings at once are refused with `rate_limited`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 import weakref
 from typing import IO, TYPE_CHECKING, Any
 
-from ballast_tui.engine.errors import ToolError
+from ballast_tui.engine.errors import RateLimited, ToolError
 
 if TYPE_CHECKING:
     from ballast_tui.engine.workspace import Workspace
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 DRAW_TIMEOUT_S = 90.0
 IDLE_EXIT_S = 60.0
 SLOTS = 2
+MAX_WAITING = 2 * SLOTS
+"""Drawings of one workspace drawn or waiting at once: past that a drawing is refused (429), so
+drawings never hold more than a few of the threads every other tool runs on."""
 
 log = logging.getLogger("ballast.drawing")
 
@@ -103,6 +107,7 @@ class _Pool:
         self.idle: list[_Process] = []
         self.slots = threading.BoundedSemaphore(SLOTS)
         self.lock = threading.Lock()
+        self.waiting = 0
 
     def _take(self) -> _Process:
         with self.lock:
@@ -114,6 +119,17 @@ class _Pool:
         return _Process(self.command)
 
     def draw(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            if self.waiting >= MAX_WAITING:
+                raise RateLimited(f"{self.waiting} drawings are under way: try again in a few seconds")
+            self.waiting += 1
+        try:
+            return self._draw(request)
+        finally:
+            with self.lock:
+                self.waiting -= 1
+
+    def _draw(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.slots:
             for _attempt in range(2):  # a kept process may have left, idle, just before we asked
                 process = self._take()

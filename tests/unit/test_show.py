@@ -9,13 +9,17 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ballast_tui.engine.errors import RateLimited
+from ballast_tui.engine.text_drawing import MAX_WAITING
 from ballast_tui.engine.workspace import Workspace
 from tests.conftest import ToolClient
 from tests.drawn_board import CHART_TITLE, METRIC_NAME, DrawnBoard, build_drawn_board, has_chart_drawing
@@ -197,3 +201,21 @@ def test_show_through_a_running_server_as_the_tokens_user(
     assert refused.returncode == 1 and "forbidden" in refused.stderr
     assert CHART_TITLE not in refused.stdout + refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_drawings_past_the_queue_are_refused_as_rate_limited(call: ToolClient) -> None:
+    built = build_drawn_board(call)
+    start = threading.Barrier(MAX_WAITING + 2)
+
+    def draw(_: int) -> str:
+        start.wait()
+        try:
+            return str(call("dashboard_render", dashboard_id=built.board, block_id="trend", width=40)["text"])
+        except RateLimited as refused:
+            return f"refused: {refused.message}"
+
+    with ThreadPoolExecutor(MAX_WAITING + 2) as pool:
+        answers = list(pool.map(draw, range(MAX_WAITING + 2)))
+    drawn = [a for a in answers if not a.startswith("refused")]
+    assert len(drawn) == MAX_WAITING and all(CHART_TITLE in a for a in drawn)
+    assert all("drawings are under way" in a for a in answers if a.startswith("refused"))
