@@ -219,3 +219,18 @@ def test_drawings_past_the_queue_are_refused_as_rate_limited(call: ToolClient) -
     drawn = [a for a in answers if not a.startswith("refused")]
     assert len(drawn) == MAX_WAITING and all(CHART_TITLE in a for a in drawn)
     assert all("drawings are under way" in a for a in answers if a.startswith("refused"))
+
+
+def test_a_kept_drawing_process_draws_the_board_as_it_is_now(call: ToolClient) -> None:
+    built = build_drawn_board(call)
+    first = call("dashboard_render", dashboard_id=built.board, block_id="trend", width=60)["text"]
+    assert CHART_TITLE in first
+    call(
+        "dashboard_update_block",
+        dashboard_id=built.board,
+        block_id=built.chart,
+        config={"source": "daily", "kind": "bar", "x": "day", "y": "amount", "title": "Now in bars"},
+    )
+    again = call("dashboard_render", dashboard_id=built.board, block_id="trend", width=60)["text"]
+    assert "Now in bars" in again and CHART_TITLE not in again
+    assert any(c in again for c in "▁▂▃▄▅▆▇█") and not has_chart_drawing(again)
