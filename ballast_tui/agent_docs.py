@@ -24,6 +24,8 @@ Working here:
   conversation_add_message to record the chat -> dashboard_save_conversation.
 - Before you change something, dashboard_get's `explain` says which displayed blocks it reaches.
   dashboard_run_block with filter_overrides tries control values without storing anything.
+- dashboard_render draws a board (or one block, with block_id) as text, as people see it: use it to
+  look at a chart or table you just made.
 - People work beside you. block_open before a longer edit takes the block's lock; block_close when
   done. An error `locked` names who holds a block: wait or work elsewhere, do not retry at once.
 - Answers are compact: rows are cut to a few with `row_count` the total; page with

@@ -134,6 +134,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
 
+    show = commands.add_parser(
+        "show",
+        parents=[common],
+        help="print a dashboard, or one block, drawn as the terminal draws it",
+        description="The dashboard's displayed blocks in their layout (or, with --block, one block, "
+        "shown or hidden) drawn as the terminal draws them, printed as text: with ANSI colours when "
+        "standard output is a terminal, plain otherwise. The `dashboard_render` tool answers the same.",
+    )
+    show.add_argument("dashboard_id")
+    show.add_argument("--block", metavar="NAME", help="draw this block alone (name or id)")
+    show.add_argument(
+        "--width",
+        metavar="N",
+        help="columns, 20-400 (default: the terminal's width, or 120 when not a terminal)",
+    )
+    show.add_argument(
+        "--height",
+        metavar="N",
+        help="rows, 3-600 (default: as tall as the board; a block's chart redraws to fill them)",
+    )
+
     commands.add_parser(
         "mcp",
         parents=[common],
@@ -192,6 +213,7 @@ COMMANDS = {
     "tool": "tool:run_tool",
     "import": "data:run_import",
     "export": "data:run_export",
+    "show": "show:run_show",
     "user": "admin:run_user",
     "list": "admin:run_list",
     "connection": "admin:run_connection",

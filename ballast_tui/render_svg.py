@@ -8,12 +8,14 @@ own screenshot of the screen. `ballast export ID --format svg` uses it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 if TYPE_CHECKING:
     from ballast_tui.backend import Backend
@@ -67,9 +69,11 @@ async def wait_until_drawn(
             await asyncio.sleep(0.02)
             quiet = 0
         elif finite:
-            await asyncio.wait_for(
-                app.workers.wait_for_complete(finite), max(0.1, deadline - time.monotonic())
-            )
+            # A cell's newer load cancels its older one (exclusive workers): that one is done too.
+            with contextlib.suppress(WorkerCancelled):
+                await asyncio.wait_for(
+                    app.workers.wait_for_complete(finite), max(0.1, deadline - time.monotonic())
+                )
             quiet = 0
         elif running:
             await asyncio.sleep(0.05)

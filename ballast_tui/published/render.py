@@ -4,7 +4,9 @@
 board's full height, waits until every cell has its data, and turns the one
 screen it drew into three things: an SVG (Rich's export, without window
 chrome, with the font the server serves), a 1200x630 PNG of its top for link
-previews, and a one-line description of what the board shows.
+previews, and a one-line description of what the board shows. `draw_text`
+takes the same screen as text (plain, or with ANSI colours): `ballast show`
+and the `dashboard_render` tool.
 
 A phone gets its own drawing: the board with one block per row
 (`BoardView.stacked`) drawn at `NARROW_WIDTH` columns, so that a 390 px wide
@@ -15,6 +17,8 @@ cells: charts are drawn again for the width, not shrunk).
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -94,15 +98,13 @@ def describe(app: PublishedApp) -> str:
     return " · ".join(parts) if parts else "A Ballast dashboard"
 
 
-async def draw(
-    backend: PublishedBackend, width: int = WIDTH, timeout: float = 60.0, preview: bool = True
-) -> Drawing:
-    """The board drawn by the TUI's widgets at `width` columns (see the module's doc); without
-    `preview`, no PNG (empty bytes).
-
-    The SVG's ids and classes are named for the width, so a page may hold drawings of two widths."""
+@asynccontextmanager
+async def _drawn(
+    backend: PublishedBackend, width: int, height: int, timeout: float
+) -> AsyncIterator[tuple[PublishedApp, Console]]:
+    """The board drawn once by `PublishedApp` at `width` x `height`, every cell with its data: the
+    app (still running) and a console that recorded the screen it drew."""
     board = backend.board
-    height = min(MAX_HEIGHT, board_height(board))
     app = PublishedApp(backend)
     async with app.run_test(size=(width, height), headless=True, notifications=False) as pilot:
         await wait_until_drawn(
@@ -120,6 +122,19 @@ async def draw(
             safe_box=False,
         )
         console.print(update)
+        yield app, console
+
+
+async def draw(
+    backend: PublishedBackend, width: int = WIDTH, timeout: float = 60.0, preview: bool = True
+) -> Drawing:
+    """The board drawn by the TUI's widgets at `width` columns (see the module's doc); without
+    `preview`, no PNG (empty bytes).
+
+    The SVG's ids and classes are named for the width, so a page may hold drawings of two widths."""
+    board = backend.board
+    height = min(MAX_HEIGHT, board_height(board))
+    async with _drawn(backend, width, height, timeout) as (app, console):
         svg = console.export_svg(
             title=board.title, code_format=SVG_FORMAT, clear=False, unique_id=f"ballast-{width}"
         )
@@ -131,3 +146,24 @@ async def draw(
     rows = (PREVIEW_SIZE[1] - 10) // CELL_H
     png = paint(lines[:rows], PREVIEW_SIZE, padding=((PREVIEW_SIZE[0] - width * CELL_W) // 2, 5))
     return Drawing(svg, png, description)
+
+
+async def draw_text(
+    backend: PublishedBackend,
+    width: int = WIDTH,
+    height: int | None = None,
+    *,
+    ansi: bool = False,
+    timeout: float = 60.0,
+) -> str:
+    """The board drawn as `draw` draws it, as text: `height` rows (default: the whole board, up to
+    `MAX_HEIGHT`), with ANSI colour sequences when `ansi`, else plain (trailing blanks cut)."""
+    height = height or min(MAX_HEIGHT, board_height(backend.board))
+    async with _drawn(backend, width, height, timeout) as (_app, console):
+        text = console.export_text(clear=False, styles=ansi)
+    if ansi:
+        return text
+    lines = [line.rstrip() for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -294,6 +294,7 @@ def load_registry() -> Registry:
         layout,
         live,
         public,
+        render,
         runs,
         sharing,
         users,

@@ -185,6 +185,7 @@ MATRIX: list[Route] = [
         name="tool:dashboard_run_block-overrides",
     ),
     tool("dashboard_clone", VIEW, dashboard_id=board),
+    tool("dashboard_render", VIEW, dashboard_id=board, block_id=sql, width=60),
     replace(tool("dashboard_get", MISSING, dashboard_id=UNKNOWN), name="tool:dashboard_get-unknown"),
     # Editing.
     tool("dashboard_run_block", EDIT, dashboard_id=board, block_id=sql),

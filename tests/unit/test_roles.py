@@ -50,6 +50,7 @@ CONTRACT: dict[str, str] = {
     "block_close": "viewer",
     "dashboard_save_conversation": "viewer",
     "export_block": "viewer",
+    "dashboard_render": "viewer",
     "dashboard_versions": "viewer",
     "dashboard_version_diff": "viewer",
     "dashboard_restore": "editor",
@@ -194,6 +195,11 @@ CASES: list[Case] = [
         "export_block",
         on(block_id=lambda w: w.q),
         other=swap(on(block_id=lambda w: w.q), block_id=lambda o: o.q),
+    ),
+    Case(
+        "dashboard_render",
+        on(block_id=lambda w: w.note, width=40, height=5),
+        other=swap(on(block_id=lambda w: w.note), block_id=lambda o: o.note),
     ),
     Case(
         "dashboard_run_block",
