@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
-from server.public_answers import RECHECK_S
+from ballast_tui.engine.events import LayoutChanged, Presence, RunStarted
+from server.public_answers import RECHECK_S, Answers
 from tests.server.conftest import Api
 from tests.server.test_api import assert_error
 from tests.server.test_public import DASHBOARDS, PUBLIC, Board, build_board, publish
@@ -242,3 +244,55 @@ async def test_answers_read_while_changes_land_are_never_served_after_them(api: 
         stop.set()
         await asyncio.gather(*readers)
     assert seen and set(seen) <= {10 * k for k in range(1, 7)} | {30 * k for k in range(1, 7)}
+
+
+# -- the cache itself: what a request racing a change may keep ------------------------------
+
+
+async def test_an_answer_made_while_its_board_changed_is_sent_but_never_kept() -> None:
+    answers = Answers()
+    stamp = answers.stamp()
+
+    async def make_during_a_change() -> bytes:
+        answers.on_event(LayoutChanged(dashboard_id="b1", layout={"rows": []}))
+        return b"read while the layout changed"
+
+    assert await answers.compute("b1", "k1", stamp, make_during_a_change) == b"read while the layout changed"
+    assert answers.body("k1") is None
+    answers.remember("s", "", "b1", "k1", stamp)
+    assert answers.fresh("s", "") is None
+    # Another board's change drops nothing of this one; presence and locks drop nothing at all.
+    stamp = answers.stamp()
+    assert await answers.compute("b1", "k2", stamp, make(b"kept")) == b"kept"
+    answers.remember("s", "", "b1", "k2", stamp)
+    answers.on_event(LayoutChanged(dashboard_id="b2", layout={"rows": []}))
+    answers.on_event(Presence(dashboard_id="b1", sessions=[]))
+    assert answers.fresh("s", "") == b"kept"
+    answers.on_event(RunStarted(dashboard_id="b1", block_id="q", block_name="q", trigger="refresh"))
+    assert answers.fresh("s", "") is None
+
+
+async def test_requests_for_one_answer_make_it_once_and_memory_is_bounded() -> None:
+    answers = Answers(budget=10)
+    made = 0
+
+    async def slow() -> bytes:
+        nonlocal made
+        made += 1
+        await asyncio.sleep(0.05)
+        return b"12345"
+
+    stamp = answers.stamp()
+    bodies = await asyncio.gather(*(answers.compute("b", "k", stamp, slow) for _ in range(8)))
+    assert bodies == [b"12345"] * 8 and made == 1
+    for key in ("k2", "k3"):
+        await answers.compute("b", key, stamp, make(b"67890"))
+    assert answers.body("k") is None  # the least recently used, dropped past 10 bytes
+    assert answers.body("k2") == answers.body("k3") == b"67890"
+
+
+def make(body: bytes) -> Callable[[], Awaitable[bytes]]:
+    async def made() -> bytes:
+        return body
+
+    return made
