@@ -41,16 +41,22 @@ from ballast_tui.tools.registry import Context, load_registry
 from server.runner import start_server
 
 
-async def client(url: str, seconds: float, concurrency: int) -> dict[str, float]:
-    """Request `url` from `concurrency` loops for `seconds`; requests per second and failures."""
+async def client(
+    url: str, seconds: float, concurrency: int, method: str = "GET", body: str | None = None
+) -> dict[str, float]:
+    """Request `url` from `concurrency` loops for `seconds` (kept-alive connections; `method`, with
+    `body` as JSON when given); requests per second and failures."""
     done = failed = 0
     deadline = time.perf_counter() + seconds
+    headers = {"Accept-Encoding": "gzip"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
     async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
 
         async def loop() -> None:
             nonlocal done, failed
             while time.perf_counter() < deadline:
-                async with http.get(url, headers={"Accept-Encoding": "gzip"}) as response:
+                async with http.request(method, url, data=body, headers=headers) as response:
                     await response.read()
                     if response.status == 200:
                         done += 1
@@ -63,8 +69,11 @@ async def client(url: str, seconds: float, concurrency: int) -> dict[str, float]
     return {"rps": done / elapsed, "failed": failed}
 
 
-def measure(url: str, seconds: float, concurrency: int) -> dict[str, float]:
+def measure(
+    url: str, seconds: float, concurrency: int, method: str = "GET", body: str | None = None
+) -> dict[str, float]:
     """Run the client in its own process, so it does not share the servers' event loop."""
+    extra = ["--method", method] + (["--body", body] if body is not None else [])
     out = subprocess.run(
         [
             sys.executable,
@@ -75,6 +84,7 @@ def measure(url: str, seconds: float, concurrency: int) -> dict[str, float]:
             str(seconds),
             "--concurrency",
             str(concurrency),
+            *extra,
         ],
         check=True,
         capture_output=True,
@@ -144,8 +154,13 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--method", default="GET", help=argparse.SUPPRESS)
+    parser.add_argument("--body", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.client:
-        print(json.dumps(asyncio.run(client(arguments.client, arguments.seconds, arguments.concurrency))))
+        measured = client(
+            arguments.client, arguments.seconds, arguments.concurrency, arguments.method, arguments.body
+        )
+        print(json.dumps(asyncio.run(measured)))
     else:
         asyncio.run(main(arguments))

@@ -35,7 +35,8 @@ from server.jsonio import json_response
 from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import public
 from server.public_choices import CHOICES
-from server.public_page import password_page, problem_page, security_headers
+from server.public_html import password_page, problem_page
+from server.public_http import security_headers
 
 CSV_ROUTE = "/public/dashboards/{slug}/blocks/{name}.csv"
 

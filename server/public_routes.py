@@ -1,8 +1,13 @@
 """``POST /api/v1/public/dashboards/{slug}``: a published board's displayed blocks, without auth.
 
 The route is thin: parse the body, apply the password rate limit (which is the
-transport's concern: it is keyed by the client's address), and call the
-`public_dashboard` tool as an anonymous caller, off the event loop.
+transport's concern: it is keyed by the client's address), and answer the
+`public_dashboard` tool's answer, called as an anonymous caller off the event
+loop, from the server's cache of encoded answers (`server.public_answers`):
+the `public_answer_key` tool checks the password and names the answer; only an
+answer not made yet is computed (a viewer's new choice through
+`server.public_choices`' limits). An open board's answer asked for again with
+nothing changed is served with no tool call.
 
 The limit: more than `PASSWORD_ATTEMPTS` wrong passwords within a minute from
 one client (its remote address) for one slug answer 429 `rate_limited` with
@@ -14,6 +19,8 @@ board needs a password, costs nothing.
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -22,9 +29,10 @@ from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.link_access import WrongPassword
 from server.auth import client_address
-from server.jsonio import json_response, parse_object
+from server.jsonio import dumps, json_response, parse_object
 from server.keys import REGISTRY, WORKSPACE
 from server.middlewares import error_body, public
+from server.public_answers import Answers
 from server.public_choices import CHOICES, setup_choices
 from server.ratelimit import AttemptLimiter
 
@@ -34,18 +42,53 @@ PASSWORD_LIMITER = web.AppKey("password_limiter", AttemptLimiter)
 """Wrong public-link passwords per (client address, slug)."""
 
 
-async def _answer(request: web.Request, arguments: dict[str, Any]) -> web.Response:
+ANSWERS = web.AppKey("public_answers", Answers)
+"""The encoded public answers (`server.public_answers`)."""
+
+_JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def _choices_key(body: dict[str, Any]) -> str | None:
+    """The viewer's choices as a route key ("" for none), or None when the body holds more than
+    choices (a password, or a field to refuse): then the tools check it whatever is cached."""
+    if not body.keys() <= {"filter_overrides"}:
+        return None
+    choices = body.get("filter_overrides")
+    if not choices:
+        return "" if choices is None or choices == {} else None
+    if not isinstance(choices, dict):
+        return None
+    return json.dumps(choices, sort_keys=True, separators=(",", ":"))
+
+
+async def _answer(request: web.Request, body: dict[str, Any], arguments: dict[str, Any]) -> web.Response:
+    answers = request.app[ANSWERS]
+    slug = arguments["slug"]
+    route = _choices_key(body)
+    if route is not None and (fresh := answers.fresh(slug, route)) is not None:
+        return web.Response(body=fresh, headers=_JSON)
+    registry = request.app[REGISTRY]
     ctx = Context.anonymous(request.app[WORKSPACE])
+    stamp = answers.stamp()
+    state = await registry.acall(ctx, "public_answer_key", arguments)  # checks the password
+    board_id, key = state["board_id"], state["key"]
+    answer = answers.body(key)
+    if answer is None:
 
-    async def compute() -> dict[str, Any]:
-        return await request.app[REGISTRY].acall(ctx, "public_dashboard", arguments)
+        async def make() -> bytes:
+            return dumps(await registry.acall(ctx, "public_dashboard", arguments)).encode()
 
-    choice = arguments.get("filter_overrides")
-    if choice:  # a viewer's choice: limited, a few at a time per board (`server.public_choices`)
-        answer = await request.app[CHOICES].answer(request, arguments["slug"], choice, compute)
-    else:
-        answer = await compute()
-    return json_response(answer)
+        async def compute() -> bytes:
+            return await answers.compute(board_id, key, stamp, make)
+
+        choice = arguments.get("filter_overrides")
+        if choice:  # a viewer's new choice: limited, a few at a time per board (`server.public_choices`)
+            answer = await request.app[CHOICES].answer(request, slug, choice, compute)
+        else:
+            answer = await compute()
+    if route is not None and not state["protected"]:
+        answers.remember(slug, route, board_id, key, stamp)
+    return web.Response(body=answer, headers=_JSON)
 
 
 @public
@@ -57,7 +100,7 @@ async def public_dashboard(request: web.Request) -> web.Response:
         raise InvalidRequest("unknown field slug; this route accepts password, filter_overrides")
     arguments = {**body, "slug": slug}
     if not body.get("password"):
-        return await _answer(request, arguments)
+        return await _answer(request, body, arguments)
     limiter = request.app[PASSWORD_LIMITER]
     key = (client_address(request), slug)
     wait = limiter.acquire(key)
@@ -68,7 +111,7 @@ async def public_dashboard(request: web.Request) -> web.Response:
         )
     failed = False
     try:
-        return await _answer(request, arguments)
+        return await _answer(request, body, arguments)
     except WrongPassword:
         failed = True
         raise
@@ -76,8 +119,19 @@ async def public_dashboard(request: web.Request) -> web.Response:
         limiter.release(key, failed)
 
 
+async def _answers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Follow every board's events while the app runs: a change drops its board's answers."""
+    unsubscribe = app[WORKSPACE].bus.subscribe(None, app[ANSWERS].on_event)
+    try:
+        yield
+    finally:
+        unsubscribe()
+
+
 def setup_public_routes(app: web.Application) -> None:
-    """Add the public dashboard route and its password limiter to `app`."""
+    """Add the public dashboard route, its answers' cache and its password limiter to `app`."""
     app[PASSWORD_LIMITER] = AttemptLimiter()
+    app[ANSWERS] = Answers()
+    app.cleanup_ctx.append(_answers_ctx)
     setup_choices(app)
     app.router.add_post(f"{API}/public/dashboards/{{slug}}", public_dashboard, name="public_dashboard")

@@ -6,7 +6,9 @@ their current runs, the layout, the title, the choices, the day when a date
 range is shown): equal keys draw equal boards, so it names the cached
 drawings (the wide one and the narrow one, drawn together). The page key adds
 the link's options (its CSV links, who may frame it): it is the page's ETag
-and the name of the built page in the server's cache.
+and the name of the built page in the server's cache. The answer key adds the
+slug and the password's version to the drawing key: it names the encoded JSON
+answer (``POST /api/v1/public/dashboards/{slug}``) in the server's cache.
 """
 
 from __future__ import annotations
@@ -127,6 +129,14 @@ def page_key(board: Row, states: list[Row], values: Mapping[str, Any], today: da
 def options_key(drawing_key: str, options: PublicOptions) -> str:
     """The page key: the drawing key with the link's options (CSV links, framing origins)."""
     return _hash({"drawing": drawing_key, "options": options.describe()})
+
+
+def answer_key(board: BoardScope, values: Mapping[str, Any]) -> str:
+    """The key of the board's JSON answer for `values` (control id -> value, resolved): the drawing
+    key's material (the blocks, their current runs, the layout, the title, the last refresh, the
+    choices, the day when a date range is shown), the slug and the password's version."""
+    drawing = page_key(board.row, board.states(), values, board.ws.today())
+    return _hash({"answer": drawing, "slug": board.row["slug"], "password": board.row["password_version"]})
 
 
 def _hash(material: Any) -> str:

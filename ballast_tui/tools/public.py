@@ -19,7 +19,7 @@ from ballast_tui.engine.exports import write_output
 from ballast_tui.engine.link_access import ACCESS_MAX_AGE_S, access_value
 from ballast_tui.published import board as published
 from ballast_tui.published.downloads import csv_path, downloadable_block
-from ballast_tui.published.page import choices_from_query, choices_query, page_state
+from ballast_tui.published.page import answer_key, choices_from_query, choices_query, page_state
 from ballast_tui.tools.registry import MAX_INT, REGISTRY, Args, BoardScope
 
 PASSWORD_MAX = 1024
@@ -79,6 +79,28 @@ def public_dashboard(board: BoardScope, args: PublicArgs) -> dict[str, Any]:
     """
     values = overrides.resolve(board, args.filter_overrides or {})
     return published.public_answer(board, values)
+
+
+@REGISTRY.tool(
+    "public_answer_key",
+    PublicArgs,
+    role="link",
+    writes=False,
+    example={"slug": "sales-overview-k3j9x0a1b2c3", "filter_overrides": {"region": "North"}},
+)
+def public_answer_key(board: BoardScope, args: PublicArgs) -> dict[str, Any]:
+    """The key of public_dashboard's answer for the same arguments: equal keys, equal answers.
+
+    What the server's cache of public answers is keyed by: the blocks, their current runs, the
+    layout, the choices, the slug and the password's version (the password is checked first, as for
+    public_dashboard). Reads no data. Returns `board_id`, `protected` and `key`.
+    """
+    values = overrides.resolve(board, args.filter_overrides or {})
+    return {
+        "board_id": board.id,
+        "protected": bool(board.row["password_hash"]),
+        "key": answer_key(board, values),
+    }
 
 
 @REGISTRY.tool(
