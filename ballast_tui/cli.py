@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from ballast_tui import __version__
 from ballast_tui.commands import connection_errors, fail, workspace_of
-from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings
+from ballast_tui.commands.settings import add_setting_flags, add_settings_command, settings_of
 from ballast_tui.engine.errors import ToolError
+from ballast_tui.settings import SettingsError
 from ballast_tui.storage.private import restrict_umask
 
 
@@ -43,17 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     connect = commands.add_parser("connect", parents=[common], help="the app against a server elsewhere")
     connect.add_argument("url")
 
-    serve = commands.add_parser("serve", parents=[common], help="run the server alone")
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--public-url", metavar="URL", help="base URL of published links")
-    serve.add_argument(
-        "--max-body",
-        type=int,
-        metavar="BYTES",
-        default=Settings().max_body,
-        help="largest request body accepted (default 32 MiB)",
-    )
+    commands.add_parser("serve", parents=[common], help="run the server alone")  # flags: add_setting_flags
+    add_settings_command(commands, [common])
 
     user = commands.add_parser("user", parents=[common], help="manage users").add_subparsers(
         dest="user_command", metavar="ACTION", required=True
@@ -164,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     tool = commands.add_parser("tool", parents=[common], help="run one tool with JSON arguments")
     tool.add_argument("name")
     tool.add_argument("arguments", nargs="?", default="{}", help="a JSON object")
+    add_setting_flags(parser, commands)
     return parser
 
 
@@ -174,7 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # set their modes explicitly; this is the safety net).
     restrict_umask()
     try:
+        settings_of(args)  # an invalid setting stops every command before it starts anything
         return _dispatch(args)
+    except SettingsError as error:
+        return fail(str(error))
     except ToolError as error:
         return fail(f"{error.code}: {error.message}")
     except connection_errors() as error:
@@ -187,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from ballast_tui.commands import admin, app, backup, data, tool
+    from ballast_tui.commands.settings import run_settings
 
     if args.command in (None, "open", "connect"):
         return app.run_tui(args)
@@ -202,6 +199,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "backup": backup.run_backup,
         "restore": backup.run_restore,
         "serve": _serve,
+        "settings": run_settings,
     }
     return commands[args.command](args)
 
@@ -209,11 +207,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from server.runner import run_server
 
-    settings = Settings(public_url=args.public_url, max_body=args.max_body)
     from ballast_tui.engine.workspace import Workspace
 
-    with Workspace(workspace_of(args), settings) as ws:
-        run_server(ws, args.host, args.port)
+    with Workspace(workspace_of(args), settings_of(args)) as ws:
+        run_server(ws)
     return 0
 
 
