@@ -85,7 +85,8 @@ def open_backend(
 ) -> Opened:
     """The backend for a client of the workspace at `root` (see the module's doc). With `serve`, a
     client that opens the files here holds the workspace's server lock until `close` (it is to start
-    the server); it opens them with `settings` (default: the contract's defaults). Raises `Unauthorized` for a bad token, `OSError` when a server holds the workspace
+    the server); it opens them with `settings` (default: the contract's defaults). Raises
+    `Unauthorized` for a bad token, `OSError` when a server holds the workspace
     but never answers."""
     paths = WorkspacePaths(root)
     lock = ServerLock(root)

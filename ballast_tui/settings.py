@@ -71,18 +71,25 @@ class BallastSettings(BaseSettings):
     port: int = Field(
         DEFAULT_PORT, ge=0, le=65535, description="port the server listens on (0: any free port)"
     )
-    public_url: str | None = Field(None, description="base URL of published links, e.g. https://dash.example.com")
-    max_body: int = Field(DEFAULT_MAX_BODY, description="largest request body the server accepts (bytes, or 32MiB)")
+    public_url: str | None = Field(
+        None, description="base URL of published links, e.g. https://dash.example.com"
+    )
+    max_body: int = Field(
+        DEFAULT_MAX_BODY, description="largest request body the server accepts (bytes, or 32MiB)"
+    )
     query_timeout_s: float = Field(
         DEFAULT_QUERY_TIMEOUT_S, gt=0, description="seconds a block's query may run before it fails"
     )
-    memory_limit: str = Field("2GB", description="memory DuckDB may use for the whole workspace (e.g. 2GB, 512MiB)")
+    memory_limit: str = Field(
+        "2GB", description="memory DuckDB may use for the whole workspace (e.g. 2GB, 512MiB)"
+    )
     remote_query_timeout_s: float | None = Field(
         None, gt=0, description="seconds a query on a connected database may run (default: query_timeout_s)"
     )
     log_file: str | None = Field(
-        None, description="the server's log file, rotated (default: server.log in the workspace for the app; "
-        "stderr for `ballast serve`)"
+        None,
+        description="the server's log file, rotated (default: server.log in the workspace for the app; "
+        "stderr for `ballast serve`)",
     )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed"
@@ -112,7 +119,9 @@ class BallastSettings(BaseSettings):
         except ValueError:
             raise ValueError("its port is not a number from 0 to 65535") from None
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError("an http:// or https:// URL without query or fragment, e.g. https://dash.example.com")
+            raise ValueError(
+                "an http:// or https:// URL without query or fragment, e.g. https://dash.example.com"
+            )
         return value.strip().rstrip("/")
 
     @field_validator("max_body", mode="before")
@@ -205,7 +214,7 @@ class Loaded:
             if key == "remote_query_timeout_s" and value is None:
                 text = f"{self.values.query_timeout_s:g} (= query_timeout_s)"
             elif key == "log_file" and value is None:
-                text = "(server.log in the workspace; stderr for `ballast serve`)"
+                text = "(server.log in the workspace; serve: stderr)"
             elif value is None:
                 text = "(not set)"
             elif isinstance(value, tuple):
@@ -234,9 +243,7 @@ def read_toml(root: Path) -> dict[str, Any]:
         raise SettingsError(f"cannot read {path}: {error.strerror or error}") from None
     unknown = sorted(set(found) - set(KEYS))
     if unknown:
-        raise SettingsError(
-            f"unknown setting {unknown[0]!r} in {path} (the settings are: {', '.join(KEYS)})"
-        )
+        raise SettingsError(f"unknown setting {unknown[0]!r} in {path} (the settings are: {', '.join(KEYS)})")
     if isinstance(found.get("log_file"), str) and not Path(found["log_file"]).expanduser().is_absolute():
         found["log_file"] = str(root / found["log_file"])
     return dict(found)

@@ -98,13 +98,12 @@ async def forwarded_middleware(request: web.Request, handler: Handler) -> web.St
     trusted = request.app[TRUSTED]
     if trusted:
         client, scheme = forwarded_client(request, trusted)
-        changes: dict[str, str] = {}
+        if client is not None and scheme is not None:
+            return await handler(request.clone(remote=client, scheme=scheme))
         if client is not None:
-            changes["remote"] = client
+            return await handler(request.clone(remote=client))
         if scheme is not None:
-            changes["scheme"] = scheme
-        if changes:
-            return await handler(request.clone(**changes))
+            return await handler(request.clone(scheme=scheme))
     return await handler(request)
 
 

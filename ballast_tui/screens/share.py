@@ -196,8 +196,8 @@ class ShareScreen(UsesBackend, Screen[None]):
         protected = " (password protected)" if password else ""
         warning = answer.get("publicUrlWarning")
         said = f"{answer['publicUrl']}\nPress c to copy it." + (f"\n{warning}" if warning else "")
-        severity = "warning" if warning else "information"
-        self.notify(said, title=f"Published{protected}", severity=severity, markup=False)
+        title = f"Published{protected}"
+        self.notify(said, title=title, severity="warning" if warning else "information", markup=False)
 
     @work(group="share-action")
     async def action_unpublish(self) -> None:

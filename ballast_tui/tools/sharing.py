@@ -140,7 +140,11 @@ def _publish(
         repos.update_board(tx, board_id, **changes)
         record(tx, ctx, board_id, "publish", board_id, **details)
     publish(ctx, BoardChanged(dashboard_id=board_id, change="visibility", visibility="link_view", slug=slug))
-    return {"slug": slug, "publicUrl": public_url(ctx, slug), "publicUrlWarning": public_url_warning(ctx, slug)}
+    return {
+        "slug": slug,
+        "publicUrl": public_url(ctx, slug),
+        "publicUrlWarning": public_url_warning(ctx, slug),
+    }
 
 
 def _unpublish(ctx: Context, board_id: str, row: dict[str, Any]) -> dict[str, Any]:
