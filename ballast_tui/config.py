@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -188,3 +189,18 @@ def remove_server_json(paths: WorkspacePaths, pid: int | None = None) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def last_port(paths: WorkspacePaths) -> int | None:
+    """The port the workspace's server listened on last, if it was recorded."""
+    try:
+        port = int(paths.last_port.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def remember_port(paths: WorkspacePaths, port: int) -> None:
+    """Record the port the server listens on, for the next start (owner-only, written atomically)."""
+    with contextlib.suppress(OSError):
+        write_atomic(paths.last_port, f"{port}\n".encode())

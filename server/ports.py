@@ -7,26 +7,10 @@ puts it first, before the configured `port`, unless the person chose the port
 
 from __future__ import annotations
 
-import contextlib
-
-from ballast_tui.config import WorkspacePaths
+from ballast_tui.config import last_port, remember_port
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage.private import write_atomic
 
-
-def last_port(paths: WorkspacePaths) -> int | None:
-    """The port the workspace's server listened on last, if it was recorded."""
-    try:
-        port = int(paths.last_port.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return port if 0 < port < 65536 else None
-
-
-def remember_port(paths: WorkspacePaths, port: int) -> None:
-    """Record the port the server listens on, for the next start (owner-only, written atomically)."""
-    with contextlib.suppress(OSError):
-        write_atomic(paths.last_port, f"{port}\n".encode())
+__all__ = ["last_port", "ports_to_try", "remember_port"]
 
 
 def ports_to_try(ws: Workspace) -> list[int]:
