@@ -117,7 +117,7 @@ def test_settings_prints_each_value_and_where_it_came_from(tmp_path: Path) -> No
 BAD: list[tuple[str, str | None, dict[str, str], list[str], str]] = [
     # (id, ballast.toml, environment, flags, the error line after "ballast: ")
     ("toml-type", 'port = "eighty"\n', {}, [], "invalid setting port = 'eighty' (from ballast.toml): "),
-    ("toml-unknown", "prot = 8000\n", {}, [], "unknown setting 'prot' in {toml} (the settings are: host, port, "),
+    ("toml-unknown", "prot = 8000\n", {}, [], "unknown setting 'prot' in {toml} (the settings are: host, "),
     ("toml-syntax", "port = [\n", {}, [], "{toml} is not valid TOML: Invalid value (at end of document)"),
     (
         "env-range",
