@@ -307,8 +307,3 @@ def as_json(loaded: Loaded) -> list[dict[str, Any]]:
     """Every key, its effective value (JSON types) and its source."""
     data = loaded.values.model_dump(mode="json")
     return [SettingsView(key=k, value=data[k], source=loaded.sources[k]).model_dump() for k in KEYS]
-
-
-def environment_keys() -> list[str]:
-    """The environment variable of every key, in order."""
-    return [f"{ENV_PREFIX}{key.upper()}" for key in KEYS]
