@@ -21,6 +21,7 @@ from ballast_tui.engine.workspace import Workspace
 from server.embedded import start_embedded
 from tests.conftest import ToolClient
 from tests.server.test_runner import START_TIMEOUT_S, stop
+from tests.server.test_two_ballasts import Terminal, wait_for, workspace  # noqa: F401 (fixture)
 from tests.unit.test_settings import ballast, clean_env
 
 
@@ -161,3 +162,38 @@ async def test_serve_takes_its_address_body_limit_and_log_file_from_the_settings
     logged = log_file.read_text()
     assert '"path": "/api/v1/health"' in logged and '"status": 413' in logged
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+
+
+def test_the_app_serves_on_the_port_and_logs_to_the_file_its_flags_give(
+    workspace: tuple[Path, str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    root, board, _token = workspace
+    with occupied() as port:
+        pass
+    log_file = tmp_path / "app.log"
+    app = Terminal("open", board, "--workspace", str(root), "--port", str(port), "--log-file", str(log_file))
+    try:
+        info = wait_for(
+            lambda: (root / "server.json").exists() and json.loads((root / "server.json").read_text()),
+            30,
+            "the app to serve the workspace",
+        )
+        assert info["url"] == f"http://127.0.0.1:{port}"
+        app.drain(1)
+    finally:
+        assert app.quit() == 0
+    assert f"embedded server on 127.0.0.1:{port}" in log_file.read_text()
+    assert not (root / "server.log").exists()
+
+
+def test_the_app_with_a_bad_flag_starts_nothing(workspace: tuple[Path, str, str]) -> None:  # noqa: F811
+    root, board, _token = workspace
+    before = sorted(p.name for p in root.iterdir())
+    result = ballast("--workspace", root, "open", board, "--port", "nope")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "ballast: invalid setting port = 'nope' (from flag --port): Input should be a valid integer, "
+        "unable to parse string as an integer"
+    ]
+    assert sorted(p.name for p in root.iterdir()) == before  # no server.json, no log, no lock taken
