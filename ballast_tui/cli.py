@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 
 from ballast_tui import __version__
 from ballast_tui.commands import connection_errors, fail, workspace_of
-from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings
+from ballast_tui.commands.settings import add_setting_flags, add_settings_command, settings_of
 from ballast_tui.engine.errors import ToolError
+from ballast_tui.settings import SettingsError
 from ballast_tui.storage.private import restrict_umask
 
 
@@ -44,17 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     connect = commands.add_parser("connect", parents=[common], help="the app against a server elsewhere")
     connect.add_argument("url")
 
-    serve = commands.add_parser("serve", parents=[common], help="run the server alone")
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--public-url", metavar="URL", help="base URL of published links")
-    serve.add_argument(
-        "--max-body",
-        type=int,
-        metavar="BYTES",
-        default=Settings().max_body,
-        help="largest request body accepted (default 32 MiB)",
-    )
+    commands.add_parser("serve", parents=[common], help="run the server alone")  # flags: add_setting_flags
+    add_settings_command(commands, [common])
 
     user = commands.add_parser("user", parents=[common], help="manage users").add_subparsers(
         dest="user_command", metavar="ACTION", required=True
@@ -186,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     tool = commands.add_parser("tool", parents=[common], help="run one tool with JSON arguments")
     tool.add_argument("name", help="a tool's name; `help` lists them, `help NAME` describes one")
     tool.add_argument("arguments", nargs="?", default="{}", help="a JSON object")
+    add_setting_flags(parser, commands)
     return parser
 
 
@@ -196,7 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # set their modes explicitly; this is the safety net).
     restrict_umask()
     try:
+        settings_of(args)  # an invalid setting stops every command before it starts anything
         return _dispatch(args)
+    except SettingsError as error:
+        return fail(str(error))
     except ToolError as error:
         return fail(f"{error.code}: {error.message}")
     except connection_errors() as error:
@@ -219,6 +215,7 @@ COMMANDS = {
     "connection": "admin:run_connection",
     "backup": "backup:run_backup",
     "restore": "backup:run_restore",
+    "settings": "settings:run_settings",
 }
 """Each subcommand's `module:function` under `ballast_tui.commands`, imported only when run: the
 app's first paint does not wait for the modules of commands it is not running."""
@@ -238,13 +235,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ballast_tui.engine.workspace import Workspace
     from server.runner import run_server
 
-    settings = Settings(public_url=args.public_url, max_body=args.max_body)
-    from ballast_tui.engine.workspace import Workspace
-
-    with Workspace(workspace_of(args), settings) as ws:
-        run_server(ws, args.host, args.port)
+    with Workspace(workspace_of(args), settings_of(args)) as ws:
+        run_server(ws)
     return 0
 
 

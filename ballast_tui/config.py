@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -35,10 +36,24 @@ def resolve_workspace(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Engine settings; the defaults are the contract's."""
+    """Engine and server settings; the defaults are the contract's (`ballast_tui.settings` loads the
+    ones a person chooses: ballast.toml, BALLAST_* variables, flags)."""
 
     query_timeout_s: float = DEFAULT_QUERY_TIMEOUT_S
     memory_limit: str = "2GB"
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    port_chosen: bool = False
+    """Whether `port` was chosen by the person (a flag, a variable, ballast.toml) rather than the default:
+    a chosen port is taken or refused, never swapped for the last one or a free one."""
+    port_taken: int | None = None
+    """The port the server wanted and found taken, when it listens on another one (links warn of it)."""
+    remote_query_timeout_s: float | None = None
+    """Seconds a query on a connected database may run; None: the same as `query_timeout_s`."""
+    log_file: str | None = None
+    """The server's log file (rotated); None: `server.log` in the workspace, or stderr for `ballast serve`."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed."""
     duckdb_threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     public_url: str | None = None
     max_body: int = DEFAULT_MAX_BODY
@@ -88,6 +103,11 @@ class WorkspacePaths:
     def secret(self) -> Path:
         """The server's signing key (public-page cookies and forms), readable by the owner only."""
         return self.root / "secret.key"
+
+    @property
+    def last_port(self) -> Path:
+        """The port the server last listened on, tried first next time (so links keep working)."""
+        return self.root / "last_port"
 
     @property
     def server_log(self) -> Path:
@@ -169,3 +189,18 @@ def remove_server_json(paths: WorkspacePaths, pid: int | None = None) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def last_port(paths: WorkspacePaths) -> int | None:
+    """The port the workspace's server listened on last, if it was recorded."""
+    try:
+        port = int(paths.last_port.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return port if 0 < port < 65536 else None
+
+
+def remember_port(paths: WorkspacePaths, port: int) -> None:
+    """Record the port the server listens on, for the next start (owner-only, written atomically)."""
+    with contextlib.suppress(OSError):
+        write_atomic(paths.last_port, f"{port}\n".encode())

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ballast_tui.backend import Backend, LocalBackend
-from ballast_tui.config import WorkspacePaths, read_server_json
+from ballast_tui.config import Settings, WorkspacePaths, read_server_json
 from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import Users
 from ballast_tui.engine.workspace import Workspace
@@ -81,10 +81,12 @@ def open_backend(
     session_id: str | None = None,
     serve: bool = False,
     wait_s: float = WAIT_FOR_SERVER_S,
+    settings: Settings | None = None,
 ) -> Opened:
     """The backend for a client of the workspace at `root` (see the module's doc). With `serve`, a
     client that opens the files here holds the workspace's server lock until `close` (it is to start
-    the server). Raises `Unauthorized` for a bad token, `OSError` when a server holds the workspace
+    the server); it opens them with `settings` (default: the contract's defaults). Raises
+    `Unauthorized` for a bad token, `OSError` when a server holds the workspace
     but never answers."""
     paths = WorkspacePaths(root)
     lock = ServerLock(root)
@@ -101,7 +103,7 @@ def open_backend(
         time.sleep(POLL_S)
     undo: list[Callable[[], None]] = [lock.release] if lock.owned else []
     try:
-        ws = Workspace(root)
+        ws = Workspace(root, settings)
     except BaseException:
         lock.release()
         raise

@@ -14,6 +14,7 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import load_registry
 from server.auth import access_watch
 from server.export_route import setup_export_route
+from server.forwarded import forwarded_middleware, setup_forwarded
 from server.import_route import setup_import_route
 from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
 from server.mcp_http import setup_mcp_http
@@ -49,11 +50,12 @@ def announce_address(app: web.Application, host: str, port: int) -> None:
     ws = app[WORKSPACE]
     if ws.settings.public_url is not None:
         return
+    taken = ws.settings.port if ws.settings.port not in (0, port) else None
     if host in ("", "0.0.0.0", "::", "[::]"):
         host = getfqdn() or "localhost"
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     url = f"http://{shown}:{port}"
-    ws.settings = dataclasses.replace(ws.settings, public_url=url)
+    ws.settings = dataclasses.replace(ws.settings, public_url=url, port_taken=taken)
     app[ANNOUNCED].url = url
 
 
@@ -61,7 +63,7 @@ async def _forget_address(app: web.Application) -> None:
     ws = app[WORKSPACE]
     announced = app[ANNOUNCED].url
     if announced is not None and ws.settings.public_url == announced:
-        ws.settings = dataclasses.replace(ws.settings, public_url=None)
+        ws.settings = dataclasses.replace(ws.settings, public_url=None, port_taken=None)
 
 
 async def _auth_pool(app: web.Application) -> AsyncIterator[None]:
@@ -84,14 +86,16 @@ async def _close_websockets(app: web.Application) -> None:
 def create_app(ws: Workspace) -> web.Application:
     """The HTTP application for `ws`; the caller owns the workspace and closes it.
 
-    Middlewares, outermost first: the access log (sees the final status), the
-    error mapper (every failure in the contract's shape), then authentication.
+    Middlewares, outermost first: the client behind a trusted proxy (`server.forwarded`), the access
+    log (sees the final status), the error mapper (every failure in the contract's shape), then
+    authentication.
     """
     app = web.Application(
         client_max_size=ws.settings.max_body,
-        middlewares=[access_log_middleware, error_middleware, auth_middleware],
+        middlewares=[forwarded_middleware, access_log_middleware, error_middleware, auth_middleware],
     )
     app[WORKSPACE] = ws
+    setup_forwarded(app)
     app[REGISTRY] = load_registry()
     app[WEBSOCKETS] = weakref.WeakSet()
     app.cleanup_ctx.append(_auth_pool)

@@ -38,7 +38,8 @@ BAD_TOKENS = web.AppKey("bad_tokens", AttemptLimiter)
 
 
 def client_address(request: web.Request) -> str:
-    """The client a limit counts for: the peer's address (proxies' headers are not trusted)."""
+    """The client a limit counts for: the peer's address, or behind a trusted proxy the client it names
+    (`server.forwarded` hands the request on with that `remote`)."""
     return request.remote or "unknown"
 
 

@@ -2,6 +2,13 @@
 
 The first `ballast` on a workspace serves it, so a second `ballast` (another
 SSH login), agents and the API can join; its `server.json` says where.
+
+Its address comes from the `host` and `port` settings. Published links carry
+the port, so the server keeps it across restarts when it can: the port it
+listened on last (`last_port` in the workspace) is tried first, then the
+configured one, and only then any free port (the links then warn of it). A
+port the person chose (`port` in ballast.toml, BALLAST_PORT, `--port`) is
+tried before the remembered one.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from ballast_tui.config import DEFAULT_PORT, remove_server_json, write_server_json
+from ballast_tui.config import remove_server_json, write_server_json
 from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
 from server.logfile import workspace_log_handler
+from server.ports import ports_to_try, remember_port
 from server.runner import server_info, start_server
 
 log = logging.getLogger("ballast.server")
@@ -22,20 +30,28 @@ Stop = Callable[[], Awaitable[None]]
 
 
 def log_to_workspace(ws: Workspace) -> None:
-    """Send the server's logs to `<workspace>/server.log` (rotated, 0600): the terminal belongs to the TUI."""
+    """Send the server's logs to the `log_file` setting, else `<workspace>/server.log` (rotated, 0600):
+    the terminal belongs to the TUI."""
     root = logging.getLogger()
     if not root.handlers:
-        root.addHandler(workspace_log_handler(ws.paths.root))
+        root.addHandler(workspace_log_handler(ws.paths.root, path=ws.settings.log_file))
         root.setLevel(logging.INFO)
 
 
-async def start_embedded(ws: Workspace, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> Stop:
-    """Serve `ws` on host:port (a free port when that one is taken); answer the function that stops it."""
+async def start_embedded(ws: Workspace) -> Stop:
+    """Serve `ws` on its host and port (see the module's doc); answer the function that stops it."""
     log_to_workspace(ws)
-    try:
-        runner, bound = await start_server(ws, host, port)
-    except OSError:
-        runner, bound = await start_server(ws, host, 0)
+    host = ws.settings.host
+    for port in [*ports_to_try(ws), 0]:
+        try:
+            runner, bound = await start_server(ws, host, port)
+        except OSError:
+            if port == 0:
+                raise
+            log.info("port %d is taken", port)
+            continue
+        break
+    remember_port(ws.paths, bound)
     write_server_json(ws.paths, server_info(host, bound))
     log.info("embedded server on %s:%d", host, bound)
     resuming = asyncio.get_running_loop().run_in_executor(None, resume_pending, ws)

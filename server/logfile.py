@@ -37,11 +37,16 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
 
 
 def workspace_log_handler(
-    root: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS
+    root: Path,
+    max_bytes: int = LOG_MAX_BYTES,
+    backups: int = LOG_BACKUPS,
+    *,
+    path: str | Path | None = None,
 ) -> PrivateRotatingFileHandler:
-    """The handler that writes `<root>/server.log`, rotated past `max_bytes`, `backups` old files kept."""
+    """The handler that writes `path` (the `log_file` setting), else `<root>/server.log`, rotated past
+    `max_bytes`, `backups` old files kept."""
     handler = PrivateRotatingFileHandler(
-        root / LOG_NAME, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        Path(path) if path else root / LOG_NAME, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     return handler

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.server_lock import ServerLock
 from server.app import announce_address, create_app
+from server.ports import ports_to_try, remember_port
 
 SHUTDOWN_TIMEOUT_S = 10.0
 
@@ -103,11 +105,12 @@ def server_info(host: str, port: int) -> dict[str, object]:
     }
 
 
-async def serve(ws: Workspace, host: str, port: int) -> None:
+async def serve(ws: Workspace, host: str, port: int | list[int]) -> None:
     """Serve until SIGINT or SIGTERM, then cancel running queries and stop gracefully.
 
-    Raises `ServerAlreadyRunning` (before binding anything) when another server has the workspace,
-    and `ServeError` when the address cannot be bound.
+    `port` may be a list of ports to try in order (`server.ports.ports_to_try`). Raises
+    `ServerAlreadyRunning` (before binding anything) when another server has the workspace, and
+    `ServeError` when the address cannot be bound.
     """
     lock = ServerLock(ws.paths.root)
     check_not_running(ws, lock)
@@ -117,7 +120,19 @@ async def serve(ws: Workspace, host: str, port: int) -> None:
         lock.release()
 
 
-async def _serve_holding_the_lock(ws: Workspace, host: str, port: int) -> None:
+async def _bind(ws: Workspace, host: str, ports: list[int]) -> tuple[web.AppRunner, int]:
+    """Listen on the first of `ports` that is free; `ServeError` naming the first when none is."""
+    first: OSError | None = None
+    for port in ports:
+        try:
+            return await start_server(ws, host, port)
+        except OSError as error:
+            first = first or error
+    reason = (first.strerror or str(first)) if first is not None else "no port to try"
+    raise ServeError(f"cannot listen on {display_url(host, ports[0] if ports else 0)}: {reason}")
+
+
+async def _serve_holding_the_lock(ws: Workspace, host: str, port: int | list[int]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
@@ -126,12 +141,9 @@ async def _serve_holding_the_lock(ws: Workspace, host: str, port: int) -> None:
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
     try:
+        runner, bound = await _bind(ws, host, [port] if isinstance(port, int) else port)
         try:
-            runner, bound = await start_server(ws, host, port)
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise ServeError(f"cannot listen on {display_url(host, port)}: {reason}") from None
-        try:
+            remember_port(ws.paths, bound)
             write_server_json(ws.paths, server_info(host, bound))
             print(f"Ballast serving {display_url(host, bound)}", flush=True)
             log.info("serving %s (pid %d)", display_url(host, bound), os.getpid())
@@ -179,25 +191,36 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging() -> None:
-    """JSON lines on stderr at INFO (access log included), unless logging is already configured."""
+def configure_logging(log_file: str | None = None) -> None:
+    """JSON lines at INFO (access log included) on stderr, or in `log_file` (rotated, 0600) when it is
+    given; nothing when logging is already configured."""
     root = logging.getLogger()
     if root.handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler
+    if log_file:
+        from server.logfile import workspace_log_handler
+
+        handler = workspace_log_handler(Path(log_file).parent, path=log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter())
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("ballast").setLevel(logging.INFO)
 
 
-def run_server(ws: Workspace, host: str, port: int) -> None:
+def run_server(ws: Workspace, host: str | None = None, port: int | list[int] | None = None) -> None:
     """Run the server in the foreground until SIGINT/SIGTERM; the caller closes `ws` afterwards.
 
-    Exits with status 1 and a message on stderr when another server already has the workspace
-    or the address cannot be bound.
+    The address defaults to the workspace's `host` and `port` settings (the last port first, when the
+    port was not chosen: `server.ports`); logs go to its `log_file` setting, else stderr. Exits with
+    status 1 and a message on stderr when another server already has the workspace or the address
+    cannot be bound.
     """
-    configure_logging()
+    configure_logging(ws.settings.log_file)
+    host = ws.settings.host if host is None else host
+    port = ports_to_try(ws) if port is None else port
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(ws, host, port))

@@ -49,9 +49,10 @@ def token_of(args: argparse.Namespace) -> str | None:
 
 def backend_for(args: argparse.Namespace, client: str = "cli") -> Opened:
     """The backend a command acts through, as the user of its token (else the local account)."""
+    from ballast_tui.commands.settings import settings_of
     from ballast_tui.opening import open_backend
 
-    return open_backend(workspace_of(args), token_of(args), client=client)
+    return open_backend(workspace_of(args), token_of(args), client=client, settings=settings_of(args))
 
 
 def with_backend(args: argparse.Namespace, work: Callable[[Backend], Awaitable[T]]) -> T:

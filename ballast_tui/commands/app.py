@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from ballast_tui.backend import Backend
 from ballast_tui.commands import connection_errors, fail, token_of, workspace_of
+from ballast_tui.commands.settings import settings_of
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.opening import open_backend
@@ -24,7 +25,9 @@ def run_tui(args: argparse.Namespace) -> int:
             return fail("connect needs a token: --token T or $BALLAST_TOKEN")
         return _run_remote(args.url, token, dashboard_id)
     try:
-        opened = open_backend(workspace_of(args), token_of(args), client="tui", serve=True)
+        opened = open_backend(
+            workspace_of(args), token_of(args), client="tui", serve=True, settings=settings_of(args)
+        )
     except ToolError as error:
         return fail(f"{error.code}: {error.message}")
     except connection_errors() as error:
@@ -41,7 +44,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """`ballast demo`: a workspace with the sample dashboard, opened in the app."""
     from ballast_tui.demo import build_demo, find_demo
 
-    opened = open_backend(workspace_of(args), token_of(args), client="cli")
+    opened = open_backend(workspace_of(args), token_of(args), client="cli", settings=settings_of(args))
     try:
         ws = opened.workspace
         if ws is None:  # a server already serves it: the demo is there

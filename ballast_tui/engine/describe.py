@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT
 from ballast_tui.engine.blocks import CONTROL_TYPES
 from ballast_tui.engine.context import Context
+from ballast_tui.engine.link_warning import base_url, link_warning
 from ballast_tui.engine.public_options import PublicOptions
 
 Row = dict[str, Any]
@@ -37,12 +37,17 @@ def public_url(ctx: Context, slug: str | None) -> str | None:
 
     The base is `Settings.public_url`: `--public-url` when given, else the
     address a running server announced (`server.app.announce_address` sets it
-    once the server listens), else the default address a server would take.
+    once the server listens), else the address a server on the workspace's settings would take.
     """
     if not slug:
         return None
-    base = (ctx.ws.settings.public_url or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
-    return f"{base}/public/dashboards/{slug}"
+    return f"{base_url(ctx.ws.settings)}/public/dashboards/{slug}"
+
+
+def public_url_warning(ctx: Context, slug: str | None) -> str | None:
+    """Why a published board's link may not open for others (a loopback base, a port taken by chance)
+    and how to set `public_url`; None when it is fine or the board is not published."""
+    return link_warning(ctx.ws.settings) if slug else None
 
 
 def describe_board(ctx: Context, row: Row, role: str | None) -> Row:
@@ -58,6 +63,7 @@ def describe_board(ctx: Context, row: Row, role: str | None) -> Row:
         "owner_id": row["owner_id"],
         "slug": row["slug"],
         "publicUrl": public_url(ctx, row["slug"]),
+        "publicUrlWarning": public_url_warning(ctx, row["slug"]),
         "passwordProtected": bool(row["password_hash"]),
         "publicOptions": PublicOptions.of(row).describe(),
         "refreshEnabled": bool(row["refresh_enabled"]),

@@ -57,6 +57,7 @@ class ShareScreen(UsesBackend, Screen[None]):
         yield Static(id="share-title")
         yield Static(id="visibility")
         yield Static(id="public-url")
+        yield Static(id="public-url-warning")
         yield Static(id="public-options")
         yield Static("People with access", id="grants-label")
         yield DataTable(id="grants", cursor_type="row", zebra_stripes=True)
@@ -133,6 +134,9 @@ class ShareScreen(UsesBackend, Screen[None]):
         else:
             url.update("[dim]Not published. Press p to publish a read-only link.[/dim]")
             url.border_subtitle = ""
+        warning = self.query_one("#public-url-warning", Static)
+        warning.update(Text(d.get("publicUrlWarning") or ""))
+        warning.display = bool(d.get("publicUrlWarning"))
         self.query_one("#public-options", Static).update(options_text(d.get("publicOptions") or {}))
         table = self.query_one("#grants", DataTable)
         selected = self.selected_grant()
@@ -190,7 +194,10 @@ class ShareScreen(UsesBackend, Screen[None]):
             return
         await self.reload()
         protected = " (password protected)" if password else ""
-        self.notify(f"{answer['publicUrl']}\nPress c to copy it.", title=f"Published{protected}")
+        warning = answer.get("publicUrlWarning")
+        said = f"{answer['publicUrl']}\nPress c to copy it." + (f"\n{warning}" if warning else "")
+        title = f"Published{protected}"
+        self.notify(said, title=title, severity="warning" if warning else "information", markup=False)
 
     @work(group="share-action")
     async def action_unpublish(self) -> None:

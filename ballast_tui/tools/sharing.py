@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from ballast_tui.engine.changes import publish, record
-from ballast_tui.engine.describe import public_url
+from ballast_tui.engine.describe import public_url, public_url_warning
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.events import BoardChanged
 from ballast_tui.engine.hashing import hash_secret
@@ -144,7 +144,11 @@ def _publish(
         repos.update_board(tx, board_id, **changes)
         record(tx, ctx, board_id, "publish", board_id, **details)
     publish(ctx, BoardChanged(dashboard_id=board_id, change="visibility", visibility="link_view", slug=slug))
-    return {"slug": slug, "publicUrl": public_url(ctx, slug)}
+    return {
+        "slug": slug,
+        "publicUrl": public_url(ctx, slug),
+        "publicUrlWarning": public_url_warning(ctx, slug),
+    }
 
 
 def _unpublish(ctx: Context, board_id: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +163,7 @@ def _unpublish(ctx: Context, board_id: str, row: dict[str, Any]) -> dict[str, An
         )
         record(tx, ctx, board_id, "unpublish", board_id, slug=row["slug"])
     publish(ctx, BoardChanged(dashboard_id=board_id, change="visibility", visibility="private"))
-    return {"slug": None, "publicUrl": None}
+    return {"slug": None, "publicUrl": None, "publicUrlWarning": None}
 
 
 @REGISTRY.tool(
@@ -181,7 +185,8 @@ def dashboard_publish(board: BoardScope, args: PublishArgs) -> dict[str, Any]:
     random characters alone, so its link tells nothing of it: protecting an open board gives it a new
     link (the old one answers 404). Removing the password keeps the link (people already have it);
     unpublish, then publish again, for a new one.
-    Returns `slug` and `publicUrl`.
+    Returns `slug`, `publicUrl` and `publicUrlWarning` (null, or why the link may not open for others,
+    e.g. it points at 127.0.0.1, and how to set `public_url`: tell the user).
     """
     set_password = "password" in args.model_fields_set
     return _publish(board.ctx, board.id, board.row, password=args.password, set_password=set_password)

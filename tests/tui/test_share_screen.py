@@ -302,3 +302,46 @@ async def test_an_editor_sees_the_links_options_but_may_not_change_them(
             assert isinstance(app.screen, ShareScreen)
         assert sum("may not manage this board" in n.message for n in app._notifications) == 2
     assert board(ws, board_id)["publicOptions"] == {"downloads": True, "embed_origins": []}
+
+
+async def test_a_link_to_a_loopback_address_warns_and_says_how_to_set_public_url(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert not screen.query_one("#public-url-warning").display  # nothing to warn of yet
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("enter")  # no password
+        await settle(pilot)
+        assert text(screen, "#public-url").startswith("http://127.0.0.1:8765/public/dashboards/")
+        warning = text(screen, "#public-url-warning")
+        assert screen.query_one("#public-url-warning").display
+        assert "127.0.0.1, which opens only on this machine" in warning
+        assert "public_url" in warning and "--public-url" in warning and "ballast.toml" in warning
+        shown = [n for n in app._notifications if n.title == "Published"]
+        assert shown and shown[-1].severity == "warning" and "public_url" in shown[-1].message
+
+
+async def test_a_link_with_a_public_url_does_not_warn(tmp_path: Any) -> None:
+    from ballast_tui.config import Settings
+    from ballast_tui.demo import build_demo
+
+    with Workspace(tmp_path / "ws", Settings(public_url="https://dash.example.com")) as ws:
+        board_id = build_demo(ws, rows=500)
+        app = make_app(ws, board_id)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("s", "p")
+            await pilot.pause()
+            await pilot.press("enter")
+            await settle(pilot)
+            screen = app.screen
+            assert text(screen, "#public-url").startswith("https://dash.example.com/public/dashboards/")
+            assert not screen.query_one("#public-url-warning").display
+            assert text(screen, "#public-url-warning") == ""

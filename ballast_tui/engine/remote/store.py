@@ -90,8 +90,10 @@ class Connections:
 
     @property
     def time_limit(self) -> float:
-        """Seconds a query or listing on a connection may run (the engine's own time limit)."""
-        return self.settings.query_timeout_s
+        """Seconds a query or listing on a connection may run: `remote_query_timeout_s`, else the
+        engine's own time limit."""
+        chosen = self.settings.remote_query_timeout_s
+        return self.settings.query_timeout_s if chosen is None else chosen
 
     # -- rows -------------------------------------------------------------------
 
