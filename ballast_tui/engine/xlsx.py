@@ -18,17 +18,22 @@ from ballast_tui.engine.errors import InvalidRequest
 
 
 def _workbook(path: Path, shown: str) -> Any:
+    """The workbook, read from its content (whatever its file is called: a staged copy may not end in
+    .xlsx)."""
     from python_calamine import CalamineWorkbook
 
     try:
-        return CalamineWorkbook.from_path(str(path))
+        with open(path, "rb") as file:
+            return CalamineWorkbook.from_filelike(file)
     except Exception as error:  # calamine raises its own errors (zip, XML, not a workbook)
-        raise InvalidRequest(f"{shown} is not an Excel workbook (.xlsx) that can be read: {error}") from None
+        text = " ".join(str(error).replace(str(path), shown).split())
+        raise InvalidRequest(f"{shown} is not an Excel workbook (.xlsx) that can be read: {text}") from None
 
 
 def sheet_names(path: Path, shown: str | None = None) -> list[str]:
     """The names of the workbook's sheets, in order (`shown`: how errors name the file)."""
-    return list(_workbook(path, shown or path.name).sheet_names)
+    with _workbook(path, shown or path.name) as book:
+        return list(book.sheet_names)
 
 
 def _column_names(header: list[Any]) -> list[str]:
@@ -65,17 +70,17 @@ def read_sheet(path: Path, sheet: str | None, shown: str | None = None) -> pa.Ta
     """Sheet `sheet` of the workbook at `path` (None: the first) as an Arrow table; `InvalidRequest`,
     naming the file as `shown`, for a file that is not a workbook, a missing sheet or an empty one."""
     shown = shown or path.name
-    book = _workbook(path, shown)
-    names = list(book.sheet_names)
-    if not names:
-        raise InvalidRequest(f"{shown} has no sheets")
-    name = names[0] if sheet is None else sheet
-    if name not in names:
-        raise InvalidRequest(f"{shown} has no sheet {name!r}; its sheets are {', '.join(map(repr, names))}")
-    try:
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
-    except Exception as error:
-        raise InvalidRequest(f"cannot read sheet {name!r} of {shown}: {error}") from None
+    with _workbook(path, shown) as book:
+        names = list(book.sheet_names)
+        if not names:
+            raise InvalidRequest(f"{shown} has no sheets")
+        name = names[0] if sheet is None else sheet
+        if name not in names:
+            raise InvalidRequest(f"{shown} has no sheet {name!r}; its sheets are {', '.join(map(repr, names))}")
+        try:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
+        except Exception as error:
+            raise InvalidRequest(f"cannot read sheet {name!r} of {shown}: {error}") from None
     rows = [row for row in rows if any(cell not in ("", None) for cell in row)]
     if not rows:
         raise InvalidRequest(f"sheet {name!r} of {shown} is empty")
