@@ -264,7 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ballast` console script. Whatever goes wrong ends as one line on standard
     error and a non-zero status (2 for a command line it does not understand, 1 for the rest); a
     traceback is shown only with ``$BALLAST_DEBUG`` set."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     # Whatever a library writes on its own in the workspace is owner-only too (our own files
     # set their modes explicitly; this is the safety net).
     restrict_umask()
@@ -291,6 +294,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         text = " ".join(str(error).split()) or "no message"
         return fail(f"unexpected {type(error).__name__}: {text} (BALLAST_DEBUG=1 shows the traceback)")
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command `args` are for (`ballast user add`'s own), so errors point at its help."""
+    while True:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        chosen = getattr(args, sub.dest, None) if sub is not None and sub.dest else None
+        if sub is None or chosen is None:
+            return parser
+        parser = sub.choices[chosen]
 
 
 def _misplaced_option(args: argparse.Namespace) -> str | None:
