@@ -34,9 +34,10 @@ def run_import(args: argparse.Namespace) -> int:
         from ballast_tui.engine.xlsx import sheet_names
 
         try:
-            sheets = list(sheet_names(source, str(args.path)))
+            names = sheet_names(source, str(args.path))
         except ToolError as error:
             return fail(error.message)
+        sheets = list(names) if len(names) > 1 else [None]  # a workbook of one sheet is like a CSV
     several = len(sheets) > 1
     base = source_name(args.name) if args.name else source_name_for(source)
     for sheet in sheets:

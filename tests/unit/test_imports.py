@@ -268,5 +268,6 @@ def test_a_long_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path, r
     assert process.returncode == 0
     assert "imported 200000 rows as big" in out
     drawn = seen.decode(errors="replace")
-    assert "big.csv" in drawn and "s" in drawn and "\r" in drawn  # the bar, redrawn in place
-    assert drawn.rstrip(" \r").endswith(("", "\r")) and "imported" not in drawn  # wiped, message on stdout
+    assert "big.csv" in drawn and "░" in drawn and "\r" in drawn  # the bar, redrawn in place
+    assert drawn.endswith("\r") and drawn.split("\r")[-2].strip() == ""  # wiped at the end
+    assert "imported" not in drawn  # the command's message is on standard output
