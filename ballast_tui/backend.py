@@ -123,7 +123,12 @@ async def import_staged(
     from ballast_tui.engine.staging import renamed_in, stage_copy
 
     staged = await asyncio.to_thread(stage_copy, path, imports, progress)
-    arguments: dict[str, Any] = {"dashboard_id": dashboard_id, "name": name, "format": fmt, "path": staged.name}
+    arguments: dict[str, Any] = {
+        "dashboard_id": dashboard_id,
+        "name": name,
+        "format": fmt,
+        "path": staged.name,
+    }
     if sheet is not None:
         arguments["sheet"] = sheet
     try:

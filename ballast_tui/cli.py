@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from ballast_tui import __version__
 from ballast_tui.commands import connection_errors, fail, workspace_of
 from ballast_tui.commands.workspaces import WorkspaceRefused, check_workspace, explicit_workspace
 from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings
-from ballast_tui.engine.import_files import ACCEPTED
 from ballast_tui.engine.errors import ToolError
+from ballast_tui.engine.import_files import ACCEPTED
 from ballast_tui.storage.private import restrict_umask
 
-
-TOKEN_COMMANDS = frozenset({None, "open", "connect", "tool", "import", "export", "list", "user", "connection", "mcp"})
+TOKEN_COMMANDS = frozenset(
+    {None, "open", "connect", "tool", "import", "export", "list", "user", "connection", "mcp"}
+)
 """The commands that act as a user: `--token` (else `$BALLAST_TOKEN`, else the local OS user) is theirs."""
 NO_WORKSPACE = frozenset({"connect", "completion", "restore"})
 """The commands that use no workspace of this machine (`restore` makes the one it is given)."""
@@ -48,7 +49,7 @@ class HelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def _complete(action: argparse.Action, kind: dict[str, str]) -> argparse.Action:
+def _complete(action: argparse.Action, kind: Mapping[str, object]) -> argparse.Action:
     """Tell the completion scripts what an argument is (a file, a directory)."""
     action.complete = kind  # type: ignore[attr-defined]
     return action
@@ -74,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="act as this API token's user (default: $BALLAST_TOKEN, else the local OS user)",
     )
-    common = [workspace_option, token_option]
-    local = [workspace_option]
+    common: list[Parser] = [workspace_option, token_option]
+    local: list[Parser] = [workspace_option]
     parser = Parser(
         prog="ballast",
         parents=common,
@@ -86,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ballast {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    def command(name: str, parents: list[argparse.ArgumentParser], **kwargs: Any) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=parents, formatter_class=HelpFormatter, **kwargs)
+    def command(name: str, parents: Sequence[Parser], **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=list(parents), formatter_class=HelpFormatter, **kwargs)
 
     init = command(
         "init",
@@ -123,29 +124,53 @@ def _parser() -> argparse.ArgumentParser:
     user = command("user", common, help="manage users").add_subparsers(
         dest="user_command", metavar="ACTION", required=True, parser_class=Parser
     )
-    add = user.add_parser(formatter_class=HelpFormatter, name="add", parents=common, help="create a user and print its API token")
+    add = user.add_parser(
+        formatter_class=HelpFormatter,
+        name="add",
+        parents=common,
+        help="create a user and print its API token",
+    )
     add.add_argument("name")
     add.add_argument("--agent", action="store_true", help="the user is an agent")
     add.add_argument("--admin", action="store_true", help="the user administers the workspace")
-    user.add_parser(formatter_class=HelpFormatter, name="list", parents=common, help="users, their kind, admin, live tokens (never secrets)")
-    token = user.add_parser(formatter_class=HelpFormatter, name="token", parents=common, help="a new API token for a user, on the last line")
+    user.add_parser(
+        formatter_class=HelpFormatter,
+        name="list",
+        parents=common,
+        help="users, their kind, admin, live tokens (never secrets)",
+    )
+    token = user.add_parser(
+        formatter_class=HelpFormatter,
+        name="token",
+        parents=common,
+        help="a new API token for a user, on the last line",
+    )
     token.add_argument("name", help="the user (yourself, or anyone for an administrator)")
     token.add_argument("--label", metavar="TEXT", help="a name for the token (e.g. the machine it is for)")
-    revoke = user.add_parser(formatter_class=HelpFormatter, name="revoke", parents=common, help="revoke a user's tokens (all, or one)")
+    revoke = user.add_parser(
+        formatter_class=HelpFormatter,
+        name="revoke",
+        parents=common,
+        help="revoke a user's tokens (all, or one)",
+    )
     revoke.add_argument("name")
     revoke.add_argument("--token-id", metavar="ID", help="revoke this token only")
-    remove = user.add_parser(formatter_class=HelpFormatter, name="remove", parents=common, help="remove a user (its tokens stop working)")
+    remove = user.add_parser(
+        formatter_class=HelpFormatter,
+        name="remove",
+        parents=common,
+        help="remove a user (its tokens stop working)",
+    )
     remove.add_argument("name")
 
-    command(
-        "list", common, help="the dashboards you may see: id, title, role, visibility, last refresh"
-    )
+    command("list", common, help="the dashboards you may see: id, title, role, visibility, last refresh")
 
     connection = command(
         "connection", common, help="connect warehouses and app databases (administrators)"
     ).add_subparsers(dest="connection_command", metavar="ACTION", required=True, parser_class=Parser)
-    connection_add = connection.add_parser(formatter_class=HelpFormatter, name=
-        "add",
+    connection_add = connection.add_parser(
+        formatter_class=HelpFormatter,
+        name="add",
         parents=common,
         help="connect a database to every dashboard's catalog",
         description="URL: postgresql://USER:PASSWORD@HOST:PORT/DATABASE, sqlite:PATH or duckdb:PATH. "
@@ -161,13 +186,22 @@ def _parser() -> argparse.ArgumentParser:
         "--grant", metavar="USER", action="append", default=[], help="let USER's boards read it (repeatable)"
     )
     connection_add.add_argument("--all", action="store_true", help="let every user's boards read it")
-    connection.add_parser(formatter_class=HelpFormatter, name="list", parents=common, help="the connections (never their passwords)")
+    connection.add_parser(
+        formatter_class=HelpFormatter,
+        name="list",
+        parents=common,
+        help="the connections (never their passwords)",
+    )
     for action, what in (("grant", "let USER's boards read connection NAME"), ("revoke", "take it back")):
-        granting = connection.add_parser(formatter_class=HelpFormatter, name=action, parents=common, help=what)
+        granting = connection.add_parser(
+            formatter_class=HelpFormatter, name=action, parents=common, help=what
+        )
         granting.add_argument("name", help="the connection")
         granting.add_argument("user", nargs="?", help="the user (or --all)")
         granting.add_argument("--all", action="store_true", help="every user")
-    connection_remove = connection.add_parser(formatter_class=HelpFormatter, name="remove", parents=common, help="remove a connection")
+    connection_remove = connection.add_parser(
+        formatter_class=HelpFormatter, name="remove", parents=common, help="remove a connection"
+    )
     connection_remove.add_argument("name")
 
     imp = command(
@@ -206,7 +240,9 @@ def _parser() -> argparse.ArgumentParser:
         help="terminal size the dashboard is drawn at, for svg (default 120x40)",
     )
     _complete(
-        export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)"),
+        export.add_argument(
+            "-o", "--output", metavar="FILE", help="file to write (default: standard output)"
+        ),
         shtab.FILE,
     )
 
@@ -238,7 +274,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Checks every file of the backup SRC against its manifest, copies them into DIR "
         "(new, or an empty directory), checks the database's integrity and opens it once as a workspace.",
     )
-    _complete(restore.add_argument("src", metavar="SRC", help="a directory `ballast backup` made"), shtab.DIRECTORY)
+    _complete(
+        restore.add_argument("src", metavar="SRC", help="a directory `ballast backup` made"), shtab.DIRECTORY
+    )
     _complete(
         restore.add_argument("dir", metavar="DIR", help="the new workspace: a new or empty directory"),
         shtab.DIRECTORY,

@@ -66,7 +66,8 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[Cell]]]) -> Path:
             '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             f'xmlns:r="{_REL}"><sheets>'
             + "".join(
-                f'<sheet name="{escape(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, name in enumerate(names)
+                f'<sheet name="{escape(name)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                for i, name in enumerate(names)
             )
             + "</sheets></workbook>",
         )
@@ -75,7 +76,8 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[Cell]]]) -> Path:
             '<?xml version="1.0" encoding="UTF-8"?>'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             + "".join(
-                f'<Relationship Id="rId{i + 1}" Type="{_REL}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+                f'<Relationship Id="rId{i + 1}" Type="{_REL}/worksheet" '
+                f'Target="worksheets/sheet{i + 1}.xml"/>'
                 for i in range(len(names))
             )
             + "</Relationships>",

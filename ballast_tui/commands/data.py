@@ -11,9 +11,10 @@ from typing import Any
 from ballast_tui.backend import Backend, LocalBackend
 from ballast_tui.commands import fail, with_backend
 from ballast_tui.commands.progress import TerminalProgress
-from ballast_tui.engine.import_files import format_for, source_name, source_name_for, unsupported
 from ballast_tui.engine.exports import StreamSink
+from ballast_tui.engine.import_files import format_for, source_name, source_name_for, unsupported
 from ballast_tui.remote import RemoteBackend
+
 
 def run_import(args: argparse.Namespace) -> int:
     """`ballast import PATH --dashboard ID [--name N] [--sheet S]`: a workbook's every sheet (or only

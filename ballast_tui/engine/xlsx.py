@@ -76,7 +76,9 @@ def read_sheet(path: Path, sheet: str | None, shown: str | None = None) -> pa.Ta
             raise InvalidRequest(f"{shown} has no sheets")
         name = names[0] if sheet is None else sheet
         if name not in names:
-            raise InvalidRequest(f"{shown} has no sheet {name!r}; its sheets are {', '.join(map(repr, names))}")
+            raise InvalidRequest(
+                f"{shown} has no sheet {name!r}; its sheets are {', '.join(map(repr, names))}"
+            )
         try:
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
         except Exception as error:

@@ -130,7 +130,9 @@ class CatalogScreen(UsesBackend, Screen[None]):
         source = self.selected()
         detail = self.query_one("#detail", Static)
         if source is None:
-            detail.update("[dim]No sources yet. Press i to import a CSV, TSV, Parquet, JSON or Excel file.[/dim]")
+            detail.update(
+                "[dim]No sources yet. Press i to import a CSV, TSV, Parquet, JSON or Excel file.[/dim]"
+            )
             return
         rows = "no output" if source["row_count"] is None else f"{source['row_count']:,} rows"
         changed = f"{rows} · changed {age(source['updated_at'])}"

@@ -23,7 +23,9 @@ from ballast_tui.engine.workspace import Workspace
 from tests.cli_run import assert_one_line, content, keep_umask, no_env, run  # noqa: F401 (fixtures)
 
 
-def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def leaves(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Every command a user can run: (its words, its parser); `ballast` alone first."""
     sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
     if sub is None or not path:
@@ -62,10 +64,15 @@ def takes(parser: argparse.ArgumentParser, option: str) -> bool:
 
 @pytest.mark.parametrize(("words", "parser"), COMMANDS, ids=IDS)
 def test_an_unknown_option_is_one_line_and_status_2(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, words: tuple[str, ...], parser: argparse.ArgumentParser
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    words: tuple[str, ...],
+    parser: argparse.ArgumentParser,
 ) -> None:
     status, out, err = run(capsys, *words, *placeholders(parser), "--no-such-option")
-    assert_one_line(status, err, 2, "--no-such-option", f"`ballast{' ' if words else ''}{' '.join(words)} --help`")
+    assert_one_line(
+        status, err, 2, "--no-such-option", f"`ballast{' ' if words else ''}{' '.join(words)} --help`"
+    )
     assert out == ""
     assert list(tmp_path.iterdir()) == []
 
@@ -83,7 +90,10 @@ def test_a_missing_argument_is_one_line_and_status_2(
 
 @pytest.mark.parametrize(("words", "parser"), COMMANDS, ids=IDS)
 def test_a_missing_workspace_is_refused_and_not_created(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, words: tuple[str, ...], parser: argparse.ArgumentParser
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    words: tuple[str, ...],
+    parser: argparse.ArgumentParser,
 ) -> None:
     typo = tmp_path / "typo"
     status, out, err = run(capsys, "--workspace", str(typo), *words, *placeholders(parser))
@@ -100,7 +110,10 @@ def test_a_missing_workspace_is_refused_and_not_created(
 
 @pytest.mark.parametrize(("words", "parser"), COMMANDS, ids=IDS)
 def test_a_workspace_that_is_a_file_is_one_line(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, words: tuple[str, ...], parser: argparse.ArgumentParser
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    words: tuple[str, ...],
+    parser: argparse.ArgumentParser,
 ) -> None:
     if words and words[0] in NO_WORKSPACE:
         pytest.skip("this command takes no workspace")
@@ -109,7 +122,7 @@ def test_a_workspace_that_is_a_file_is_one_line(
     args = placeholders(parser)
     if words == ("init",):
         args = [str(notes)]
-    status, out, err = run(capsys, "--workspace", str(notes), *words, *args)
+    status, _out, err = run(capsys, "--workspace", str(notes), *words, *args)
     assert_one_line(status, err, 1, f"{notes} is a file")
     assert notes.read_text() == "my notes\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
@@ -117,7 +130,10 @@ def test_a_workspace_that_is_a_file_is_one_line(
 
 @pytest.mark.parametrize(("words", "parser"), COMMANDS, ids=IDS)
 def test_a_token_given_to_a_command_that_acts_as_nobody_is_refused(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, words: tuple[str, ...], parser: argparse.ArgumentParser
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    words: tuple[str, ...],
+    parser: argparse.ArgumentParser,
 ) -> None:
     command = words[0] if words else None
     if command in TOKEN_COMMANDS:
@@ -177,7 +193,9 @@ def test_ballast_open_with_an_unknown_id_says_how_to_find_ids(tmp_path: Path) ->
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 1
-    assert result.stderr == "ballast: no dashboard dash_nope that you may see; `ballast list` shows their ids\n"
+    assert (
+        result.stderr == "ballast: no dashboard dash_nope that you may see; `ballast list` shows their ids\n"
+    )
 
 
 def test_a_typo_in_the_workspace_creates_nothing_in_a_real_process(tmp_path: Path) -> None:
@@ -195,7 +213,9 @@ def test_a_typo_in_the_workspace_creates_nothing_in_a_real_process(tmp_path: Pat
     assert not typo.exists()
 
 
-def test_a_directory_that_is_not_a_workspace_is_left_alone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_directory_that_is_not_a_workspace_is_left_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
     (home / "thesis.tex").write_text("\\begin{document}")

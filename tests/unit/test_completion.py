@@ -36,11 +36,10 @@ def bash_script() -> str:
 def tab(bash_script: str, line: str) -> list[str]:
     """What bash offers on Tab at the end of `line`, with the script loaded as a user loads it."""
     program = (
-        bash_script
-        + "\nCOMP_LINE=\"$1\"; COMP_POINT=${#COMP_LINE}; read -r -a COMP_WORDS <<< \"$COMP_LINE\"\n"
+        bash_script + '\nCOMP_LINE="$1"; COMP_POINT=${#COMP_LINE}; read -r -a COMP_WORDS <<< "$COMP_LINE"\n'
         'if [[ "$COMP_LINE" == *" " ]]; then COMP_WORDS+=(""); fi\n'
         "COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))\n"
-        "_shtab_ballast ballast \"${COMP_WORDS[COMP_CWORD]}\" \"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+        '_shtab_ballast ballast "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"\n'
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
     result = subprocess.run(["bash", "-c", program, "bash", line], capture_output=True, text=True, timeout=60)
@@ -50,7 +49,9 @@ def tab(bash_script: str, line: str) -> list[str]:
 
 def test_bash_completes_commands_and_their_own_options(bash_script: str) -> None:
     assert tab(bash_script, "ballast se") == ["serve"]
-    assert {"demo", "init", "import", "export", "completion", "user", "connection"} <= set(tab(bash_script, "ballast "))
+    assert {"demo", "init", "import", "export", "completion", "user", "connection"} <= set(
+        tab(bash_script, "ballast ")
+    )
     serve = tab(bash_script, "ballast serve --")
     assert {"--host", "--port", "--workspace"} <= set(serve)
     assert "--token" not in serve  # the server acts as nobody
@@ -75,7 +76,10 @@ def test_each_script_names_every_command_and_parses(shell: str) -> None:
 
 def test_help_shows_defaults_of_host_and_port(capsys: object) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ballast_tui.cli", "serve", "--help"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ballast_tui.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     help_text = " ".join(result.stdout.split())
     assert "--host HOST the address to listen on (default: 127.0.0.1)" in help_text

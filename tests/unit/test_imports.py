@@ -84,9 +84,18 @@ def files_for_every_extension(folder: Path) -> dict[str, Path]:
         ".csv.gz": ("t_csvgz.csv.gz", gzip.compress(CSV.encode())),
         ".tsv": ("t_tsv.tsv", CSV.replace(",", "\t").encode()),
         ".tsv.gz": ("t_tsvgz.tsv.gz", gzip.compress(CSV.replace(",", "\t").encode())),
-        ".json": ("t_json.json", b'[{"day": "2026-01-01", "amount": 10}, {"day": "2026-01-02", "amount": 12.5}]'),
-        ".jsonl": ("t_jsonl.jsonl", b'{"day": "2026-01-01", "amount": 10}\n{"day": "2026-01-02", "amount": 12.5}\n'),
-        ".ndjson": ("t_ndjson.ndjson", b'{"day": "2026-01-01", "amount": 10}\n{"day": "2026-01-02", "amount": 12.5}\n'),
+        ".json": (
+            "t_json.json",
+            b'[{"day": "2026-01-01", "amount": 10}, {"day": "2026-01-02", "amount": 12.5}]',
+        ),
+        ".jsonl": (
+            "t_jsonl.jsonl",
+            b'{"day": "2026-01-01", "amount": 10}\n{"day": "2026-01-02", "amount": 12.5}\n',
+        ),
+        ".ndjson": (
+            "t_ndjson.ndjson",
+            b'{"day": "2026-01-01", "amount": 10}\n{"day": "2026-01-02", "amount": 12.5}\n',
+        ),
     }
     paths = {}
     for suffix, (name, data) in made.items():
@@ -120,7 +129,17 @@ def test_a_leading_digit_gets_a_prefix_not_an_error(tmp_path: Path, root: Path) 
     sales = tmp_path / "2026-sales.csv"
     sales.write_text(CSV)
     result = subprocess.run(
-        [sys.executable, "-m", "ballast_tui.cli", "--workspace", str(root), "import", str(sales), "--dashboard", board_of(root)],
+        [
+            sys.executable,
+            "-m",
+            "ballast_tui.cli",
+            "--workspace",
+            str(root),
+            "import",
+            str(sales),
+            "--dashboard",
+            board_of(root),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -137,7 +156,9 @@ def test_an_unknown_extension_lists_exactly_the_accepted_ones(
     notes = tmp_path / "notes.txt"
     notes.write_text(CSV)
     before = content(root / "ballast.db")
-    status, out, err = run(capsys, "--workspace", str(root), "import", str(notes), "--dashboard", board_of(root))
+    status, out, err = run(
+        capsys, "--workspace", str(root), "import", str(notes), "--dashboard", board_of(root)
+    )
     assert_one_line(status, err, 1, "notes.txt")
     assert err.rstrip().endswith(f"one of {ACCEPTED}")
     assert ACCEPTED == ".csv, .csv.gz, .tsv, .tsv.gz, .parquet, .pq, .json, .jsonl, .ndjson, .xlsx"
@@ -150,7 +171,9 @@ def test_a_bad_parquet_file_is_refused_naming_the_users_file(
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"PAR1 this is not really parquet")
     before = content(root / "ballast.db")
-    status, _out, err = run(capsys, "--workspace", str(root), "import", str(broken), "--dashboard", board_of(root))
+    status, _out, err = run(
+        capsys, "--workspace", str(root), "import", str(broken), "--dashboard", board_of(root)
+    )
     assert_one_line(status, err, 1, str(broken))
     assert "staged_" not in err and "imports/" not in err
     assert content(root / "ballast.db") == before
@@ -167,12 +190,16 @@ def test_a_bad_workbook_and_a_missing_sheet_name_the_users_file(
     status, _out, err = run(capsys, "--workspace", str(root), "import", str(fake), "--dashboard", board)
     assert_one_line(status, err, 1, str(fake), "not an Excel workbook")
     book = write_xlsx(tmp_path / "book.xlsx", {"Plan": [["a"], [1]]})
-    status, _out, err = run(capsys, "--workspace", str(root), "import", str(book), "--dashboard", board, "--sheet", "Nope")
+    status, _out, err = run(
+        capsys, "--workspace", str(root), "import", str(book), "--dashboard", board, "--sheet", "Nope"
+    )
     assert_one_line(status, err, 1, str(book), "no sheet 'Nope'", "'Plan'")
     assert "staged_" not in err
     csv = tmp_path / "plain.csv"
     csv.write_text(CSV)
-    status, _out, err = run(capsys, "--workspace", str(root), "import", str(csv), "--dashboard", board, "--sheet", "Plan")
+    status, _out, err = run(
+        capsys, "--workspace", str(root), "import", str(csv), "--dashboard", board, "--sheet", "Plan"
+    )
     assert_one_line(status, err, 1, "--sheet is for Excel workbooks")
     assert content(root / "ballast.db") == before
 
@@ -195,7 +222,17 @@ def test_each_sheet_becomes_a_source_or_only_the_one_asked_for(
     assert "as budget_2026_q2_plan from sheet 'Q2 Plan' (team VARCHAR, amount VARCHAR)" in out
     assert sources(root) == {"budget_2026_q1": 2, "budget_2026_q2_plan": 3}
     status, out, _err = run(
-        capsys, "--workspace", str(root), "import", str(book), "--dashboard", board, "--sheet", "Q1", "--name", "q1"
+        capsys,
+        "--workspace",
+        str(root),
+        "import",
+        str(book),
+        "--dashboard",
+        board,
+        "--sheet",
+        "Q1",
+        "--name",
+        "q1",
     )
     assert status == 0 and "imported 2 rows as q1 from sheet 'Q1'" in out
 
@@ -215,14 +252,23 @@ def test_replacing_a_source_says_so(capsys: pytest.CaptureFixture[str], tmp_path
     ]
 
 
-def test_the_tool_follows_the_same_name_rule_and_reads_tsv_and_xlsx(call: ToolClient, board: str, tmp_path: Path) -> None:
+def test_the_tool_follows_the_same_name_rule_and_reads_tsv_and_xlsx(
+    call: ToolClient, board: str, tmp_path: Path
+) -> None:
     tsv = base64.b64encode(gzip.compress(CSV.replace(",", "\t").encode())).decode()
     answer = call("catalog_import", dashboard_id=board, name="2026-sales", format="tsv", content=tsv)
     assert answer["source"]["name"] == "_2026_sales" and answer["source"]["row_count"] == 2
     assert answer["replaced"] is None
     book = write_xlsx(tmp_path / "b.xlsx", {"One": [["x"], [1]], "Two": [["y"], [2], [3]]})
     content_b64 = base64.b64encode(book.read_bytes()).decode()
-    answer = call("catalog_import", dashboard_id=board, name="_2026_sales", format="xlsx", sheet="Two", content=content_b64)
+    answer = call(
+        "catalog_import",
+        dashboard_id=board,
+        name="_2026_sales",
+        format="xlsx",
+        sheet="Two",
+        content=content_b64,
+    )
     assert answer["source"]["row_count"] == 2 and answer["replaced"] == {"row_count": 2, "format": "tsv"}
     before = call("catalog_list", dashboard_id=board)
     for arguments, fragment in (
@@ -244,7 +290,17 @@ def test_a_long_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path, r
     leader, follower = pty.openpty()
     env = {**os.environ, "BALLAST_PROGRESS_AFTER_S": "0"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ballast_tui.cli", "--workspace", str(root), "import", str(big), "--dashboard", board_of(root)],
+        [
+            sys.executable,
+            "-m",
+            "ballast_tui.cli",
+            "--workspace",
+            str(root),
+            "import",
+            str(big),
+            "--dashboard",
+            board_of(root),
+        ],
         stdout=subprocess.PIPE,
         stderr=follower,
         env=env,
