@@ -284,34 +284,20 @@ def test_the_tool_follows_the_same_name_rule_and_reads_tsv_and_xlsx(
     assert call("catalog_list", dashboard_id=board) == before
 
 
-def test_a_long_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path, root: Path) -> None:
-    big = tmp_path / "big.csv"
-    big.write_text("id,v\n" + "".join(f"{i},{i * 2}\n" for i in range(200_000)))
+def with_stderr_on_a_terminal(*argv: str) -> tuple[int, str, str]:
+    """`ballast ARGV` in a process whose standard error is a terminal (a pty), the progress bar shown at
+    once: (status, stdout, what the terminal got)."""
     leader, follower = pty.openpty()
-    env = {**os.environ, "BALLAST_PROGRESS_AFTER_S": "0"}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ballast_tui.cli",
-            "--workspace",
-            str(root),
-            "import",
-            str(big),
-            "--dashboard",
-            board_of(root),
-        ],
+        [sys.executable, "-m", "ballast_tui.cli", *argv],
         stdout=subprocess.PIPE,
         stderr=follower,
-        env=env,
+        env={**os.environ, "BALLAST_PROGRESS_AFTER_S": "0"},
         text=True,
     )
     os.close(follower)
     seen = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 120)
-        if not ready:
-            break
+    while select.select([leader], [], [], 120)[0]:
         try:
             chunk = os.read(leader, 4096)
         except OSError:  # the child closed its end
@@ -321,9 +307,30 @@ def test_a_long_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path, r
         seen += chunk
     out = process.communicate(timeout=120)[0]
     os.close(leader)
-    assert process.returncode == 0
+    return process.returncode, out, seen.decode(errors="replace")
+
+
+def test_a_long_import_and_export_show_a_progress_bar_on_a_terminal(tmp_path: Path, root: Path) -> None:
+    big = tmp_path / "big.csv"
+    big.write_text("id,v\n" + "".join(f"{i},{i * 2}\n" for i in range(200_000)))
+    board = board_of(root)
+    status, out, drawn = with_stderr_on_a_terminal(
+        "--workspace", str(root), "import", str(big), "--dashboard", board
+    )
+    assert status == 0
     assert "imported 200000 rows as big" in out
-    drawn = seen.decode(errors="replace")
     assert "big.csv" in drawn and "░" in drawn and "\r" in drawn  # the bar, redrawn in place
     assert drawn.endswith("\r") and drawn.split("\r")[-2].strip() == ""  # wiped at the end
     assert "imported" not in drawn  # the command's message is on standard output
+    with Workspace(root) as ws:
+        sql = {"sql": "select * from big"}
+        ToolClient(ws, ws.users.local())(
+            "dashboard_add_block", dashboard_id=board, type="sql", name="all_rows", config=sql
+        )
+    target = tmp_path / "all.csv"
+    status, _out, drawn = with_stderr_on_a_terminal(
+        "--workspace", str(root), "export", board, "--block", "all_rows", "-o", str(target)
+    )
+    assert status == 0
+    assert "exporting all_rows" in drawn and "wrote 200000 rows to" in drawn
+    assert len(target.read_text().splitlines()) == 200_001
