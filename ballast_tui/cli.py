@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import Any
 
 from ballast_tui import __version__
 from ballast_tui.commands import connection_errors, fail, workspace_of
+from ballast_tui.commands.parsing import HelpFormatter, Parser, command_parser, completes
 from ballast_tui.commands.workspaces import WorkspaceRefused, check_workspace, explicit_workspace
 from ballast_tui.config import DEFAULT_HOST, DEFAULT_PORT, Settings
 from ballast_tui.engine.errors import ToolError
@@ -26,41 +27,12 @@ CREATES_WORKSPACE = frozenset({"demo", "init"})
 """The commands that may create a workspace (and `ballast` alone on the default one)."""
 
 
-class Parser(argparse.ArgumentParser):
-    """An argument parser whose refusals are one line (and exit status 2), naming where help is."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
-
-
-class HelpFormatter(argparse.HelpFormatter):
-    """Help that shows each option's default, where it has one worth showing."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help or ""
-        default = action.default
-        if (
-            "default" in text
-            or default in (None, False, argparse.SUPPRESS, [])
-            or not action.option_strings
-            or action.help == argparse.SUPPRESS
-        ):
-            return action.help
-        return f"{text} (default: %(default)s)"
-
-
-def _complete(action: argparse.Action, kind: Mapping[str, object]) -> argparse.Action:
-    """Tell the completion scripts what an argument is (a file, a directory)."""
-    action.complete = kind  # type: ignore[attr-defined]
-    return action
-
-
 def _parser() -> argparse.ArgumentParser:
     import shtab
 
     workspace_option = Parser(add_help=False)
     # SUPPRESS: a subcommand's copy of the option must not reset a value given before it.
-    _complete(
+    completes(
         workspace_option.add_argument(
             "--workspace",
             metavar="DIR",
@@ -97,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         description="DIR (default: --workspace, else $BALLAST_WORKSPACE, else the platform's user data dir) "
         "must be new or empty.",
     )
-    _complete(init.add_argument("dir", metavar="DIR", nargs="?", help="the new workspace"), shtab.DIRECTORY)
+    completes(init.add_argument("dir", metavar="DIR", nargs="?", help="the new workspace"), shtab.DIRECTORY)
 
     demo = command("demo", local, help="create a demo dashboard and open it")
     demo.add_argument("--rows", type=int, default=300_000, help=argparse.SUPPRESS)
@@ -213,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
         "Each sheet of a workbook becomes its own source (NAME_SHEET), or only --sheet. A source of the "
         "same name is replaced, and the command says so.",
     )
-    _complete(imp.add_argument("path", help="the file to import"), shtab.FILE)
+    completes(imp.add_argument("path", help="the file to import"), shtab.FILE)
     imp.add_argument("--dashboard", required=True, metavar="ID", help="the dashboard whose catalog gets it")
     imp.add_argument("--name", metavar="N", help="source name (default: made from the file's name)")
     imp.add_argument("--sheet", metavar="S", help="import only this sheet of an Excel workbook")
@@ -239,7 +211,7 @@ def _parser() -> argparse.ArgumentParser:
         default="120x40",
         help="terminal size the dashboard is drawn at, for svg (default 120x40)",
     )
-    _complete(
+    completes(
         export.add_argument(
             "-o", "--output", metavar="FILE", help="file to write (default: standard output)"
         ),
@@ -263,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
         "the WAL included), then the Parquet files its rows name and the key files, into the new "
         "directory DEST, outside the workspace. A failed backup leaves nothing at DEST.",
     )
-    _complete(
+    completes(
         backup.add_argument("dest", metavar="DEST", help="a new directory, outside the workspace"),
         shtab.DIRECTORY,
     )
@@ -274,10 +246,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Checks every file of the backup SRC against its manifest, copies them into DIR "
         "(new, or an empty directory), checks the database's integrity and opens it once as a workspace.",
     )
-    _complete(
+    completes(
         restore.add_argument("src", metavar="SRC", help="a directory `ballast backup` made"), shtab.DIRECTORY
     )
-    _complete(
+    completes(
         restore.add_argument("dir", metavar="DIR", help="the new workspace: a new or empty directory"),
         shtab.DIRECTORY,
     )
@@ -305,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
+        command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     # Whatever a library writes on its own in the workspace is owner-only too (our own files
     # set their modes explicitly; this is the safety net).
     restrict_umask()
@@ -332,16 +304,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         text = " ".join(str(error).split()) or "no message"
         return fail(f"unexpected {type(error).__name__}: {text} (BALLAST_DEBUG=1 shows the traceback)")
-
-
-def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
-    """The parser of the command `args` are for (`ballast user add`'s own), so errors point at its help."""
-    while True:
-        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-        chosen = getattr(args, sub.dest, None) if sub is not None and sub.dest else None
-        if sub is None or chosen is None:
-            return parser
-        parser = sub.choices[chosen]
 
 
 def _misplaced_option(args: argparse.Namespace) -> str | None:
