@@ -35,19 +35,24 @@ def run_import(args: argparse.Namespace) -> int:
         from ballast_tui.engine.xlsx import sheet_names
 
         try:
-            names = sheet_names(source, str(args.path))
+            names = sheet_names(source, str(args.path), with_data=True)
         except ToolError as error:
             return fail(error.message)
-        sheets = list(names) if len(names) > 1 else [None]  # a workbook of one sheet is like a CSV
+        if not names:
+            return fail(f"{args.path} has no sheet with data")
+        # Blank sheets are left out; a workbook of one sheet with data imports like a CSV.
+        sheets = list(names) if len(names) > 1 else [names[0]]
     several = len(sheets) > 1
     base = source_name(args.name) if args.name else source_name_for(source)
     for sheet in sheets:
         name = source_name(f"{base}_{sheet}") if several else base
-        _import_one(args, source, name, fmt, sheet)
+        _import_one(args, source, name, fmt, sheet, show_sheet=several or args.sheet is not None)
     return 0
 
 
-def _import_one(args: argparse.Namespace, source: Path, name: str, fmt: str, sheet: str | None) -> None:
+def _import_one(
+    args: argparse.Namespace, source: Path, name: str, fmt: str, sheet: str | None, *, show_sheet: bool
+) -> None:
     """Import one file (or one sheet), with a progress bar on a terminal; print what it did."""
     label = f"importing {source.name}" + (f" [{sheet}]" if sheet else "")
     with TerminalProgress(label) as progress:
@@ -63,7 +68,7 @@ def _import_one(args: argparse.Namespace, source: Path, name: str, fmt: str, she
         answer = with_backend(args, send)
     src = answer["source"]
     columns = ", ".join(c["name"] + " " + c["type"] for c in src["columns"])
-    sheet_part = f" from sheet {sheet!r}" if sheet else ""
+    sheet_part = f" from sheet {sheet!r}" if sheet and show_sheet else ""
     print(f"imported {src['row_count']} rows as {src['name']}{sheet_part} ({columns})")
     replaced = answer.get("replaced")
     if replaced:

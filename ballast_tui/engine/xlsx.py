@@ -30,10 +30,14 @@ def _workbook(path: Path, shown: str) -> Any:
         raise InvalidRequest(f"{shown} is not an Excel workbook (.xlsx) that can be read: {text}") from None
 
 
-def sheet_names(path: Path, shown: str | None = None) -> list[str]:
-    """The names of the workbook's sheets, in order (`shown`: how errors name the file)."""
+def sheet_names(path: Path, shown: str | None = None, *, with_data: bool = False) -> list[str]:
+    """The names of the workbook's sheets, in order (`shown`: how errors name the file); `with_data`:
+    only those with at least one cell (a workbook's blank ``Sheet2`` is no table)."""
     with _workbook(path, shown or path.name) as book:
-        return list(book.sheet_names)
+        names = list(book.sheet_names)
+        if with_data:
+            names = [name for name in names if book.get_sheet_by_name(name).height > 0]
+        return names
 
 
 def _column_names(header: list[Any]) -> list[str]:

@@ -213,6 +213,7 @@ def test_each_sheet_becomes_a_source_or_only_the_one_asked_for(
         {
             "Q1": [["team", "amount", "approved"], ["ops", 100, True], ["data", 250.5, False]],
             "Q2 Plan": [["team", "amount"], ["ops", 120], ["data", "tbd"], [None, None], ["web", 3]],
+            "Sheet3": [],
         },
     )
     status, out, err = run(capsys, "--workspace", str(root), "import", str(book), "--dashboard", board)
@@ -220,6 +221,7 @@ def test_each_sheet_becomes_a_source_or_only_the_one_asked_for(
     assert "as budget_2026_q1 from sheet 'Q1' (team VARCHAR, amount DOUBLE, approved BOOLEAN)" in out
     # A column of numbers and text is text; an empty row is skipped.
     assert "as budget_2026_q2_plan from sheet 'Q2 Plan' (team VARCHAR, amount VARCHAR)" in out
+    assert "Sheet3" not in out  # a blank sheet is no table
     assert sources(root) == {"budget_2026_q1": 2, "budget_2026_q2_plan": 3}
     status, out, _err = run(
         capsys,
