@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.events import AccessLost, Event, Reload
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.live import LiveSession
@@ -73,10 +74,16 @@ class Backend(Protocol):
         ...
 
     async def import_file(
-        self, dashboard_id: str, path: Path, name: str, fmt: str, progress: Progress | None = None
+        self,
+        dashboard_id: str,
+        path: Path,
+        name: str,
+        fmt: str,
+        progress: Progress | None = None,
+        sheet: str | None = None,
     ) -> dict[str, Any]:
-        """Import a file of this machine as source `name` (streamed, never whole in memory):
-        `catalog_import`'s answer."""
+        """Import a file of this machine as source `name` (streamed, never whole in memory; `sheet`:
+        which sheet of a workbook): `catalog_import`'s answer. Its errors name `path` as given."""
         ...
 
     async def close(self) -> None:
@@ -109,15 +116,25 @@ async def import_staged(
     name: str,
     fmt: str,
     progress: Progress | None,
+    sheet: str | None = None,
 ) -> dict[str, Any]:
-    """Copy `path` into the workspace's import directory `imports` and import it from there."""
-    from ballast_tui.engine.staging import stage_copy
+    """Copy `path` into the workspace's import directory `imports` and import it from there; errors
+    name `path` as given, never the staged copy."""
+    from ballast_tui.engine.staging import renamed_in, stage_copy
 
     staged = await asyncio.to_thread(stage_copy, path, imports, progress)
+    arguments: dict[str, Any] = {
+        "dashboard_id": dashboard_id,
+        "name": name,
+        "format": fmt,
+        "path": staged.name,
+    }
+    if sheet is not None:
+        arguments["sheet"] = sheet
     try:
-        return await backend.call(
-            "catalog_import", dashboard_id=dashboard_id, name=name, format=fmt, path=staged.name
-        )
+        return await backend.call("catalog_import", **arguments)
+    except ToolError as error:
+        raise renamed_in(error, staged.name, str(path)) from None
     finally:
         staged.unlink(missing_ok=True)
 
@@ -214,9 +231,16 @@ class LocalBackend:
         return await asyncio.get_running_loop().run_in_executor(None, write)
 
     async def import_file(
-        self, dashboard_id: str, path: Path, name: str, fmt: str, progress: Progress | None = None
+        self,
+        dashboard_id: str,
+        path: Path,
+        name: str,
+        fmt: str,
+        progress: Progress | None = None,
+        sheet: str | None = None,
     ) -> dict[str, Any]:
-        return await import_staged(self, self.ws.paths.imports, dashboard_id, path, name, fmt, progress)
+        imports = self.ws.paths.imports
+        return await import_staged(self, imports, dashboard_id, path, name, fmt, progress, sheet)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.live.close)

@@ -25,7 +25,7 @@ from ballast_tui.engine import errors
 from ballast_tui.engine.events import AccessLost, Connection, Event, event_from_dict
 from ballast_tui.engine.exports import ROWS_HEADER, ExportSink, FileSink
 from ballast_tui.engine.ids import random_base36
-from ballast_tui.engine.staging import Progress
+from ballast_tui.engine.staging import UPLOADED, Progress, renamed_in
 
 ERRORS: dict[str, type[errors.ToolError]] = {
     cls.code: cls
@@ -241,12 +241,18 @@ class RemoteBackend:
         return rows
 
     async def import_file(
-        self, dashboard_id: str, path: Path, name: str, fmt: str, progress: Progress | None = None
+        self,
+        dashboard_id: str,
+        path: Path,
+        name: str,
+        fmt: str,
+        progress: Progress | None = None,
+        sheet: str | None = None,
     ) -> dict[str, Any]:
         """Import a file of this machine: copied into the workspace's import directory when the server
         is on this box, else streamed to the server's upload route."""
         if self.staging is not None:
-            return await import_staged(self, self.staging, dashboard_id, path, name, fmt, progress)
+            return await import_staged(self, self.staging, dashboard_id, path, name, fmt, progress, sheet)
         total = path.stat().st_size
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -259,11 +265,11 @@ class RemoteBackend:
                     yield chunk
 
         url = f"{self.url}/api/v1/dashboards/{quote(dashboard_id)}/imports"
-        params = {"name": name, "format": fmt}
+        params = {"name": name, "format": fmt, **({"sheet": sheet} if sheet is not None else {})}
         async with self.http.post(url, params=params, data=chunks()) as response:
             body = await response.json(content_type=None)
         if response.status != 200 or not body.get("success"):
-            raise error_from(response.status, body)
+            raise renamed_in(error_from(response.status, body), UPLOADED, str(path))
         return body  # type: ignore[no-any-return]
 
     async def close(self) -> None:

@@ -13,13 +13,13 @@ import asyncio
 
 from aiohttp import web
 
-from ballast_tui.engine.errors import InvalidRequest, TooLarge
-from ballast_tui.engine.staging import CHUNK, stage_stream
+from ballast_tui.engine.errors import InvalidRequest, TooLarge, ToolError
+from ballast_tui.engine.staging import CHUNK, UPLOADED, renamed_in, stage_stream
 from server.jsonio import json_response
 from server.keys import REGISTRY, WORKSPACE
 from server.routes import API, tool_context
 
-_QUERY = frozenset({"name", "format"})
+_QUERY = frozenset({"name", "format", "sheet"})
 
 
 async def upload(request: web.Request) -> web.StreamResponse:
@@ -27,13 +27,14 @@ async def upload(request: web.Request) -> web.StreamResponse:
     unknown = sorted(set(request.query) - _QUERY)
     if unknown:
         raise InvalidRequest(
-            f"unknown query parameter {', '.join(unknown)}; this route takes name and format"
+            f"unknown query parameter {', '.join(unknown)}; this route takes name, format and sheet"
         )
     arguments = {
         "dashboard_id": request.match_info["id"],
         "name": request.query.get("name", ""),
         "format": request.query.get("format", ""),
         "path": "(the upload)",
+        **({"sheet": request.query["sheet"]} if "sheet" in request.query else {}),
     }
     registry = request.app[REGISTRY]
     ctx = tool_context(request)
@@ -51,6 +52,8 @@ async def upload(request: web.Request) -> web.StreamResponse:
         raise TooLarge(str(too_large)) from None
     try:
         answer = await registry.acall(ctx, "catalog_import", {**arguments, "path": staged.name})
+    except ToolError as error:
+        raise renamed_in(error, staged.name, UPLOADED) from None
     finally:
         staged.unlink(missing_ok=True)
     return json_response(answer)

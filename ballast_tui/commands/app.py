@@ -8,10 +8,10 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from ballast_tui.backend import Backend
+from ballast_tui.backend import Backend, LocalBackend
 from ballast_tui.commands import connection_errors, fail, token_of, workspace_of
 from ballast_tui.commands.settings import settings_of
-from ballast_tui.engine.errors import ToolError
+from ballast_tui.engine.errors import NotFound, ToolError
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.opening import open_backend
 
@@ -33,6 +33,10 @@ def run_tui(args: argparse.Namespace) -> int:
     except connection_errors() as error:
         return fail(f"cannot reach the workspace's server: {error}")
     try:
+        if dashboard_id is not None:
+            refused = _refusal(opened.backend, dashboard_id)
+            if refused is not None:
+                return fail(refused)
         if opened.workspace is None:
             return _run_app(opened.backend, dashboard_id)
         return _run_app(opened.backend, dashboard_id, serve=opened.workspace)
@@ -40,11 +44,30 @@ def run_tui(args: argparse.Namespace) -> int:
         opened.close()
 
 
+def _refusal(backend: Backend, dashboard_id: str) -> str | None:
+    """Why the app cannot open `dashboard_id` (unknown, or not this user's to see), or None."""
+
+    async def get() -> None:
+        try:
+            await backend.call("dashboard_get", dashboard_id=dashboard_id)
+        finally:
+            if not isinstance(backend, LocalBackend):
+                await backend.close()  # its HTTP client belongs to this loop; the app makes its own
+
+    try:
+        asyncio.run(get())
+    except NotFound:
+        return f"no dashboard {dashboard_id} that you may see; `ballast list` shows their ids"
+    except ToolError as error:
+        return f"{error.code}: {error.message}"
+    return None
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """`ballast demo`: a workspace with the sample dashboard, opened in the app."""
     from ballast_tui.demo import build_demo, find_demo
 
-    opened = open_backend(workspace_of(args), token_of(args), client="cli", settings=settings_of(args))
+    opened = open_backend(workspace_of(args), None, client="cli", settings=settings_of(args))
     try:
         ws = opened.workspace
         if ws is None:  # a server already serves it: the demo is there

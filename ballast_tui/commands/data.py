@@ -10,37 +10,69 @@ from typing import Any
 
 from ballast_tui.backend import Backend, LocalBackend
 from ballast_tui.commands import fail, with_backend
+from ballast_tui.commands.progress import TerminalProgress
 from ballast_tui.engine.exports import StreamSink
+from ballast_tui.engine.import_files import format_for, source_name, source_name_for, unsupported
 from ballast_tui.remote import RemoteBackend
-
-IMPORT_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".json": "json",
-    ".jsonl": "json",
-    ".ndjson": "json",
-}
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """`ballast import PATH --dashboard ID [--name N]`."""
+    """`ballast import PATH --dashboard ID [--name N] [--sheet S]`: a workbook's every sheet (or only
+    `--sheet`) each as its own source."""
     source = Path(args.path).expanduser()
+    if source.is_dir():
+        return fail(f"{args.path} is a directory, not a file to import")
     if not source.is_file():
         return fail(f"no file {args.path}")
-    fmt = IMPORT_FORMATS.get(source.suffix.lower())
+    fmt = format_for(source)
     if fmt is None:
-        return fail("the file must end in .csv, .parquet or .json")
-    name = args.name or "".join(c if c.isalnum() else "_" for c in source.stem.lower()).strip("_") or "data"
+        return fail(unsupported(source))
+    if args.sheet is not None and fmt != "xlsx":
+        return fail(f"--sheet is for Excel workbooks (.xlsx); {source.name} is a {fmt} file")
+    sheets: list[str | None] = [args.sheet]
+    if fmt == "xlsx" and args.sheet is None:
+        from ballast_tui.engine.errors import ToolError
+        from ballast_tui.engine.xlsx import sheet_names
 
-    async def send(backend: Backend) -> dict[str, Any]:
-        return await backend.import_file(args.dashboard, source, name, fmt)
-
-    src = with_backend(args, send)["source"]
-    assert isinstance(src, dict)
-    columns = ", ".join(c["name"] + " " + c["type"] for c in src["columns"])
-    print(f"imported {src['row_count']} rows as {src['name']} ({columns})")
+        try:
+            names = sheet_names(source, str(args.path), with_data=True)
+        except ToolError as error:
+            return fail(error.message)
+        if not names:
+            return fail(f"{args.path} has no sheet with data")
+        # Blank sheets are left out; a workbook of one sheet with data imports like a CSV.
+        sheets = list(names) if len(names) > 1 else [names[0]]
+    several = len(sheets) > 1
+    base = source_name(args.name) if args.name else source_name_for(source)
+    for sheet in sheets:
+        name = source_name(f"{base}_{sheet}") if several else base
+        _import_one(args, source, name, fmt, sheet, show_sheet=several or args.sheet is not None)
     return 0
+
+
+def _import_one(
+    args: argparse.Namespace, source: Path, name: str, fmt: str, sheet: str | None, *, show_sheet: bool
+) -> None:
+    """Import one file (or one sheet), with a progress bar on a terminal; print what it did."""
+    label = f"importing {source.name}" + (f" [{sheet}]" if sheet else "")
+    with TerminalProgress(label) as progress:
+
+        def told(done: int, total: int) -> None:
+            progress.update(done, total)
+            if total and done >= total:
+                progress.phase(f"reading {source.name}")
+
+        async def send(backend: Backend) -> dict[str, Any]:
+            return await backend.import_file(args.dashboard, source, name, fmt, told, sheet=sheet)
+
+        answer = with_backend(args, send)
+    src = answer["source"]
+    columns = ", ".join(c["name"] + " " + c["type"] for c in src["columns"])
+    sheet_part = f" from sheet {sheet!r}" if sheet and show_sheet else ""
+    print(f"imported {src['row_count']} rows as {src['name']}{sheet_part} ({columns})")
+    replaced = answer.get("replaced")
+    if replaced:
+        print(f"replaced the source {src['name']} that was there ({replaced['row_count']} rows before)")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -56,7 +88,9 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.block:
         return fail(f"--format {fmt} exports one block's output: name it with --block NAME")
     if args.output:
-        rows = with_backend(args, lambda b: b.export(args.dashboard_id, args.block, fmt, Path(args.output)))
+        target = Path(args.output)
+        with TerminalProgress(f"exporting {args.block}", measure=lambda: _written(target)):
+            rows = with_backend(args, lambda b: b.export(args.dashboard_id, args.block, fmt, target))
         print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
         return 0
 
@@ -69,9 +103,22 @@ def run_export(args: argparse.Namespace) -> int:
         arguments = {"dashboard_id": args.dashboard_id, "block_id": args.block, "format": fmt}
         await backend.registry.acall(ctx, "export_block", arguments)
 
-    with_backend(args, to_stdout)
+    # On a terminal the data itself is what shows; the bar is for output going to a file or a pipe.
+    with TerminalProgress(f"exporting {args.block}", after_s=None if not sys.stdout.isatty() else 1e9):
+        with_backend(args, to_stdout)
     sys.stdout.flush()
     return 0
+
+
+def _written(target: Path) -> int:
+    """How much of an export to `target` is written so far (its file beside it, until renamed over it)."""
+    import os
+
+    try:
+        parts = list(target.parent.glob(f".{target.name}.{os.getpid()}.*.part"))
+        return sum(part.stat().st_size for part in parts)
+    except OSError:
+        return 0
 
 
 def _export_svg(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ballast_tui.commands import workspace_of
@@ -58,11 +59,11 @@ def add_flags(parser: argparse.ArgumentParser, keys: tuple[str, ...] = KEYS) -> 
         )
 
 
-def add_settings_command(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+def add_settings_command(commands: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     """The `settings` subcommand (its flags are added by `add_setting_flags`)."""
     command = commands.add_parser(
         "settings",
-        parents=parents,
+        parents=list(parents),
         help="the effective settings and where each came from",
         description=f"Each key's value and its source: default, {TOML_NAME} in the workspace, a BALLAST_* "
         "environment variable, or a flag (each overrides the one before). Flags given here are shown as "

@@ -24,7 +24,14 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.files import TMP_SUFFIX, write_parquet_atomic, write_stream_atomic
 from ballast_tui.storage.private import make_dirs, open_private
 
-READERS = {"csv": "read_csv_auto", "json": "read_json_auto", "parquet": "read_parquet"}
+READERS = {
+    "csv": "read_csv_auto",
+    "tsv": "read_csv_auto",
+    "json": "read_json_auto",
+    "parquet": "read_parquet",
+}
+"""The formats DuckDB reads (`xlsx` is read by `ballast_tui.engine.xlsx`)."""
+IMPORTED = (*READERS, "xlsx")
 
 
 def _literal(text: str) -> str:
@@ -58,17 +65,42 @@ def import_path(ws: Workspace, requested: str) -> Path:
     return path
 
 
+def _reader_sql(path: Path, file_format: str) -> str:
+    """The DuckDB call that reads `path` as `file_format` (gzip found by its first bytes, not its name)."""
+    with open(path, "rb") as head:
+        gzipped = head.read(2) == b"\x1f\x8b"
+    options = ", compression = 'gzip'" if gzipped and file_format != "parquet" else ""
+    if file_format == "tsv":
+        options += ", delim = '\t'"
+    return f"SELECT * FROM {READERS[file_format]}({_literal(str(path))}{options})"
+
+
 def read_file_to_source(
-    ws: Workspace, board_id: str, path: Path, file_format: str
+    ws: Workspace,
+    board_id: str,
+    path: Path,
+    file_format: str,
+    *,
+    sheet: str | None = None,
+    shown: str | None = None,
 ) -> tuple[str, str, int, list[dict[str, str]]]:
-    """Read a CSV, JSON or Parquet file into a new source Parquet file: (file, hash, rows, columns)."""
+    """Read a CSV/TSV (gzipped or not), JSON, Parquet or Excel file into a new source Parquet file:
+    (file, hash, rows, columns). Errors name the file as `shown` (what the caller gave), never by
+    the path it was staged at."""
+    shown = shown or path.name
     if path.stat().st_size == 0:
-        raise InvalidRequest(f"the {file_format} file is empty")
+        raise InvalidRequest(f"{shown} is empty")
+    if file_format == "xlsx":
+        from ballast_tui.engine.xlsx import read_sheet
+
+        return write_table_source(ws, board_id, read_sheet(path, sheet, shown))
+    if sheet is not None:
+        raise InvalidRequest(f"sheet is for Excel workbooks (xlsx), not {file_format} files")
     file_name = f"src_{random_base36(12)}.parquet"
     target = ws.board_dir(board_id) / file_name
 
     def convert(cursor: Any) -> tuple[str, int, pa.Schema]:
-        reader = cursor.sql(f"SELECT * FROM {READERS[file_format]}({_literal(str(path))})").to_arrow_reader()
+        reader = cursor.sql(_reader_sql(path, file_format)).to_arrow_reader()
         content_hash, rows = write_stream_atomic(reader, reader.schema, target)
         return content_hash, rows, reader.schema
 
@@ -76,12 +108,13 @@ def read_file_to_source(
         content_hash, rows, schema = ws.executor.with_connection(board_id, convert)
     except QueryError as error:
         target.unlink(missing_ok=True)
-        raise InvalidRequest(f"could not read the {file_format} file: {error}") from None
+        message = str(error).replace(str(path), shown).replace(path.name, shown)
+        raise InvalidRequest(f"could not read {shown} as {file_format}: {message}") from None
     return file_name, content_hash, rows, describe_schema(schema)
 
 
 def import_content(
-    ws: Workspace, board_id: str, content: bytes, file_format: str
+    ws: Workspace, board_id: str, content: bytes, file_format: str, *, sheet: str | None = None
 ) -> tuple[str, str, int, list[dict[str, str]]]:
     """Like `read_file_to_source`, for uploaded bytes (kept in a temporary file inside the board's data)."""
     board_dir = ws.board_dir(board_id)
@@ -90,7 +123,7 @@ def import_content(
     try:
         with open_private(staging) as file:
             file.write(content)
-        return read_file_to_source(ws, board_id, staging, file_format)
+        return read_file_to_source(ws, board_id, staging, file_format, sheet=sheet, shown="the uploaded file")
     finally:
         staging.unlink(missing_ok=True)
 

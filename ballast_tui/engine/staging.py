@@ -16,7 +16,11 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from ballast_tui.engine.errors import ToolError
 from ballast_tui.storage.private import make_dirs
+
+UPLOADED = "the uploaded file"
+"""How the server's errors name a file it was sent (the client names it as its user gave it)."""
 
 CHUNK = 1 << 20
 Progress = Callable[[int, int], None]
@@ -66,3 +70,12 @@ async def stage_stream(chunks: AsyncIterator[bytes], imports: Path, suffix: str,
         target.unlink(missing_ok=True)
         raise
     return target
+
+
+def renamed_in(error: ToolError, internal: str, shown: str) -> ToolError:
+    """`error` with every mention of `internal` (a staged file's name) replaced by `shown` (the file as
+    its user named it): an error never shows a staging path."""
+    if internal:
+        error.message = error.message.replace(internal, shown)
+        error.args = (error.message,)
+    return error

@@ -8,7 +8,6 @@ uploaded to the server, never read whole into memory, with its progress shown.
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,35 +21,13 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.events import BlockChanged, BoardChanged, RunFinished, SourceChanged
+from ballast_tui.engine.import_files import ACCEPTED, format_for, source_name, source_name_for, unsupported
 from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.widgets.backend_access import UsesBackend
 
-FORMATS_BY_SUFFIX = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".json": "json",
-    ".jsonl": "json",
-    ".ndjson": "json",
-}
-NAME_MAX = 63
 CATALOG_EVENTS = (SourceChanged, BlockChanged, RunFinished, BoardChanged)
-
-
-def source_name_for(path: Path) -> str:
-    """The file's stem as a source name: ``[a-z_][a-z0-9_]*``, at most 63 characters."""
-    name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_")
-    name = re.sub(r"_+", "_", name) or "data"
-    if name[0].isdigit():
-        name = "_" + name
-    return name[:NAME_MAX]
-
-
-def format_for(path: Path) -> str | None:
-    """csv, parquet or json, from the file's extension; None when it is none of them."""
-    return FORMATS_BY_SUFFIX.get(path.suffix.lower())
+__all__ = ["CatalogScreen", "format_for", "source_name", "source_name_for"]
 
 
 class CatalogScreen(UsesBackend, Screen[None]):
@@ -153,7 +130,9 @@ class CatalogScreen(UsesBackend, Screen[None]):
         source = self.selected()
         detail = self.query_one("#detail", Static)
         if source is None:
-            detail.update("[dim]No sources yet. Press i to import a CSV, Parquet or JSON file.[/dim]")
+            detail.update(
+                "[dim]No sources yet. Press i to import a CSV, TSV, Parquet, JSON or Excel file.[/dim]"
+            )
             return
         rows = "no output" if source["row_count"] is None else f"{source['row_count']:,} rows"
         changed = f"{rows} · changed {age(source['updated_at'])}"
@@ -192,8 +171,8 @@ class CatalogScreen(UsesBackend, Screen[None]):
             return
         answer = await self.app.push_screen_wait(
             PromptDialog(
-                "File to import (CSV, Parquet or JSON)",
-                placeholder="~/data/sales.csv or /path/to/file.parquet",
+                wrapped(f"File to import ({ACCEPTED})"),
+                placeholder="~/data/sales.csv, /path/to/file.parquet or book.xlsx",
             )
         )
         if not answer or not answer.strip():
@@ -204,14 +183,17 @@ class CatalogScreen(UsesBackend, Screen[None]):
             return
         file_format = format_for(path)
         if file_format is None:
-            self.notify("The file must end in .csv, .parquet or .json", title="import", severity="error")
+            self.notify(unsupported(path), title="import", severity="error", markup=False)
+            return
+        sheet = await self.choose_sheet(path) if file_format == "xlsx" else None
+        if sheet == "":
             return
         name = await self.app.push_screen_wait(
-            PromptDialog(wrapped(f"Source name for {path.name}"), value=source_name_for(path))
+            PromptDialog(wrapped(f"Source name for {path.name}"), value=source_name_for(path, sheet))
         )
         if not name or not name.strip():
             return
-        name = name.strip()
+        name = source_name(name.strip())
         existing = next((s for s in self.sources if s["name"] == name and s["kind"] != "block"), None)
         if existing is not None and not await self.app.push_screen_wait(
             ConfirmDialog(
@@ -233,7 +215,9 @@ class CatalogScreen(UsesBackend, Screen[None]):
             loop.call_soon_threadsafe(lambda: bar.update(total=max(1, total), progress=done))
 
         try:
-            result = await self.backend.import_file(self.dashboard_id, path, name, file_format, progress)
+            result = await self.backend.import_file(
+                self.dashboard_id, path, name, file_format, progress, sheet=sheet
+            )
         except (ToolError, OSError) as error:
             self.ballast.show_error(error)
             result = None
@@ -248,6 +232,27 @@ class CatalogScreen(UsesBackend, Screen[None]):
         self.select(source["name"])
         self.set_status(message)
         self.notify(message, title="import")
+
+    async def choose_sheet(self, path: Path) -> str | None:
+        """The sheet of workbook `path` to import: None for its only one, ``""`` when none is chosen (or
+        the file cannot be read, said in a notification)."""
+        from ballast_tui.engine.xlsx import sheet_names
+
+        try:
+            sheets = await asyncio.to_thread(sheet_names, path, str(path))
+        except ToolError as error:
+            self.ballast.show_error(error)
+            return ""
+        if len(sheets) == 1:
+            return None
+        answer = await self.app.push_screen_wait(
+            PromptDialog(wrapped(f"Sheet of {path.name} to import ({', '.join(sheets)})"), value=sheets[0])
+        )
+        chosen = (answer or "").strip()
+        if chosen and chosen not in sheets:
+            self.notify(f"{path.name} has no sheet {chosen}", title="import", severity="error", markup=False)
+            return ""
+        return chosen
 
     @work(group="catalog-action")
     async def action_rename(self) -> None:

@@ -14,6 +14,7 @@ from ballast_tui.engine.connected import connected_sources
 from ballast_tui.engine.describe import describe_block
 from ballast_tui.engine.errors import InvalidRequest, NotFound
 from ballast_tui.engine.events import BlockChanged, SourceChanged
+from ballast_tui.engine.import_files import source_name
 from ballast_tui.engine.rename import rewrite_readers
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import dumps, utcnow
@@ -26,8 +27,9 @@ class BoardArgs(Args):
 
 class ImportArgs(Args):
     dashboard_id: str
-    name: str = Field(json_schema_extra=NAME_SCHEMA)
-    format: Literal["csv", "parquet", "json"]
+    name: str
+    format: Literal["csv", "tsv", "parquet", "json", "xlsx"]
+    sheet: str | None = None
     content: str | None = None
     path: str | None = None
 
@@ -47,7 +49,7 @@ class RenameArgs(Args):
 
 
 def describe_source(row: dict[str, Any]) -> dict[str, Any]:
-    kind = "import" if row["format"] in catalog.READERS else "push"
+    kind = "import" if row["format"] in catalog.IMPORTED else "push"
     return {
         "name": row["name"],
         "kind": kind,
@@ -97,10 +99,15 @@ def catalog_list(board: BoardScope, args: BoardArgs) -> dict[str, Any]:
     return {"sources": sources + connected, "connections": connections}
 
 
-def _check_new_source_name(ctx: Context, board: BoardScope, name: str) -> None:
-    validate_name(name)
+def _source_name(board: BoardScope, given: str) -> str:
+    """The source name `given` makes by the one rule (`engine.import_files.source_name`: a leading
+    digit gets a ``_``, other characters become ``_``), refused when it is a block's name."""
+    if not given.strip():
+        raise InvalidRequest("name is empty: give the source a name", field="name")
+    name = validate_name(source_name(given))
     if any(b["name"] == name for b in board.blocks()):
         raise InvalidRequest(f"{name!r} is the name of a block of this board; pick another source name")
+    return name
 
 
 def _store_source(
@@ -114,6 +121,7 @@ def _store_source(
     """Write the source row (new or replacing), audit it, and re-run the blocks that read it."""
     file_name, content_hash, row_count, columns = stored
     old = board.find_source(name)
+    replaced = None if old is None else {"row_count": old["row_count"], "format": old["format"]}
     now = utcnow()
     g = board.graph()
     with ctx.ws.board_lock(board.id), ctx.ws.db.write() as tx:
@@ -150,7 +158,7 @@ def _store_source(
     assert source is not None
     publish(ctx, SourceChanged(dashboard_id=board.id, name=name, row_count=row_count))
     result = cascade(board, g.readers_of_source(name), "edit")
-    return {"source": describe_source(source), "cascade": result.describe()}
+    return {"source": describe_source(source), "replaced": replaced, "cascade": result.describe()}
 
 
 @REGISTRY.tool(
@@ -163,25 +171,32 @@ def _store_source(
     example={"name": "sales", "format": "csv", "content": "ZGF5LGFtb3VudAoyMDI2LTAxLTAxLDEwCg=="},
 )
 def catalog_import(board: BoardScope, args: ImportArgs) -> dict[str, Any]:
-    """Import a CSV, Parquet or JSON file as a source: `content` (base64) or a `path` inside the
-    workspace's import directory. Replaces a source of the same name; its readers re-run.
+    """Import a CSV/TSV (gzipped or not), Parquet, JSON/JSONL or Excel file as a source: `content`
+    (base64) or a `path` inside the workspace's import directory. The name follows the one rule for
+    source names (a leading digit gets a ``_``). Replaces a source of the same name (`replaced` says
+    what it had); its readers re-run.
 
     Import a file as a source: `content` (base64 of the file) or `path` (a file in the workspace's
-    imports directory on the server); `format` csv, parquet or json. Readers re-run.
-    Returns `source` (name, columns, row_count).
+    imports directory on the server); `format` csv, tsv, parquet, json or xlsx (`sheet`: which one,
+    default the first). `name` is made a valid name (2026-sales -> _2026_sales). Readers re-run.
+    Returns `source` (name, columns, row_count) and `replaced` (null, or the old source's row_count).
     """
     ctx = board.ctx
-    _check_new_source_name(ctx, board, args.name)
+    name = _source_name(board, args.name)
     if (args.content is None) == (args.path is None):
         raise InvalidRequest("give exactly one of `content` (base64) or `path`")
+    if args.sheet is not None and args.format != "xlsx":
+        raise InvalidRequest(f"sheet is for Excel workbooks (xlsx), not {args.format} files", field="sheet")
     if args.content is not None:
         raw = catalog.decode_base64(args.content, "content")
-        stored = catalog.import_content(ctx.ws, board.id, raw, args.format)
+        stored = catalog.import_content(ctx.ws, board.id, raw, args.format, sheet=args.sheet)
     else:
+        given = args.path or ""
+        path = catalog.import_path(ctx.ws, given)
         stored = catalog.read_file_to_source(
-            ctx.ws, board.id, catalog.import_path(ctx.ws, args.path or ""), args.format
+            ctx.ws, board.id, path, args.format, sheet=args.sheet, shown=given
         )
-    return _store_source(ctx, board, args.name, args.format, stored, "source_import")
+    return _store_source(ctx, board, name, args.format, stored, "source_import")
 
 
 @REGISTRY.tool(
@@ -206,18 +221,18 @@ def catalog_push(board: BoardScope, args: PushArgs) -> dict[str, Any]:
     Returns `source` (name, columns with types, row_count).
     """
     ctx = board.ctx
-    _check_new_source_name(ctx, board, args.name)
+    name = _source_name(board, args.name)
     if (args.rows is None) == (args.arrow is None):
         raise InvalidRequest("give exactly one of `rows` or `arrow`")
     if args.rows is not None:
         table, file_format = catalog.rows_to_table(args.rows), "rows"
     else:
         table, file_format = catalog.arrow_to_table(catalog.decode_base64(args.arrow or "", "arrow")), "arrow"
-    existing = board.find_source(args.name)
+    existing = board.find_source(name)
     if args.mode == "append" and existing is not None:
         table = catalog.appended(ctx.ws, board.id, ctx.ws.board_dir(board.id) / existing["file"], table)
     stored = catalog.write_table_source(ctx.ws, board.id, table)
-    return _store_source(ctx, board, args.name, file_format, stored, "source_push")
+    return _store_source(ctx, board, name, file_format, stored, "source_push")
 
 
 @REGISTRY.tool(

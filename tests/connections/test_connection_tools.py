@@ -159,6 +159,7 @@ def run_cli(*args: str, stdin: str | None = None, check: bool = True) -> subproc
 
 def test_cli_adds_lists_and_removes_reading_the_url_from_stdin(tmp_path: Path, pg_url: str) -> None:
     workspace = str(tmp_path / "cli-ws")
+    run_cli("init", workspace)
     added = run_cli("--workspace", workspace, "connection", "add", "wh", stdin=pg_url + "\n")
     assert "connected wh (postgresql reader@127.0.0.1:" in added.stdout
     assert "wh.schema.table" in added.stdout
@@ -172,6 +173,7 @@ def test_cli_adds_lists_and_removes_reading_the_url_from_stdin(tmp_path: Path, p
 
 def test_cli_makes_a_relative_file_path_absolute(tmp_path: Path, sqlite_file: Path) -> None:
     workspace = str(tmp_path / "cli-ws")
+    run_cli("init", workspace)
     result = subprocess.run(
         [
             sys.executable,

@@ -64,3 +64,32 @@ async def test_a_refused_or_too_large_upload_stores_nothing(serve: ServeFactory,
     assert list(api.ws.paths.imports.iterdir()) == []
     sources = (await api.ok("catalog_list", owner, dashboard_id=board))["sources"]
     assert [s for s in sources if s["kind"] != "block"] == []
+
+
+@pytest.mark.parametrize("same_box", [True, False], ids=["staged-beside-the-server", "uploaded"])
+async def test_a_bad_file_is_refused_naming_the_users_file_and_a_workbook_sheet_arrives(
+    serve: ServeFactory, tmp_path: Path, same_box: bool
+) -> None:
+    from ballast_tui.engine.errors import InvalidRequest
+    from tests.xlsx_files import write_xlsx
+
+    api = await serve(Settings())
+    token = api.token("alice")
+    board = (await api.ok("dashboard_create", token, title="Imports"))["dashboard"]["id"]
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not parquet at all")
+    book = write_xlsx(tmp_path / "plan.xlsx", {"One": [["a"], [1]], "Two": [["b"], [2], [3]]})
+    staging = api.ws.paths.imports if same_box else None
+    backend = await RemoteBackend(api.base, token, staging=staging).start()
+    try:
+        with pytest.raises(InvalidRequest) as refused:
+            await backend.import_file(board, broken, "broken", "parquet")
+        answer = await backend.import_file(board, book, "plan", "xlsx", sheet="Two")
+    finally:
+        await backend.close()
+    assert str(broken) in refused.value.message
+    assert "staged_" not in refused.value.message and "uploaded file" not in refused.value.message
+    assert answer["source"]["row_count"] == 2 and answer["source"]["name"] == "plan"
+    listed = await api.ok("catalog_list", token, dashboard_id=board)
+    assert [s["name"] for s in listed["sources"]] == ["plan"]  # the refused file stored nothing
+    assert list(api.ws.paths.imports.iterdir()) == []

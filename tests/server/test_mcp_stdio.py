@@ -24,6 +24,7 @@ from tests.server.test_mcp_http import build_from_nothing
 
 async def test_ballast_mcp_on_its_own_lists_the_tools_builds_and_saves_a_dashboard(tmp_path: Path) -> None:
     root = tmp_path / "ws"
+    Workspace(root).close()  # `ballast mcp` opens a workspace; it never creates one
     async with over_stdio(root) as agent:
         tools = {tool.name: tool for tool in await agent.tools()}
         assert sorted(tools) == load_registry().names()
@@ -138,6 +139,7 @@ async def _none(check: Any) -> bool:
 
 
 def test_ballast_mcp_refuses_a_token_it_does_not_know(tmp_path: Path) -> None:
+    Workspace(tmp_path / "ws").close()
     result = subprocess.run(
         [
             sys.executable,

@@ -91,6 +91,7 @@ def dead_pid() -> int:
 
 async def test_serve_announces_writes_server_json_and_removes_it_on_sigterm(tmp_path: Path) -> None:
     root = tmp_path / "ws"
+    Workspace(root).close()  # `serve` opens a workspace; it never creates one
     paths = WorkspacePaths(root)
     async with serving(root) as served:
         info = read_server_json(paths)
@@ -119,6 +120,7 @@ async def test_serve_announces_writes_server_json_and_removes_it_on_sigterm(tmp_
 
 async def test_a_second_serve_on_the_same_workspace_refuses(tmp_path: Path) -> None:
     root = tmp_path / "ws"
+    Workspace(root).close()  # `serve` opens a workspace; it never creates one
     paths = WorkspacePaths(root)
     async with serving(root) as first:
         before = read_server_json(paths)
@@ -140,6 +142,7 @@ async def test_a_second_serve_on_the_same_workspace_refuses(tmp_path: Path) -> N
 
 async def test_a_stale_server_json_is_replaced(tmp_path: Path) -> None:
     root = tmp_path / "ws"
+    Workspace(root).close()  # `serve` opens a workspace; it never creates one
     paths = WorkspacePaths(root)
     paths.ensure()
     gone = dead_pid()
@@ -202,6 +205,7 @@ async def test_sigterm_cancels_a_running_query_and_exits_promptly(tmp_path: Path
 async def test_serve_on_a_port_in_use_fails_with_a_clear_message(tmp_path: Path) -> None:
     import socket
 
+    Workspace(tmp_path / "ws").close()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -232,7 +236,7 @@ async def test_a_server_json_whose_pid_was_reused_is_replaced(tmp_path: Path) ->
 
     root = tmp_path / "ws"
     paths = WorkspacePaths(root)
-    paths.ensure()
+    Workspace(root).close()  # `serve` opens a workspace; it never creates one
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]

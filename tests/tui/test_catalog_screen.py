@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.screens.catalog import CatalogScreen, source_name_for
 from ballast_tui.screens.dialogs import PromptDialog
@@ -111,3 +113,60 @@ async def test_a_viewer_sees_the_catalog_but_import_says_why_not(demo_ws: tuple[
         await settle(pilot)
         assert isinstance(app.screen, CatalogScreen)  # no prompt: the refusal instead
         assert any("a viewer may not change this board" in n.message for n in app._notifications)
+
+
+async def test_a_workbook_asks_for_its_sheet_and_replacing_asks_first(
+    demo_ws: tuple[Workspace, str], tmp_path: Path
+) -> None:
+    from ballast_tui.screens.dialogs import ConfirmDialog
+    from tests.xlsx_files import write_xlsx
+
+    ws, board_id = demo_ws
+    book = write_xlsx(
+        tmp_path / "2026 Plan.xlsx",
+        {"Q1": [["team", "n"], ["ops", 1]], "Q2": [["team", "n"], ["a", 1], ["b", 2]]},
+    )
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        for attempt in range(2):
+            await pilot.press("i")
+            await pilot.pause()
+            await pilot.press(*str(book), "enter")
+            await shown(pilot, PromptDialog)  # which sheet?
+            assert app.screen.query_one("#answer").value == "Q1"
+            app.screen.query_one("#answer").value = "Q2"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.query_one("#answer").value == "_2026_plan_q2"  # the one rule's name
+            await pilot.press("enter")
+            if attempt == 1:
+                await shown(pilot, ConfirmDialog)  # the source exists: replace it?
+                await pilot.press("escape")
+            await settle(pilot)
+        assert isinstance(app.screen, CatalogScreen)
+        assert sources(ws, board_id)["_2026_plan_q2"]["row_count"] == 2
+        before = sources(ws, board_id)
+        notes = tmp_path / "notes.txt"
+        notes.write_text("a,b\n1,2\n")
+        await pilot.press("i")
+        await pilot.pause()
+        await pilot.press(*str(notes), "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CatalogScreen)
+        told = [str(n.message) for n in app._notifications]
+        assert any(
+            "cannot import notes.txt" in text and ".tsv.gz" in text and ".xlsx" in text for text in told
+        )
+        assert sources(ws, board_id) == before
+
+
+async def shown(pilot: Pilot[None], screen: type) -> None:
+    """Wait (a few seconds at most) until the app shows a screen of this kind."""
+    for _ in range(100):
+        if isinstance(pilot.app.screen, screen):
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"{screen.__name__} never appeared; the screen is {pilot.app.screen!r}")

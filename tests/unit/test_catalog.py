@@ -164,13 +164,20 @@ def test_unreadable_imports_are_refused_and_nothing_is_created(
     _nothing_created(call, ws, board)
 
 
-@pytest.mark.parametrize("name", ["Bad-Name", "1abc", ""])
-def test_source_names_follow_the_block_name_rule(
-    call: ToolClient, ws: Workspace, board: str, name: str
-) -> None:
+@pytest.mark.parametrize("name", ["", "   "])
+def test_an_empty_source_name_is_refused(call: ToolClient, ws: Workspace, board: str, name: str) -> None:
     with pytest.raises(InvalidRequest):
         call("catalog_push", dashboard_id=board, name=name, rows=[{"a": 1}])
     _nothing_created(call, ws, board)
+
+
+@pytest.mark.parametrize(("given", "stored"), [("Bad-Name", "bad_name"), ("1abc", "_1abc"), ("ok_1", "ok_1")])
+def test_source_names_follow_the_one_rule_of_every_door(
+    call: ToolClient, board: str, given: str, stored: str
+) -> None:
+    # The same rule as the command line and the app (engine.import_files.source_name).
+    answer = call("catalog_push", dashboard_id=board, name=given, rows=[{"a": 1}])
+    assert answer["source"]["name"] == stored
 
 
 def test_source_name_taken_by_a_block_is_refused(call: ToolClient, board: str) -> None:

@@ -28,6 +28,7 @@ def tool(ws: Path, tool_name: str, **arguments: Any) -> dict[str, Any]:
 
 
 def test_user_add_prints_a_working_token_alone_on_the_last_line(tmp_path: Path) -> None:
+    ballast("init", str(tmp_path))
     result = ballast("--workspace", str(tmp_path), "user", "add", "robot", "--agent")
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("blt_") and " " not in token
@@ -38,6 +39,7 @@ def test_user_add_prints_a_working_token_alone_on_the_last_line(tmp_path: Path) 
 
 
 def test_workspace_option_works_before_and_after_the_command(tmp_path: Path) -> None:
+    ballast("init", str(tmp_path))
     ballast("--workspace", str(tmp_path), "user", "add", "ann")
     again = ballast("user", "add", "ann", "--workspace", str(tmp_path), check=False)
     assert again.returncode == 1
@@ -46,6 +48,7 @@ def test_workspace_option_works_before_and_after_the_command(tmp_path: Path) -> 
 
 def test_import_then_export_round_trips_every_row(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
+    ballast("init", str(ws))
     board = tool(ws, "dashboard_create", title="Imports")["dashboard"]["id"]
     csv = tmp_path / "orders.csv"
     csv.write_text(
@@ -74,6 +77,7 @@ def test_import_then_export_round_trips_every_row(tmp_path: Path) -> None:
 
 
 def test_tool_refusal_exits_non_zero_with_the_error_code(tmp_path: Path) -> None:
+    ballast("init", str(tmp_path))
     result = ballast(
         "--workspace", str(tmp_path), "tool", "dashboard_get", '{"dashboard_id": "dash_nope"}', check=False
     )

@@ -127,7 +127,7 @@ def test_an_existing_workspace_is_tightened_on_open_and_each_change_is_logged(
 
 def test_the_command_line_says_what_it_tightened(tmp_path: Path) -> None:
     root = (tmp_path / "ws").resolve()
-    assert ballast("--workspace", str(root), "tool", "dashboard_list").returncode == 0
+    assert ballast("init", str(root)).returncode == 0
     os.chmod(root, 0o755)
     os.chmod(root / "ballast.db", 0o644)
     listed = ballast("--workspace", str(root), "tool", "dashboard_list")
