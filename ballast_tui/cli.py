@@ -300,9 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         misplaced = _misplaced_option(args)
         if misplaced is not None:
             return fail(misplaced, 2)
-        _check_workspace(args)
         if args.command not in NO_WORKSPACE:
             settings_of(args)  # an invalid setting stops every command before it starts anything
+        _check_workspace(args)
         return _dispatch(args)
     except (WorkspaceRefused, SettingsError) as refused:
         return fail(str(refused))
@@ -339,6 +339,8 @@ def _check_workspace(args: argparse.Namespace) -> None:
     one."""
     if args.command in NO_WORKSPACE or args.command == "init":
         return
+    if args.command == "tool" and args.name == "help":
+        return  # the tools' descriptions need no workspace
     creates = args.command in CREATES_WORKSPACE or (args.command is None and not explicit_workspace(args))
     check_workspace(args, creates=creates)
 

@@ -43,8 +43,8 @@ def _default(key: str) -> str:
     if value is None or value == ():
         return ""
     if key == "max_body":
-        return f" (default {int(value) // (1024 * 1024)} MiB)"
-    return f" (default {value:g})" if isinstance(value, float) else f" (default {value})"
+        return f" (default: {int(value) // (1024 * 1024)} MiB)"
+    return f" (default: {value:g})" if isinstance(value, float) else f" (default: {value})"
 
 
 def add_flags(parser: argparse.ArgumentParser, keys: tuple[str, ...] = KEYS) -> None:

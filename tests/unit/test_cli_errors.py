@@ -151,7 +151,14 @@ BLOCKING = {
     ("mcp",): ["--token", "blt_not_a_token"],
 }
 """Commands that would run until stopped (the app, a server) get a bad value that stops them first."""
-MAY_SUCCEED = {("list",), ("user", "list"), ("connection", "list"), ("completion",), ("user", "add")}
+MAY_SUCCEED = {
+    ("list",),
+    ("user", "list"),
+    ("connection", "list"),
+    ("completion",),
+    ("user", "add"),
+    ("settings",),
+}
 """Commands that have nothing to name, or for which any name is a fine one (a user, a new workspace)."""
 
 

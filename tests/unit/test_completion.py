@@ -48,7 +48,7 @@ def tab(bash_script: str, line: str) -> list[str]:
 
 
 def test_bash_completes_commands_and_their_own_options(bash_script: str) -> None:
-    assert tab(bash_script, "ballast se") == ["serve"]
+    assert tab(bash_script, "ballast se") == ["serve", "settings"]
     assert {"demo", "init", "import", "export", "completion", "user", "connection"} <= set(
         tab(bash_script, "ballast ")
     )
@@ -82,8 +82,8 @@ def test_help_shows_defaults_of_host_and_port(capsys: object) -> None:
         timeout=120,
     )
     help_text = " ".join(result.stdout.split())
-    assert "--host HOST the address to listen on (default: 127.0.0.1)" in help_text
-    assert "--port PORT the port to listen on (default: 8765)" in help_text
+    assert "--host HOST address the server listens on (default: 127.0.0.1)" in help_text
+    assert "--port PORT port the server listens on (0: any free port) (default: 8765)" in help_text
     assert "--token" not in help_text
 
 

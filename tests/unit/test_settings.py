@@ -19,6 +19,12 @@ from ballast_tui.settings import KEYS, load_settings
 SLOW_SQL = "select sum(hash(a.range)) as h from range(1000000000000) a"
 
 
+def make_workspace(root: Path) -> None:
+    """An empty workspace (commands other than init and demo refuse a directory that is none)."""
+    with Workspace(root) as ws:
+        ws.users.local()
+
+
 def clean_env(**variables: str) -> dict[str, str]:
     """This process's environment without any BALLAST_* variable, plus `variables`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALLAST_")}
@@ -77,7 +83,7 @@ def test_each_layer_overrides_the_one_before_for_every_key(tmp_path: Path, key: 
     given = given.replace("{tmp}", str(tmp_path))
     expected = expected.replace("{tmp}", str(tmp_path)) if isinstance(expected, str) else expected
     root = tmp_path / "ws"
-    root.mkdir()
+    make_workspace(root)
     assert load_settings(root, environ={}).sources[key] == "default"
     (root / "ballast.toml").write_text(f"{key} = {toml_value}\n")
     from_file = load_settings(root, environ={})
@@ -95,7 +101,7 @@ def test_each_layer_overrides_the_one_before_for_every_key(tmp_path: Path, key: 
 
 def test_settings_prints_each_value_and_where_it_came_from(tmp_path: Path) -> None:
     root = tmp_path / "ws"
-    root.mkdir()
+    make_workspace(root)
     (root / "ballast.toml").write_text('port = 9001\nquery_timeout_s = 12\nmemory_limit = "1GB"\n')
     env = clean_env(BALLAST_QUERY_TIMEOUT_S="7", BALLAST_MEMORY_LIMIT="3GB", BALLAST_WORKSPACE="/elsewhere")
     got = shown(root, "--memory-limit", "4GB", env=env)
@@ -103,6 +109,7 @@ def test_settings_prints_each_value_and_where_it_came_from(tmp_path: Path) -> No
     assert got["port"] == (9001, "ballast.toml")
     assert got["query_timeout_s"] == (7.0, "env BALLAST_QUERY_TIMEOUT_S")
     assert got["memory_limit"] == ("4GB", "flag --memory-limit")
+    before = snapshot(root)
     text = ballast("--workspace", root, "settings", env=env).stdout.splitlines()
     assert text[0] == f"workspace  {root}  (ballast.toml: found)"
     lines = {line.split()[0]: line.split() for line in text[1:]}
@@ -111,7 +118,7 @@ def test_settings_prints_each_value_and_where_it_came_from(tmp_path: Path) -> No
     assert lines["query_timeout_s"][1:] == ["7", "env", "BALLAST_QUERY_TIMEOUT_S"]
     assert lines["memory_limit"][1:] == ["3GB", "env", "BALLAST_MEMORY_LIMIT"]
     assert lines["host"][1:] == ["127.0.0.1", "default"]
-    assert not (root / "ballast.db").exists()  # reading settings creates nothing
+    assert snapshot(root) == before  # reading settings changes nothing
 
 
 BAD: list[tuple[str, str | None, dict[str, str], list[str], str]] = [
@@ -193,8 +200,8 @@ def test_a_bad_value_stops_serve_with_one_line_naming_the_key_and_its_source(
     tmp_path: Path, toml: str | None, env: dict[str, str], flags: list[str], error: str
 ) -> None:
     root = tmp_path / "ws"
+    make_workspace(root)
     if toml is not None:
-        root.mkdir()
         (root / "ballast.toml").write_text(toml)
     before = snapshot(root)
     result = ballast("--workspace", root, "serve", *flags, env=clean_env(**env))
@@ -204,7 +211,7 @@ def test_a_bad_value_stops_serve_with_one_line_naming_the_key_and_its_source(
     expected = "ballast: " + error.replace("{toml}", str(root / "ballast.toml"))
     assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
     assert "Traceback" not in result.stderr
-    assert snapshot(root) == before  # no workspace made, no server.json, nothing written
+    assert snapshot(root) == before  # no server.json, nothing written
 
 
 @pytest.mark.parametrize("command", [["tool", "dashboard_list"], ["settings"], ["list"], []])
@@ -220,13 +227,14 @@ def test_a_bad_value_stops_every_command_before_it_starts(tmp_path: Path, comman
 
 
 def test_other_ballast_variables_are_not_settings(tmp_path: Path) -> None:
+    make_workspace(tmp_path / "ws")
     got = shown(tmp_path / "ws", env=clean_env(BALLAST_TOKEN="blt_x", BALLAST_PG_USER="postgres"))
     assert {source for _value, source in got.values()} == {"default"}
 
 
 def test_the_query_time_limit_from_ballast_toml_fails_a_slow_block(tmp_path: Path) -> None:
     root = tmp_path / "ws"
-    root.mkdir()
+    make_workspace(root)
     (root / "ballast.toml").write_text("query_timeout_s = 0.5\n")
 
     def tool(tool_name: str, **arguments: Any) -> dict[str, Any]:
