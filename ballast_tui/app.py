@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from ballast_tui.backend import Backend
 from ballast_tui.engine.errors import ToolError
@@ -70,6 +71,19 @@ class BallastApp(App[None]):
             self.push_screen(DashboardScreen(self.start_dashboard))
         # The first screen starts them once drawn; this is for a first screen that never is.
         self.set_timer(SERVICES_AT_LATEST_S, self.start_services)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification, its text exactly as given: messages carry names, titles and errors
+        that users and agents wrote, so they are never read as markup (`markup` is ignored)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def show_error(self, error: Exception) -> None:
         """Tell the person what was refused, in the contract's words."""
