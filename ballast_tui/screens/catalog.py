@@ -130,7 +130,7 @@ class CatalogScreen(UsesBackend, Screen[None]):
             if source["kind"] == "connection":
                 kind = f"{source['format']} {source['table_type']}"
             rows = "—" if source["row_count"] is None else f"{source['row_count']:,}"
-            table.add_row(source["name"], kind, Text(rows, justify="right"), key=source["name"])
+            table.add_row(Text(source["name"]), kind, Text(rows, justify="right"), key=source["name"])
         names = [s["name"] for s in self.sources]
         if selected in names:
             table.move_cursor(row=names.index(selected))
@@ -180,7 +180,7 @@ class CatalogScreen(UsesBackend, Screen[None]):
         return {s["block_id"]: s["name"] for s in self.sources if s["kind"] == "block"}
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(text))
 
     def action_back(self) -> None:
         self.dismiss()

@@ -99,7 +99,9 @@ def shows(text: str, *wanted: str) -> None:
     assert not missing, f"not shown as written: {missing}\n{text}"
 
 
-async def test_the_dashboard_and_its_list_show_written_text_as_written(hostile: tuple[Workspace, str]) -> None:
+async def test_the_dashboard_and_its_list_show_written_text_as_written(
+    hostile: tuple[Workspace, str],
+) -> None:
     ws, board = hostile
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
@@ -136,4 +138,61 @@ async def test_the_block_screens_show_names_values_and_errors_as_written(
         runs = call(ws, "dashboard_runs", dashboard_id=board, block_id=found["cells"]["id"])["runs"]
         shows(await opened(pilot, RunScreen(board, found["cells"], runs[0])), BOLD, CLICK, LINK)
         app.pop_screen()
+        assert app.return_code is None
+
+
+async def test_the_board_screens_show_titles_names_and_details_as_written(
+    hostile: tuple[Workspace, str],
+) -> None:
+    ws, board = hostile
+    bars = blocks(ws, board)["bars"]
+    retitled = {**bars["config"], "title": BOLD}
+    call(ws, "dashboard_update_block", dashboard_id=board, block_id=bars["id"], config=retitled)
+    newest = call(ws, "dashboard_versions", dashboard_id=board)["versions"][0]["number"]
+    ws.users.add_token(ws.users.local().id, LINK)
+    app = make_app(ws, board)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, rounds=5)
+        shows(await opened(pilot, VersionsScreen(board, TITLE)), TITLE)
+        app.pop_screen()
+        # The chart's title before and after, side by side.
+        shows(await opened(pilot, VersionDiffScreen(board, newest - 1, newest)), CLICK, BOLD)
+        app.pop_screen()
+        shows(await opened(pilot, AuditScreen(board)), TITLE)
+        app.pop_screen()
+        shows(await opened(pilot, ShareScreen(board)), TITLE)
+        app.pop_screen()
+        shows(await opened(pilot, RefreshSettingsScreen(board)), TITLE)
+        app.pop_screen()
+        await settle(pilot)
+        shows(await opened(pilot, CatalogScreen(board)), TITLE, LINK)  # a column named like a link
+        app.pop_screen()
+        shows(await opened(pilot, TokensScreen()), LINK)  # a token's label
+        app.pop_screen()
+        await settle(pilot)
+        assert app.return_code is None
+
+
+async def test_dialogs_notifications_and_refusals_show_written_text_as_written(
+    hostile: tuple[Workspace, str],
+) -> None:
+    ws, board = hostile
+    app = make_app(ws)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("d")  # delete the highlighted board: the question names it
+        await pilot.pause()  # (not settle: the worker that asks waits for the answer)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        shows(on_screen(app), f"Delete {TITLE!r}")
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("c")  # clone it: the notification names the copy
+        await settle(pilot)
+        shows(on_screen(app), f"Cloned as {TITLE}")
+        # A refusal in the contract's words quotes what was written.
+        app.show_error(ValueError(f"no block named {CLICK}"))
+        await settle(pilot)
+        shows(on_screen(app), f"no block named {CLICK}")
+        assert len(call(ws, "dashboard_list")["dashboards"]) == 2  # nothing deleted, one cloned
         assert app.return_code is None
