@@ -65,6 +65,7 @@ def hostile(tmp_path: Path) -> Iterator[tuple[Workspace, str]]:
     call(ws, "catalog_push", dashboard_id=board, name="marks", rows=rows)
     added: list[tuple[str, str, dict[str, Any]]] = [
         ("cells", "table", {"source": "marks"}),
+        ("picked", "sql", {"sql": "SELECT * FROM marks"}),
         ("total", "metric", {"source": "marks", "column": LINK}),
         ("bars", "chart", {"source": "marks", "kind": "bar", "x": "label", "y": "v", "title": CLICK}),
         ("notes", "markdown", {"text": f"# {TITLE}\n\n{BOLD} {LINK} {CLICK}"}),
@@ -122,22 +123,45 @@ async def test_the_block_screens_show_names_values_and_errors_as_written(
 ) -> None:
     ws, board = hostile
     found = blocks(ws, board)
+    # A second run of the query over changed rows, to compare with the first.
+    changed = [{"label": BOLD, LINK: 7, "v": 3}, {"label": "[/i] now", LINK: 8, "v": 5}]
+    call(ws, "catalog_push", dashboard_id=board, name="marks", rows=changed)
+    runs = call(ws, "dashboard_runs", dashboard_id=board, block_id=found["picked"]["id"])["runs"]
+    assert len(runs) == 2
     app = make_app(ws, board)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, rounds=5)
         shows(await opened(pilot, GraphScreen(board)), TITLE)
-        await pilot.press(*["down"] * 5)  # to the failed block: its error beside the list
+        await pilot.press(*["down"] * 6)  # to the failed block: its error beside the list
         await settle(pilot)
         shows(on_screen(app), "'[/i] oops'")
         app.pop_screen()
         shows(await opened(pilot, BlockEditorScreen(board, found["bars"])), CLICK)
         app.pop_screen()
         await settle(pilot)
+        editor = BlockEditorScreen(board, found["broken"])
+        await opened(pilot, editor)
+        await pilot.press("ctrl+r")  # run the draft: its error under the form
+        await settle(pilot)
+        shows(on_screen(app), "'[/i] oops'")
+        app.pop_screen()
+        await settle(pilot)
         shows(await opened(pilot, HistoryScreen(board, found["broken"])), "'[/i] oops'")
         app.pop_screen()
-        runs = call(ws, "dashboard_runs", dashboard_id=board, block_id=found["cells"]["id"])["runs"]
-        shows(await opened(pilot, RunScreen(board, found["cells"], runs[0])), BOLD, CLICK, LINK)
+        oldest, newest = runs[-1], runs[0]
+        shows(await opened(pilot, RunScreen(board, found["picked"], newest)), BOLD, "[/i] now", LINK)
         app.pop_screen()
+        # The values that changed between the runs, and the column they are in.
+        shows(
+            await opened(pilot, CompareScreen(board, found["picked"], oldest, newest)),
+            CLICK,
+            "[/i] now",
+            LINK,
+        )
+        app.pop_screen()
+        shows(await opened(pilot, ExportScreen(board, found["cells"])), "cells's whole output")
+        app.pop_screen()
+        await settle(pilot)
         assert app.return_code is None
 
 
@@ -176,7 +200,7 @@ async def test_the_board_screens_show_titles_names_and_details_as_written(
 async def test_dialogs_notifications_and_refusals_show_written_text_as_written(
     hostile: tuple[Workspace, str],
 ) -> None:
-    ws, board = hostile
+    ws, _board = hostile
     app = make_app(ws)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
