@@ -74,7 +74,14 @@ def hostile(tmp_path: Path) -> Iterator[tuple[Workspace, str]]:
     ]
     for name, block_type, config in added:
         made = call(ws, "dashboard_add_block", dashboard_id=board, type=block_type, name=name, config=config)
-        call(ws, "dashboard_set_displayed", dashboard_id=board, block_id=made["block"]["id"], displayed=True)
+        if name != "picked":  # (kept for the run screens; the dashboard has no room for it)
+            call(
+                ws,
+                "dashboard_set_displayed",
+                dashboard_id=board,
+                block_id=made["block"]["id"],
+                displayed=True,
+            )
     yield ws, board
     ws.close()
 
@@ -103,7 +110,7 @@ def shows(text: str, *wanted: str) -> None:
 async def test_the_dashboard_and_its_list_show_written_text_as_written(
     hostile: tuple[Workspace, str],
 ) -> None:
-    ws, board = hostile
+    ws, _board = hostile
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
