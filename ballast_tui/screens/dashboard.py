@@ -125,11 +125,14 @@ class DashboardScreen(UsesBackend, Screen[None]):
             text.append(" connection lost: reconnecting… ", "reverse red")
             text.append("  ")
         for index, session in enumerate(others):
-            text.append("also here: " if index == 0 else " · ", "dim" if index == 0 else "")
+            if index == 0:
+                text.append("also here:", "dim")
+            text.append(" " if index == 0 else " · ")
             text.append(who(session["user"]["name"], session["kind"]), "bold")
             block = self.blocks.get(session.get("block_id") or "")
             if block:
-                text.append(" editing", "dim")
+                text.append(" ")
+                text.append("editing", "dim")
                 text.append(f" {block['name']}")
         bar = self.query_one("#presence", Static)
         bar.update(text)
