@@ -12,11 +12,14 @@ import os
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from ballast_tui.backend import Backend
+from ballast_tui.crash import record_crash
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
@@ -42,10 +45,20 @@ class BallastApp(App[None]):
     ]
 
     def __init__(
-        self, backend: Backend, dashboard_id: str | None = None, services: Sequence[Service] = ()
+        self,
+        backend: Backend,
+        dashboard_id: str | None = None,
+        services: Sequence[Service] = (),
+        crash_log: Path | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
+        self.crash_log = crash_log
+        """Where the traceback of an unexpected error goes (None: Textual prints it on exit)."""
+        self.crash: Exception | None = None
+        """The unexpected error the app stopped on, if it did."""
+        self.crash_logged: Path | None = None
+        """Where its traceback was written, when it was."""
         self.start_dashboard = dashboard_id
         self.services = list(services)
         self._stops: list[Callable[[], Awaitable[None]]] = []
@@ -75,12 +88,36 @@ class BallastApp(App[None]):
         # The first screen starts them once drawn; this is for a first screen that never is.
         self.set_timer(SERVICES_AT_LATEST_S, self.start_services)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification, its text exactly as given: messages carry names, titles and errors
+        that users and agents wrote, so they are never read as markup (`markup` is ignored)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def show_error(self, error: Exception) -> None:
         """Tell the person what was refused, in the contract's words."""
         if isinstance(error, ToolError):
             self.notify(error.message, title=error.code.replace("_", " "), severity="error", timeout=8)
         else:
             self.notify(str(error) or type(error).__name__, title="error", severity="error", timeout=8)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled error stops the app (exit status 1, Textual's rule). With a crash log, its
+        traceback is written there instead of filling the terminal; `ballast` then says so in one line."""
+        if self.crash is None:
+            self.crash = error
+            if self.crash_log is not None:
+                self.crash_logged = record_crash(error, self.crash_log)
+        super()._handle_exception(error)
+        if self.crash_logged is not None:
+            self._exit_renderables.clear()
 
     def action_help(self) -> None:
         self.action_show_help_panel()

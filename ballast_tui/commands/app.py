@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 
 from ballast_tui.backend import Backend, LocalBackend
 from ballast_tui.commands import connection_errors, fail, token_of, workspace_of
 from ballast_tui.commands.settings import settings_of
+from ballast_tui.config import remove_server_json
+from ballast_tui.crash import crash_log_path, crash_message, record_crash
 from ballast_tui.engine.errors import NotFound, ToolError
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.opening import open_backend
@@ -126,6 +129,17 @@ def _run_app(backend: Backend, dashboard_id: str | None, serve: Workspace | None
             return await start_embedded(workspace)
 
         services.append(embedded_server)
-    app = BallastApp(backend, dashboard_id, services=services)
-    app.run()
+    app = BallastApp(backend, dashboard_id, services=services, crash_log=crash_log_path())
+    try:
+        app.run()
+    except Exception as error:  # raised outside the app's loop (its terminal driver): said alike
+        app.crash, app.crash_logged = error, record_crash(error, crash_log_path())
+        if app.crash_logged is None:
+            traceback.print_exception(error)  # not logged: not lost either
+    finally:
+        if serve is not None:
+            # Stopping the server removes it; an app that stopped on an error may not have got there.
+            remove_server_json(serve.paths)
+    if app.crash is not None:
+        return fail(crash_message(app.crash, app.crash_logged))
     return app.return_code or 0

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +22,7 @@ from ballast_tui.engine.events import (
     SourceChanged,
 )
 from ballast_tui.formatting import who
+from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
 
 AUDIT_LIMIT = 1_000
@@ -146,14 +148,14 @@ class AuditScreen(UsesBackend, Screen[None]):
         for event in self.shown():
             table.add_row(
                 when(event["at"], this_year),
-                actor(event),
+                Text(actor(event)),
                 event["action"],
-                self.names.get(event["target"], event["target"] or ""),
-                summarize_details(event["details"], self.names),
+                Text(self.names.get(event["target"], event["target"] or "")),
+                Text(summarize_details(event["details"], self.names)),
                 key=event["id"],
             )
         self.query_one("#audit-title", Static).update(
-            f"[b]Audit[/b] · {self.title_text}  [dim]{table.row_count} of {len(self.events)} events[/dim]"
+            heading("Audit", self.title_text, f"{table.row_count} of {len(self.events)} events")
         )
         self.show_detail()
 
@@ -170,10 +172,15 @@ class AuditScreen(UsesBackend, Screen[None]):
         event = next((e for e in self.events if e["id"] == key.value), None)
         if event is None:
             return
-        head = f"[b]{event['action']}[/b] by {actor(event)} at {when(event['at'])}"
         target = self.names.get(event["target"])
-        head += f" · target {event['target']}" + (f" ({target})" if target else "")
-        detail.update(head + "\n" + json.dumps(event["details"], default=str, ensure_ascii=False))
+        detail.update(
+            Text.assemble(
+                (str(event["action"]), "bold"),
+                f" by {actor(event)} at {when(event['at'])}",
+                f" · target {event['target']}" + (f" ({target})" if target else ""),
+                "\n" + json.dumps(event["details"], default=str, ensure_ascii=False),
+            )
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.refill()

@@ -24,6 +24,7 @@ from ballast_tui.engine.events import BlockChanged, BoardChanged, RunFinished, S
 from ballast_tui.engine.import_files import ACCEPTED, format_for, source_name, source_name_for, unsupported
 from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
+from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
 
 CATALOG_EVENTS = (SourceChanged, BlockChanged, RunFinished, BoardChanged)
@@ -74,7 +75,7 @@ class CatalogScreen(UsesBackend, Screen[None]):
         self.title_text = answer["dashboard"]["title"]
         self.role = answer["dashboard"]["role"]
         self.query_one("#catalog-title", Static).update(
-            f"[b]Catalog[/b] · {self.title_text}  [dim]{self.role} · tables its SQL can read[/dim]"
+            heading("Catalog", self.title_text, f"{self.role} · tables its SQL can read")
         )
         await self.reload()
         self.follow_events()
@@ -106,7 +107,7 @@ class CatalogScreen(UsesBackend, Screen[None]):
             if source["kind"] == "connection":
                 kind = f"{source['format']} {source['table_type']}"
             rows = "—" if source["row_count"] is None else f"{source['row_count']:,}"
-            table.add_row(source["name"], kind, Text(rows, justify="right"), key=source["name"])
+            table.add_row(Text(source["name"]), kind, Text(rows, justify="right"), key=source["name"])
         names = [s["name"] for s in self.sources]
         if selected in names:
             table.move_cursor(row=names.index(selected))
@@ -143,21 +144,22 @@ class CatalogScreen(UsesBackend, Screen[None]):
             changed = f"runs there when a block reads only it · columns looked up {age(source['updated_at'])}"
         else:
             what = f"{source['kind']}ed {source['format']} source"
-        lines = [f"[b]{source['name']}[/b]", f"[dim]{what}[/dim]", changed]
-        lines.append("")
+        text = Text.assemble((source["name"], "bold"), "\n", (what, "dim"), "\n", changed, "\n\n")
         if source["columns"]:
             width = max(len(c["name"]) for c in source["columns"])
-            lines.append("[b]Columns[/b]")
-            lines += [f"{c['name']:<{width}}  [dim]{c['type']}[/dim]" for c in source["columns"]]
+            text.append("Columns", "bold")
+            for column in source["columns"]:
+                text.append(f"\n{column['name']:<{width}}  ")
+                text.append(str(column["type"]), "dim")
         else:
-            lines.append("[dim]no columns yet[/dim]")
-        detail.update("\n".join(lines))
+            text.append("no columns yet", "dim")
+        detail.update(text)
 
     def block_names(self) -> dict[str, str]:
         return {s["block_id"]: s["name"] for s in self.sources if s["kind"] == "block"}
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(Text(text))
 
     def action_back(self) -> None:
         self.dismiss()

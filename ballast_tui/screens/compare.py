@@ -98,7 +98,7 @@ class CompareScreen(Screen[None], UsesBackend):
             table.display = part["count"] > 0  # the summary line says "0 only left"
             if part["rows"]:
                 columns = list(part["rows"][0])
-                table.add_columns(*columns)
+                table.add_columns(*(Text(str(c)) for c in columns))
                 table.add_rows([[cell(row.get(col)) for col in columns] for row in part["rows"]])
         self.fill_changed(c["changed"])
         for table_id in ("#changed", "#only-left", "#only-right"):
@@ -145,7 +145,7 @@ class CompareScreen(Screen[None], UsesBackend):
         table.display = changed["count"] > 0
         key = changed.get("key") or ["row"]
         table.border_title = f"changed values: {self.counted(changed)}"
-        table.add_columns(" / ".join(key), "column", "left", "right", "Δ")
+        table.add_columns(Text(" / ".join(key)), "column", "left", "right", "Δ")
         for row in changed["rows"]:
             label = ", ".join(str(row["key"].get(k)) for k in key)
             for i, (column, change) in enumerate(row["changes"].items()):
@@ -153,7 +153,7 @@ class CompareScreen(Screen[None], UsesBackend):
                 numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
                 table.add_row(
                     Text(label, style="bold") if i == 0 else "",
-                    column,
+                    Text(column),
                     cell(left, "red"),
                     cell(right, "green"),
                     signed(right - left) if numeric else "",

@@ -25,7 +25,7 @@ class ConflictDialog(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.message)
+            yield Label(self.message, markup=False)
             with Horizontal():
                 yield Button("Keep editing", id="keep")
                 yield Button("Reload theirs", variant="primary", id="reload")

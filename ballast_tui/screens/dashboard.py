@@ -109,22 +109,31 @@ class DashboardScreen(UsesBackend, Screen[None]):
         sharing = "public" if d.get("isPublic") else "private"
         hidden = sum(1 for b in self.blocks.values() if not b["displayed"])
         self.query_one("#board-title", Static).update(
-            f"[b]{d.get('title', '')}[/b]  [dim]{d.get('role')} · {sharing} · {len(self.blocks)} blocks"
-            f" ({hidden} hidden)[/dim]"
+            Text.assemble(
+                (str(d.get("title", "")), "bold"),
+                "  ",
+                (f"{d.get('role')} · {sharing} · {len(self.blocks)} blocks ({hidden} hidden)", "dim"),
+            )
         )
 
     def render_presence(self) -> None:
         """Who else is here (people and agents) and what each has open; the connection when it is down."""
         me = self.backend.session.session_id
         others = [s for s in self.sessions if s["session"] != me]
-        parts = []
-        for session in others:
-            name = who(session["user"]["name"], session["kind"])
-            block = self.blocks.get(session.get("block_id") or "")
-            parts.append(f"[b]{name}[/b]" + (f" [dim]editing[/dim] {block['name']}" if block else ""))
-        text = ("[dim]also here:[/dim] " + " · ".join(parts)) if parts else ""
+        text = Text()
         if self.connection == "lost":
-            text = "[reverse red] connection lost: reconnecting… [/]  " + text
+            text.append(" connection lost: reconnecting… ", "reverse red")
+            text.append("  ")
+        for index, session in enumerate(others):
+            if index == 0:
+                text.append("also here:", "dim")
+            text.append(" " if index == 0 else " · ")
+            text.append(who(session["user"]["name"], session["kind"]), "bold")
+            block = self.blocks.get(session.get("block_id") or "")
+            if block:
+                text.append(" ")
+                text.append("editing", "dim")
+                text.append(f" {block['name']}")
         bar = self.query_one("#presence", Static)
         bar.update(text)
         bar.display = bool(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -74,9 +75,8 @@ class DashboardsScreen(UsesBackend, Screen[None]):
                 ("public 🔒" if board["passwordProtected"] else "public") if board["isPublic"] else "private"
             )
             refresh = INTERVALS.get(board["refreshInterval"], "") if board["refreshEnabled"] else "off"
-            table.add_row(
-                board["title"], board["role"], sharing, refresh, age(board["updatedAt"]), key=board["id"]
-            )
+            title = Text(board["title"])
+            table.add_row(title, board["role"], sharing, refresh, age(board["updatedAt"]), key=board["id"])
         if selected is not None and selected in [str(r.value) for r in table.rows]:
             table.move_cursor(row=table.get_row_index(selected))
 

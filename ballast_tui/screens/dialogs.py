@@ -31,7 +31,7 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             yield Input(self.value, placeholder=self.placeholder, password=self.password, id="answer")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
@@ -70,7 +70,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.message)
+            yield Label(self.message, markup=False)
             with Horizontal():
                 yield Button("Cancel", id="no")
                 yield Button(self.confirm, variant="error", id="yes")

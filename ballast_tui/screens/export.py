@@ -11,6 +11,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -61,7 +62,9 @@ class ExportScreen(UsesBackend, ModalScreen[None]):
             with RadioSet(id="what"):
                 if self.block is not None:
                     for index, (_fmt, label) in enumerate(BLOCK_FORMATS):
-                        yield RadioButton(f"{self.block['name']}'s whole output as {label}", value=index == 0)
+                        yield RadioButton(
+                            Text(f"{self.block['name']}'s whole output as {label}"), value=index == 0
+                        )
                 yield RadioButton("the whole dashboard as SVG, as drawn here", value=self.block is None)
             if self.block is None:
                 yield Static("[dim]To export a block's data, move to it on the dashboard first.[/dim]")

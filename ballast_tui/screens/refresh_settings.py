@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, Label, Select, Static, Switch
 
 from ballast_tui.engine.events import BoardChanged, RunFinished
 from ballast_tui.formatting import age
+from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
 
 INTERVALS: list[tuple[str, int]] = [
@@ -70,7 +71,7 @@ class RefreshSettingsScreen(UsesBackend, Screen[None]):
             return
         self.role = board["dashboard"]["role"]
         self.query_one("#refresh-title", Static).update(
-            f"[b]Auto-refresh[/b] · {board['dashboard']['title']}  [dim]{self.role}[/dim]"
+            heading("Auto-refresh", board["dashboard"]["title"], self.role or "")
         )
         self.show_settings(settings)
         self.follow_events()

@@ -72,7 +72,7 @@ class RunScreen(Screen[None], UsesBackend):
         if data is None:
             return
         columns = [c["name"] for c in data["columns"]]
-        table.add_columns(*columns)
+        table.add_columns(*(Text(c) for c in columns))
         table.add_rows([[cell(row.get(c)) for c in columns] for row in data["rows"]])
         total = data["row_count"]
         shown = len(data["rows"])

@@ -20,6 +20,7 @@ from ballast_tui.engine.events import AccessLost, BoardChanged, BoardDeleted
 from ballast_tui.formatting import wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.screens.grant_dialog import GrantDialog
+from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
 
 
@@ -117,7 +118,7 @@ class ShareScreen(UsesBackend, Screen[None]):
             if d["role"] == "owner"
             else f"you are {'an' if d['role'] == 'editor' else 'a'} {d['role']}: only the owner shares it"
         )
-        self.query_one("#share-title", Static).update(f"[b]Share[/b] · {d['title']}  [dim]{you}[/dim]")
+        self.query_one("#share-title", Static).update(heading("Share", d["title"], you))
         if d["visibility"] == "link_view":
             lock = " · [b]password protected[/b]" if d.get("passwordProtected") else " · no password"
             who = "anyone with the link" + (" and the password" if d.get("passwordProtected") else "")
@@ -129,7 +130,7 @@ class ShareScreen(UsesBackend, Screen[None]):
         url.set_class(bool(d.get("publicUrl")), "-published")
         url.border_title = "Public link"
         if d.get("publicUrl"):
-            url.update(d["publicUrl"])
+            url.update(Text(d["publicUrl"]))
             url.border_subtitle = "c copies it"
         else:
             url.update("[dim]Not published. Press p to publish a read-only link.[/dim]")
@@ -143,14 +144,14 @@ class ShareScreen(UsesBackend, Screen[None]):
         table.clear()
         owner_id = d["owner_id"]
         table.add_row(
-            self.names.get(owner_id, "you" if owner_id == self.backend.session.user_id else owner_id),
+            Text(self.names.get(owner_id, "you" if owner_id == self.backend.session.user_id else owner_id)),
             self.kinds.get(owner_id, ""),
             "owner",
             key=owner_id,
         )
         for grant in self.grants:
             table.add_row(
-                grant["name"], self.kinds.get(grant["user_id"], ""), grant["role"], key=grant["user_id"]
+                Text(grant["name"]), self.kinds.get(grant["user_id"], ""), grant["role"], key=grant["user_id"]
             )
         keys = [owner_id, *(g["user_id"] for g in self.grants)]
         if selected is not None and selected["user_id"] in keys:

@@ -11,6 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -87,8 +88,9 @@ class EnumView(ControlView):
             )
 
     @staticmethod
-    def _options(block: Block) -> list[tuple[str, Any]]:
-        return [(str(o), o) for o in block.get("config", {}).get("options") or []]
+    def _options(block: Block) -> list[tuple[Text, Any]]:
+        """The options as written (never read as markup), each with its value."""
+        return [(Text(str(o)), o) for o in block.get("config", {}).get("options") or []]
 
     def show(self, block: Block, data: Data) -> None:
         options = self._options(block)
@@ -179,7 +181,7 @@ class DateRangeView(ControlView):
         if rows and rows[0].get("start") and rows[0].get("end"):
             self.span = _span(rows[0]["start"], rows[0]["end"])
             if not self.error:
-                self.query_one(".control-hint", Static).update(self.span)
+                self.query_one(".control-hint", Static).update(Text(self.span))
         value = current_value(block, data)
         if value != self.value:
             self.value = value
@@ -224,7 +226,7 @@ class DateRangeView(ControlView):
     def _set_error(self, error: str) -> None:
         """Say what is wrong on the control's row (where the dates show otherwise)."""
         self.error = error
-        self.query_one(".control-hint", Static).update(error or self.span)
+        self.query_one(".control-hint", Static).update(Text(error or self.span))
         self.set_class(bool(error), "-invalid")
         for field in self.query(Input):
             field.set_class(bool(error), "-invalid")

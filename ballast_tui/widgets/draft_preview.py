@@ -53,10 +53,10 @@ class DraftPreview(Vertical):
         status.update(summary)
         table = self.query_one("#preview-table", DataTable)
         table.clear(columns=True)
-        table.add_columns(*[c["name"] for c in columns])
+        table.add_columns(*[Text(c["name"]) for c in columns])
         table.add_rows(
             [
-                ["" if row.get(c["name"]) is None else str(row[c["name"]]) for c in columns]
+                [Text("" if row.get(c["name"]) is None else str(row[c["name"]])) for c in columns]
                 for row in run["rows"][:PREVIEW_ROWS]
             ]
         )

@@ -25,10 +25,11 @@ def labelled(label: str, widget: Widget, hint: str = "") -> Horizontal:
     return Horizontal(*children, classes="field")
 
 
-def choices(names: list[str], *keep: Any) -> list[tuple[str, str]]:
-    """Select options of `names`, plus any current value not among them (so it stays selectable)."""
+def choices(names: list[str], *keep: Any) -> list[tuple[Text, str]]:
+    """Select options of `names` (shown as written, never as markup), plus any current value not among
+    them (so it stays selectable)."""
     extra = [k for k in keep if isinstance(k, str) and k and k not in names]
-    return [(name, name) for name in [*names, *extra]]
+    return [(Text(name), name) for name in [*names, *extra]]
 
 
 def select_value(select: Select[str]) -> str | None:

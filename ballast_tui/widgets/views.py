@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
@@ -80,7 +81,7 @@ class TextView(BlockView):
 
     def show(self, block: Block, data: Data) -> None:
         lines = [", ".join(f"{k}={v}" for k, v in row.items()) for row in data.get("rows", [])]
-        self.query_one("#text", Static).update("\n".join(lines) or "(no rows)")
+        self.query_one("#text", Static).update(Text("\n".join(lines) or "(no rows)"))
 
 
 class MarkdownView(BlockView):
@@ -152,7 +153,7 @@ class MetricView(BlockView):
         value = rows[0].get(config.get("column")) if rows else None
         self.text = format_metric(value, config.get("format"))
         self.query_one(Digits).update(self.text)
-        self.query_one("#metric-line", Static).update(self.text)
+        self.query_one("#metric-line", Static).update(Text(self.text))
         self.query_one(".metric-label", Static).update(_label(block))
         self._layout()
 
@@ -167,8 +168,9 @@ class MetricView(BlockView):
         self.query_one("#metric-line", Static).display = not big
 
 
-def _label(block: Block) -> str:
-    return str(block.get("config", {}).get("column", "")).replace("_", " ")
+def _label(block: Block) -> Text:
+    """The metric's column name, as written (underscores read as spaces), never as markup."""
+    return Text(str(block.get("config", {}).get("column", "")).replace("_", " "))
 
 
 def _digits_width(text: str) -> int:

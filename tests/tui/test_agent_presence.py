@@ -98,7 +98,10 @@ async def test_an_agent_is_present_its_block_locked_and_its_changes_live(
             await settle(pilot)
             assert isinstance(app.screen, AuditScreen)
             newest = app.screen.query_one("#events", DataTable).get_row_at(0)
-            assert newest[1:3] == [f"bot (agent of {ws.users.local().name})", "block_update"]
+            assert [str(c) for c in newest[1:3]] == [
+                f"bot (agent of {ws.users.local().name})",
+                "block_update",
+            ]
     finally:
         await runner.cleanup()
 

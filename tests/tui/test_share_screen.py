@@ -121,7 +121,10 @@ async def test_granting_a_viewer_then_revoking(demo_ws: tuple[Workspace, str]) -
         await settle(pilot)
         assert board(ws, board_id, bob)["role"] == "viewer"
         grants = screen.query_one("#grants")
-        assert [grants.get_row_at(i)[0::2] for i in range(grants.row_count)][1] == ["bob", "viewer"]
+        assert [[str(c) for c in grants.get_row_at(i)[0::2]] for i in range(grants.row_count)][1] == [
+            "bob",
+            "viewer",
+        ]
         assert grants.get_row_at(1)[1] == "human"
 
         await pilot.press("down", "d")
@@ -148,7 +151,7 @@ async def test_reopened_share_screen_lists_grants_from_the_history(demo_ws: tupl
         await settle(pilot)
         grants = app.screen.query_one("#grants")
         rows = [grants.get_row_at(i) for i in range(grants.row_count)]
-        assert [(r[0], r[2]) for r in rows] == [
+        assert [(str(r[0]), r[2]) for r in rows] == [
             (ws.users.local().name, "owner"),
             ("bob", "viewer"),
             ("carol", "viewer"),
@@ -228,7 +231,7 @@ async def test_transferring_ownership_leaves_the_old_owner_an_editor(demo_ws: tu
         assert "you are an editor" in text(screen, "#share-title")
         grants = screen.query_one("#grants")
         rows = [grants.get_row_at(i) for i in range(grants.row_count)]
-        assert [(r[0], r[2]) for r in rows] == [("bob", "owner"), (ws.users.local().name, "editor")]
+        assert [(str(r[0]), r[2]) for r in rows] == [("bob", "owner"), (ws.users.local().name, "editor")]
 
 
 async def test_the_owner_turns_csv_downloads_on_and_lists_the_sites_that_may_embed_the_page(
