@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from ballast_tui.config import Settings
+from ballast_tui.engine.handoff import BatchKeeper, Written
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
 
@@ -290,20 +291,28 @@ class Executor:
         params: Mapping[str, Any] | None,
         path: Path,
         timeout: float | None = None,
-    ) -> tuple[str, int, pa.Schema]:
+        *,
+        durable: bool = True,
+        keep_bytes: int = 0,
+    ) -> Written:
         """`query`, its result streamed batch by batch into the Parquet file `path` (written
-        atomically, never whole in memory); (content hash, rows, schema)."""
+        atomically, never whole in memory; fsynced unless `durable=False`).
+
+        With `keep_bytes`, the batches are also kept as an Arrow table while they come to no
+        more than that many bytes (`Written.table`, else None).
+        """
         with self.cursor(board_id, timeout) as cursor:
             _prepare(cursor, sql, relations)
             reader = cursor.sql(sql, params=dict(params or {})).to_arrow_reader(BATCH_ROWS)
+            kept = BatchKeeper(reader, keep_bytes)
             try:
-                content_hash, rows = write_stream_atomic(reader, reader.schema, path)
+                content_hash, rows = write_stream_atomic(kept, reader.schema, path, durable=durable)
             except pa.ArrowException as failure:
                 # e.g. INTERVAL or UNION columns, which Parquet cannot hold.
                 raise QueryError(
                     f"the result cannot be stored ({failure}); cast that column to VARCHAR"
                 ) from None
-            return content_hash, rows, reader.schema
+            return Written(content_hash, rows, reader.schema, kept.table(reader.schema))
 
     def with_connection(
         self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None
