@@ -192,8 +192,14 @@ class Cascade:
                 self.group.commit()
             return
         if self.persist:
-            self.records.publish(
-                RunStarted, block_id=block_id, block_name=block["name"], trigger=self.trigger
+            self.group.announce(
+                RunStarted(
+                    dashboard_id=self.board_id,
+                    actor=self.actor,
+                    block_id=block_id,
+                    block_name=block["name"],
+                    trigger=self.trigger,
+                )
             )
         started_at, t0 = utcnow(), time.perf_counter()
         into: Path | None = None

@@ -57,7 +57,7 @@ class _Instance:
     active: int = 0
 
 
-class _Alarm:
+class Alarm:
     """A function the watchdog calls at a deadline, unless cancelled first."""
 
     __slots__ = ("action",)
@@ -79,12 +79,12 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Alarm]] = []
+        self._heap: list[tuple[float, int, Alarm]] = []
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
 
-    def schedule(self, delay: float, action: Callable[[], None]) -> _Alarm:
-        alarm = _Alarm(action)
+    def schedule(self, delay: float, action: Callable[[], None]) -> Alarm:
+        alarm = Alarm(action)
         deadline = time.monotonic() + delay
         with self._cond:
             if self._thread is None:
@@ -116,7 +116,7 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-def alarm(delay: float, action: Callable[[], None]) -> _Alarm:
+def alarm(delay: float, action: Callable[[], None]) -> Alarm:
     """Call `action` after `delay` seconds from the shared watchdog thread, unless cancelled first."""
     return _WATCHDOG.schedule(delay, action)
 

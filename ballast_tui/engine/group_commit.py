@@ -10,13 +10,19 @@ its group is committed, so a crash loses only what nobody was told of; the
 files of a group that never committed are named by no row and swept at the
 next start.
 
-A group is committed when its cascade ends, and earlier once a block took
-`SLOW_BLOCK_S` or more or the group's oldest entry has waited that long: next
-to such a block the fixed cost is small, and its result is shown at once.
+Events keep the order they would have had without grouping: an event with
+nothing to write (`announce`, e.g. `run_started`) waits behind the pending
+group, so a block is never announced as started before its upstream is
+announced as finished. A group is committed when its cascade ends, and
+earlier: after a block that took `SLOW_BLOCK_S` or more (next to it the fixed
+cost is small), and at the latest `SLOW_BLOCK_S` after its first entry (on the
+workspace's block pool), so a slow block shows as running, and a finished one
+as finished, without waiting for the whole cascade.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +31,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ballast_tui.engine.events import Event
+from ballast_tui.engine.executor import Alarm, alarm
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.files import make_durable
 
@@ -46,6 +53,7 @@ class GroupCommit:
         self._writes: list[Write] = []
         self._events: list[Event] = []
         self._since: float | None = None
+        self._timer: Alarm | None = None
 
     def add(self, write: Write, event: Event | None = None, file: Path | None = None) -> None:
         """Queue `write` (and the `file` its rows name, and the `event` announcing it) for the next
@@ -53,11 +61,21 @@ class GroupCommit:
         with self._lock:
             if self._since is None:
                 self._since = time.monotonic()
+                self._timer = alarm(SLOW_BLOCK_S, self._commit_later)
             self._writes.append(write)
             if file is not None:
                 self._files.append(file)
             if event is not None:
                 self._events.append(event)
+
+    def announce(self, event: Event) -> None:
+        """Publish `event` now when nothing is pending, else right after the pending group."""
+        with self._committing:
+            with self._lock:
+                if self._since is not None:
+                    self._events.append(event)
+                    return
+            self.ws.bus.publish(event)
 
     def due(self, block_seconds: float) -> bool:
         """Whether to commit now, after a block that took `block_seconds`."""
@@ -68,18 +86,38 @@ class GroupCommit:
 
     def commit(self) -> None:
         """Make the pending files durable, write the pending rows in one transaction, then publish
-        the pending events. Nothing pending: nothing done."""
+        the pending events. Nothing pending: nothing done. If the files or the rows fail, the group
+        stays pending (and the error is raised)."""
         with self._committing:
             with self._lock:
                 files, self._files = self._files, []
                 writes, self._writes = self._writes, []
                 events, self._events = self._events, []
                 self._since = None
-            if not writes:
-                return
-            make_durable(files)
-            with self.ws.db.write() as tx:
-                for write in writes:
-                    write(tx)
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+            try:
+                if writes:
+                    make_durable(files)
+                    with self.ws.db.write() as tx:
+                        for write in writes:
+                            write(tx)
+            except BaseException:
+                with self._lock:
+                    self._files[:0], self._writes[:0], self._events[:0] = files, writes, events
+                    if self._since is None:
+                        self._since = time.monotonic()
+                raise
             for event in events:
                 self.ws.bus.publish(event)
+
+    def _commit_later(self) -> None:
+        """The timer: commit on the block pool (never on the watchdog's thread). A failure leaves the
+        group pending for the cascade's own commit, which raises it."""
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: the cascade commits
+            self.ws.block_pool.submit(self._commit_quietly)
+
+    def _commit_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self.commit()

@@ -21,7 +21,7 @@ import pyarrow as pa
 import sqlite_utils
 
 from ballast_tui.engine.cascade_inputs import digest
-from ballast_tui.engine.events import RunFinished, RunStarted
+from ballast_tui.engine.events import RunFinished
 from ballast_tui.engine.group_commit import GroupCommit, Write
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, describe_schema
@@ -215,7 +215,3 @@ class RunRecorder:
         """Queue the block's rows (naming `file`) and its `run_finished` for the group commit."""
         event = RunFinished(dashboard_id=self.board_id, actor=self.actor, **payload)
         self.group.add(write, event, file)
-
-    def publish(self, kind: type[RunStarted] | type[RunFinished], **payload: Any) -> None:
-        """Announce an event of this cascade's board on the workspace's bus."""
-        self.ws.bus.publish(kind(dashboard_id=self.board_id, actor=self.actor, **payload))
