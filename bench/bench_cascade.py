@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 
+from ballast_tui.config import Settings
 from ballast_tui.demo import write_sales_parquet
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, load_registry
@@ -332,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"workspace: {root}", flush=True)
     results: list[tuple[str, str, str, str, str, bool]] = []
-    ws = Workspace(root)
+    # A generous time limit: on a busy machine, importing 10M rows can take longer than the default.
+    ws = Workspace(root, Settings(query_timeout_s=600))
     try:
         tools = Tools(ws)
         for rows in args.rows if args.only in (None, "heavy") else []:
