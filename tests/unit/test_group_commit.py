@@ -93,7 +93,7 @@ def test_a_fast_block_shows_finished_while_a_slow_one_below_it_still_runs(
     ws: Workspace, call: ToolClient, board: str
 ) -> None:
     a = add_sql(call, board, "fast", "select 1 as v")
-    slow_sql = "select sum(range % (v + 6)) as s from range(400000000), fast"
+    slow_sql = "select sum(range % (v + 6)) as s from range(300000000), fast"
     add_sql(call, board, "slow", slow_sql)
     times: dict[tuple[str, str], float] = {}
 
@@ -108,10 +108,10 @@ def test_a_fast_block_shows_finished_while_a_slow_one_below_it_still_runs(
         unsubscribe()
     assert answer["cascade"]["failed"] == []
     slow_took = times[("RunFinished", "slow")] - times[("RunStarted", "slow")]
-    if slow_took < 0.5:
+    if slow_took < 0.4:
         pytest.skip(f"the slow block took only {slow_took:.2f} s on this machine")
     # Announced within the group's window (0.1 s) and the commit, not at the end of the cascade.
-    assert times[("RunFinished", "fast")] < times[("RunFinished", "slow")] - 0.25
+    assert times[("RunFinished", "fast")] < times[("RunFinished", "slow")] - 0.2
 
 
 # -- results handed on in memory: the same types as read from the file ------------------------
