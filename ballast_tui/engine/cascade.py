@@ -11,24 +11,35 @@ A block that reads connected tables runs through `remote.runner`; its
 fingerprint includes the board's refresh epoch (what it read is reused until
 the next refresh, never after), and its run records what was sent (`remote`).
 
+What a persisted cascade leaves behind is committed in groups
+(`group_commit`): its blocks' files fsynced together and their rows written in
+one transaction, before the cascade answers. A block's result is handed to the
+blocks downstream of it in the same cascade in memory, without reading its
+file back, where its types are proven to read the same (`handoff`).
+
 This module schedules and executes; what a block reads and its fingerprint
 are in `cascade_inputs`, what is recorded for it in `run_records`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from ballast_tui.engine.blocks import CONTROL_TYPES
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.cascade_inputs import BlockInputs
 from ballast_tui.engine.events import RunStarted
 from ballast_tui.engine.executor import QueryError
+from ballast_tui.engine.group_commit import GroupCommit
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, compute, source_query
 from ballast_tui.engine.run_records import RunRecorder
@@ -84,16 +95,56 @@ class Cascade:
         self.reads = BlockInputs(
             ws, graph, board_id, trigger=trigger, persist=persist, overrides=self.overrides
         )
-        self.records = RunRecorder(ws, board_id, self.result, trigger=trigger, actor=actor, persist=persist)
+        self.group = GroupCommit(ws)
+        self.records = RunRecorder(
+            ws, board_id, self.result, trigger=trigger, actor=actor, persist=persist, group=self.group
+        )
+        self._read_later: set[str] = set()
+        self._held: dict[str, int] = {}
+        self._held_lock = threading.Lock()
 
     def run(self, block_ids: Iterable[str], force: Iterable[str] = ()) -> CascadeResult:
         """Run `block_ids` (the caller chose the set), forcing execution of `force`."""
         order = self.g.ordered(block_ids)
         forced = set(force)
+        in_set = set(order)
+        self._read_later = {up for b in order for up in self.g.upstream_ids[b] if up in in_set}
         lock = self.ws.board_lock(self.board_id) if self.persist else nullcontext()
         with lock:
-            self._run_ordered(order, forced)
+            try:
+                self._run_ordered(order, forced)
+            finally:
+                try:
+                    self.group.commit()
+                finally:
+                    self._release_handed_on()
         return self.result
+
+    def _release_handed_on(self) -> None:
+        """Drop the tables handed on in memory (their files hold the same), giving their bytes back."""
+        with self._held_lock:
+            held, self._held = self._held, {}
+        for output in self.result.outputs.values():
+            if output.path is not None:
+                output.table = None
+        self.ws.handoff.give(sum(held.values()))
+
+    def _keep_bytes(self, block_id: str) -> int:
+        """How large a result of this block may be to be handed on in memory (0: not at all)."""
+        if block_id not in self._read_later:
+            return 0  # no block of this cascade reads it
+        return self.ws.handoff.available()
+
+    def _hold(self, block_id: str, produced: pa.Table | Output | None) -> None:
+        """Count a result handed on in memory against the workspace's budget, or drop it to its file."""
+        if not isinstance(produced, Output) or produced.table is None or produced.path is None:
+            return
+        size = produced.table.nbytes
+        if self.ws.handoff.take(size):
+            with self._held_lock:
+                self._held[block_id] = size
+        else:
+            produced.table = None
 
     def _run_ordered(self, order: list[str], forced: set[str]) -> None:
         in_set = set(order)
@@ -137,12 +188,21 @@ class Cascade:
         remote = self.reads.remote_run(block_id)
         fingerprint = self.reads.fingerprint(block, inputs, bound, value, remote)
         if self.persist and not forced and self.records.reuse(block, fingerprint):
+            if self.group.due(0):
+                self.group.commit()
             return
         if self.persist:
-            self.records.publish(
-                RunStarted, block_id=block_id, block_name=block["name"], trigger=self.trigger
+            self.group.announce(
+                RunStarted(
+                    dashboard_id=self.board_id,
+                    actor=self.actor,
+                    block_id=block_id,
+                    block_name=block["name"],
+                    trigger=self.trigger,
+                )
             )
         started_at, t0 = utcnow(), time.perf_counter()
+        into: Path | None = None
         try:
             if remote is not None:
                 from ballast_tui.engine.remote.runner import run_sql  # loaded with the first connection
@@ -153,8 +213,18 @@ class Cascade:
                 # A persisted run's result streams from DuckDB straight into its file.
                 into = self.ws.board_dir(self.board_id) / f"{new_id('out')}.parquet" if self.persist else None
                 produced = compute(
-                    self.ws.executor, self.board_id, block, inputs, bound, value, self.ws.today(), into
+                    self.ws.executor,
+                    self.board_id,
+                    block,
+                    inputs,
+                    bound,
+                    value,
+                    self.ws.today(),
+                    into,
+                    durable=False,
+                    keep_bytes=self._keep_bytes(block_id),
                 )
+                self._hold(block_id, produced)
             error = None
         except QueryError as failure:
             produced, error = None, str(failure)
@@ -166,5 +236,7 @@ class Cascade:
             self.records.keep_unpersisted(block_id, produced, error)
             return
         self.records.record(
-            block, fingerprint, inputs, bound, produced, error, started_at, duration_ms, trace
+            block, fingerprint, inputs, bound, produced, error, started_at, duration_ms, trace, into
         )
+        if self.group.due(duration_ms / 1000):
+            self.group.commit()

@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from ballast_tui.config import Settings
+from ballast_tui.engine.handoff import BatchKeeper, Written
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
 
@@ -56,7 +57,7 @@ class _Instance:
     active: int = 0
 
 
-class _Alarm:
+class Alarm:
     """A function the watchdog calls at a deadline, unless cancelled first."""
 
     __slots__ = ("action",)
@@ -78,12 +79,12 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Alarm]] = []
+        self._heap: list[tuple[float, int, Alarm]] = []
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
 
-    def schedule(self, delay: float, action: Callable[[], None]) -> _Alarm:
-        alarm = _Alarm(action)
+    def schedule(self, delay: float, action: Callable[[], None]) -> Alarm:
+        alarm = Alarm(action)
         deadline = time.monotonic() + delay
         with self._cond:
             if self._thread is None:
@@ -115,7 +116,7 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-def alarm(delay: float, action: Callable[[], None]) -> _Alarm:
+def alarm(delay: float, action: Callable[[], None]) -> Alarm:
     """Call `action` after `delay` seconds from the shared watchdog thread, unless cancelled first."""
     return _WATCHDOG.schedule(delay, action)
 
@@ -290,20 +291,28 @@ class Executor:
         params: Mapping[str, Any] | None,
         path: Path,
         timeout: float | None = None,
-    ) -> tuple[str, int, pa.Schema]:
+        *,
+        durable: bool = True,
+        keep_bytes: int = 0,
+    ) -> Written:
         """`query`, its result streamed batch by batch into the Parquet file `path` (written
-        atomically, never whole in memory); (content hash, rows, schema)."""
+        atomically, never whole in memory; fsynced unless `durable=False`).
+
+        With `keep_bytes`, the batches are also kept as an Arrow table while they come to no
+        more than that many bytes (`Written.table`, else None).
+        """
         with self.cursor(board_id, timeout) as cursor:
             _prepare(cursor, sql, relations)
             reader = cursor.sql(sql, params=dict(params or {})).to_arrow_reader(BATCH_ROWS)
+            kept = BatchKeeper(reader, keep_bytes)
             try:
-                content_hash, rows = write_stream_atomic(reader, reader.schema, path)
+                content_hash, rows = write_stream_atomic(kept, reader.schema, path, durable=durable)
             except pa.ArrowException as failure:
                 # e.g. INTERVAL or UNION columns, which Parquet cannot hold.
                 raise QueryError(
                     f"the result cannot be stored ({failure}); cast that column to VARCHAR"
                 ) from None
-            return content_hash, rows, reader.schema
+            return Written(content_hash, rows, reader.schema, kept.table(reader.schema))
 
     def with_connection(
         self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, chart_columns, resolve_daterange
 from ballast_tui.engine.executor import Executor, QueryError, Relation
+from ballast_tui.engine.handoff import survives_parquet
 
 _SIMPLE_TYPES = {
     "int8": "TINYINT",
@@ -141,13 +142,19 @@ def compute(
     value: Any,
     today: Any,
     into: Path | None = None,
+    *,
+    durable: bool = True,
+    keep_bytes: int = 0,
 ) -> pa.Table | Output:
     """Run one block: an Arrow table, or an upstream Output reused as it is (a plain table view).
 
     `inputs` maps the names the block reads to their outputs; `bound` holds the
     parameters its SQL may use. With `into`, a query's result streams from
-    DuckDB into that Parquet file (never whole in memory) and the answer is the
-    file's `Output`. Raises `QueryError` with a message for the user.
+    DuckDB into that Parquet file (never whole in memory; fsynced unless
+    `durable=False`) and the answer is the file's `Output`. With `keep_bytes`,
+    that Output also holds the result as a table when it is no larger and its
+    types read the same from the table as from the file (`handoff`). Raises
+    `QueryError` with a message for the user.
     """
     kind, config = block["type"], block["config"]
 
@@ -156,8 +163,13 @@ def compute(
     ) -> pa.Table | Output:
         if into is None:
             return executor.query(board_id, sql, relations, params)
-        content_hash, rows, schema = executor.query_to_file(board_id, sql, relations, params, into)
-        return Output(content_hash, rows, describe_schema(schema), path=into)
+        written = executor.query_to_file(
+            board_id, sql, relations, params, into, durable=durable, keep_bytes=keep_bytes
+        )
+        table = written.table if written.table is not None and survives_parquet(written.schema) else None
+        return Output(
+            written.content_hash, written.rows, describe_schema(written.schema), path=into, table=table
+        )
 
     if kind == "sql":
         relations = {name: output.relation for name, output in inputs.items()}

@@ -5,18 +5,24 @@ Reuse records no new run: the block points at the earlier run again. A block
 that errors records an error run; one blocked by a failed upstream records
 none, only its state. With `persist=False` nothing is written or announced,
 only the result is kept.
+
+The result is kept at once (downstream blocks read it); the rows, the file's
+durability and the `run_finished` event go to the cascade's `GroupCommit`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import sqlite_utils
 
 from ballast_tui.engine.cascade_inputs import digest
-from ballast_tui.engine.events import RunFinished, RunStarted
+from ballast_tui.engine.events import RunFinished
+from ballast_tui.engine.group_commit import GroupCommit, Write
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, describe_schema
 from ballast_tui.engine.workspace import Workspace
@@ -42,6 +48,7 @@ class RunRecorder:
         trigger: str,
         actor: str | None,
         persist: bool,
+        group: GroupCommit | None = None,
     ) -> None:
         self.ws = ws
         self.board_id = board_id
@@ -49,6 +56,7 @@ class RunRecorder:
         self.trigger = trigger
         self.actor = actor
         self.persist = persist
+        self.group = group or GroupCommit(ws)
 
     def reuse(self, block: Mapping[str, Any], fingerprint: str) -> bool:
         """Point the block at an earlier successful run with this fingerprint, if its file is still there."""
@@ -65,13 +73,12 @@ class RunRecorder:
             path=path,
             run_id=run["id"],
         )
-        with self.ws.db.write() as tx:
-            repos.set_block_state(tx, block["id"], "success", run["id"], None)
         self.result.outputs[block["id"]] = output
         self.result.runs[block["id"]] = run
         self.result.reused.append(block["id"])
-        self.publish(
-            RunFinished,
+        self._finished(
+            lambda tx: repos.set_block_state(tx, block["id"], "success", run["id"], None),
+            None,
             block_id=block["id"],
             block_name=block["name"],
             run_id=run["id"],
@@ -108,8 +115,12 @@ class RunRecorder:
         started_at: str,
         duration_ms: float,
         remote: list[dict[str, Any]] | None = None,
+        written: Path | None = None,
     ) -> None:
-        """Store the block's run (its output file first), set the block's state, announce the run."""
+        """Store the block's run (its output file first), set the block's state, announce the run.
+
+        `written` is the file the block's query streamed its result into, if it did.
+        """
         run_id = new_id("run")
         output: Output | None = None
         file_name: str | None = None
@@ -121,13 +132,14 @@ class RunRecorder:
             file_name = f"{run_id}.parquet"
             path = self.ws.board_dir(self.board_id) / file_name
             try:
-                content_hash = write_parquet_atomic(produced, path)
+                content_hash = write_parquet_atomic(produced, path, durable=False)
             except pa.ArrowException as failure:
                 # e.g. INTERVAL or UNION columns, which Parquet cannot hold: an error run, not a crash.
                 file_name = None
                 error = f"the result cannot be stored ({failure}); cast that column to VARCHAR"
             else:
                 output = Output(content_hash, produced.num_rows, describe_schema(produced.schema), path=path)
+                written = path
         run = {
             "id": run_id,
             "block_id": block["id"],
@@ -151,9 +163,11 @@ class RunRecorder:
             "duration_ms": duration_ms,
             "remote": remote,
         }
-        with self.ws.db.write() as tx:
+
+        def write(tx: sqlite_utils.Database) -> None:
             repos.insert_run(tx, run)
             repos.set_block_state(tx, block["id"], run["status"], run_id, error)
+
         self.result.runs[block["id"]] = run
         if output is not None:
             output.run_id = run_id
@@ -162,8 +176,9 @@ class RunRecorder:
         else:
             self.result.failed.append(block["id"])
             self.result.errors[block["id"]] = error or ""
-        self.publish(
-            RunFinished,
+        self._finished(
+            write,
+            written if output is not None and output.path == written else None,
             block_id=block["id"],
             block_name=block["name"],
             run_id=run_id,
@@ -180,13 +195,12 @@ class RunRecorder:
         self.result.upstream_error.append(block_id)
         if not self.persist:
             return
-        with self.ws.db.write() as tx:
-            tx.execute(
+        self._finished(
+            lambda tx: tx.execute(
                 "UPDATE blocks SET state = 'upstream_error', error = ? WHERE id = ?",
                 [UPSTREAM_FAILED, block_id],
-            )
-        self.publish(
-            RunFinished,
+            ),
+            None,
             block_id=block_id,
             block_name=block["name"],
             run_id=None,
@@ -197,6 +211,7 @@ class RunRecorder:
             error=UPSTREAM_FAILED,
         )
 
-    def publish(self, kind: type[RunStarted] | type[RunFinished], **payload: Any) -> None:
-        """Announce an event of this cascade's board on the workspace's bus."""
-        self.ws.bus.publish(kind(dashboard_id=self.board_id, actor=self.actor, **payload))
+    def _finished(self, write: Write, file: Path | None, **payload: Any) -> None:
+        """Queue the block's rows (naming `file`) and its `run_finished` for the group commit."""
+        event = RunFinished(dashboard_id=self.board_id, actor=self.actor, **payload)
+        self.group.add(write, event, file)

@@ -17,6 +17,7 @@ from ballast_tui.config import Settings, WorkspacePaths
 from ballast_tui.engine.computed_cache import ComputedCache
 from ballast_tui.engine.events import EventBus
 from ballast_tui.engine.executor import Executor
+from ballast_tui.engine.handoff import HandOffBudget
 from ballast_tui.engine.sessions import Sessions
 from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import Users
@@ -58,6 +59,8 @@ class Workspace:
         self.bus = EventBus()
         self.sessions = Sessions()
         self.computed = ComputedCache()
+        self.handoff = HandOffBudget()
+        """The memory cascades may hold in results handed on to downstream blocks (`handoff`)."""
         self.live_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         """Every `LiveSession` open on this workspace (to check their access after a revocation)."""
         workers = max(4, 2 * (os.cpu_count() or 1))

@@ -3,8 +3,11 @@
 A file is written under a temporary name, fsynced, renamed into place, and the
 directory fsynced, before the row that names it is committed. So a crash
 leaves either nothing or a complete file no row names yet, which `sweep`
-removes at the next start. Files are 0600 and the directories made for them
-0700, whatever the umask (`private`).
+removes at the next start. A cascade writes its outputs with `durable=False`
+(renamed into place, not yet fsynced) and makes them durable together with
+`make_durable` before it commits the rows that name them (group commit): a
+crash in between leaves files no row names, swept the same way. Files are
+0600 and the directories made for them 0700, whatever the umask (`private`).
 """
 
 from __future__ import annotations
@@ -20,32 +23,51 @@ import pyarrow.parquet as pq
 
 from ballast_tui.storage.private import fsync_dir, make_dirs, open_private
 
-__all__ = ["TMP_SUFFIX", "file_hash", "fsync_dir", "sweep", "write_parquet_atomic", "write_stream_atomic"]
+__all__ = [
+    "TMP_SUFFIX",
+    "file_hash",
+    "fsync_dir",
+    "make_durable",
+    "sweep",
+    "write_parquet_atomic",
+    "write_stream_atomic",
+]
 
 TMP_SUFFIX = ".tmp"
 _HASH_CHUNK = 1 << 20
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> str:
-    """Write `table` to `path` atomically; return the file's content hash (blake2b hex)."""
+def write_parquet_atomic(table: pa.Table, path: Path, *, durable: bool = True) -> str:
+    """Write `table` to `path` atomically; return the file's content hash (blake2b hex).
+
+    With `durable=False` the file is complete and in place but not fsynced: the caller makes it
+    durable (`make_durable`) before any row names it.
+    """
     make_dirs(path.parent)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
         with open_private(tmp) as sink:
             pq.write_table(table, sink, compression="zstd")
             sink.flush()
-            os.fsync(sink.fileno())
+            if durable:
+                os.fsync(sink.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     digest = file_hash(tmp)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return digest
 
 
-def write_stream_atomic(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> tuple[str, int]:
-    """Write record batches to `path` atomically without holding them all; return (hash, rows)."""
+def write_stream_atomic(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path, *, durable: bool = True
+) -> tuple[str, int]:
+    """Write record batches to `path` atomically without holding them all; return (hash, rows).
+
+    `durable=False` as for `write_parquet_atomic`.
+    """
     make_dirs(path.parent)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     rows = 0
@@ -56,14 +78,33 @@ def write_stream_atomic(batches: Iterable[pa.RecordBatch], schema: pa.Schema, pa
                     rows += batch.num_rows
                     writer.write_batch(batch)
             sink.flush()
-            os.fsync(sink.fileno())
+            if durable:
+                os.fsync(sink.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     digest = file_hash(tmp)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return digest, rows
+
+
+def make_durable(paths: Iterable[Path]) -> None:
+    """fsync each file of `paths`, then each of their directories once (their renames).
+
+    What `write_*_atomic(durable=False)` left to do, done for many files at once.
+    """
+    directories: dict[Path, None] = {}
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        directories[path.parent] = None
+    for directory in directories:
+        fsync_dir(directory)
 
 
 def file_hash(path: Path) -> str:

@@ -217,15 +217,38 @@ def _decode_run(row: Row) -> Row:
     return row
 
 
+_RUN_COLUMNS = (
+    "id",
+    "block_id",
+    "board_id",
+    "status",
+    "trigger",
+    "actor",
+    "fingerprint",
+    "inputs",
+    "output",
+    "file",
+    "error",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "remote",
+)
+_INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
+
+
 def insert_run(tx: sqlite_utils.Database, run: Row) -> None:
-    tx.table("runs").insert(
-        {
-            **run,
-            "inputs": dumps(run["inputs"]),
-            "output": None if run.get("output") is None else dumps(run["output"]),
-            "remote": None if not run.get("remote") else dumps(run["remote"]),
-        }
-    )
+    """Insert one run (a plain INSERT: one statement, no schema lookups, for a cascade's many runs)."""
+    row = {
+        **run,
+        "inputs": dumps(run["inputs"]),
+        "output": None if run.get("output") is None else dumps(run["output"]),
+        "remote": None if not run.get("remote") else dumps(run["remote"]),
+    }
+    unknown = set(row) - set(_RUN_COLUMNS)
+    if unknown:
+        raise ValueError(f"runs has no column {', '.join(sorted(unknown))}")
+    tx.execute(_INSERT_RUN, [row.get(column) for column in _RUN_COLUMNS])
 
 
 def run(db: Database, board_id: str, run_id: str) -> Row | None:

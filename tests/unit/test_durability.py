@@ -44,6 +44,21 @@ def prepare(root: Path) -> tuple[str, str]:
             name="picked",
             config={"sql": "select $c as v, range as n from range(5000)", "inputs": ["c"]},
         )
+        # A control change re-runs a chain of three blocks: one cascade, committed as a group.
+        call(
+            "dashboard_add_block",
+            dashboard_id=board,
+            type="sql",
+            name="picked_even",
+            config={"sql": "select v, n from picked where n % 2 = 0"},
+        )
+        call(
+            "dashboard_add_block",
+            dashboard_id=board,
+            type="sql",
+            name="picked_total",
+            config={"sql": "select v, count(*) as n from picked_even group by v"},
+        )
         call("catalog_push", dashboard_id=board, name="log", rows=[{"i": -1, "text": "start"}])
         call(
             "dashboard_add_block",
@@ -140,6 +155,11 @@ def test_kill_9_mid_stream_keeps_database_intact_and_acknowledged_changes(
         if acked_controls:
             last = acked_controls[-1]["value"]
             assert blocks[control]["value"] in (last, last + 1)
+            if blocks[control]["value"] == last:
+                # The acknowledged control change's whole chain is stored, to its last block.
+                total = next(b for b in blocks.values() if b["name"] == "picked_total")
+                data = call("dashboard_block_data", dashboard_id=board, block_id=total["id"])
+                assert data["rows"] == [{"v": last, "n": 2500}]
 
         # Every acknowledged block's data can be read.
         for change in changes:
