@@ -388,8 +388,8 @@ def _completion(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ballast_server.runner import run_server
     from ballast_tui.engine.workspace import Workspace
-    from server.runner import run_server
 
     with Workspace(workspace_of(args), settings_of(args)) as ws:
         run_server(ws)

@@ -38,9 +38,9 @@ from aiohttp import ClientSession, web
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_public_page import measure
 
+from ballast_server.runner import start_server
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, load_registry
-from server.runner import start_server
 
 ROUTE = "/api/v1/public/dashboards/{slug}"
 REGIONS = ("eu", "us", "apac")

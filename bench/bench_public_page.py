@@ -35,10 +35,10 @@ from pathlib import Path
 
 from aiohttp import ClientSession, TCPConnector, web
 
+from ballast_server.runner import start_server
 from ballast_tui.demo import build_demo
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, load_registry
-from server.runner import start_server
 
 
 async def client(

@@ -10,22 +10,22 @@ from socket import getfqdn
 
 from aiohttp import WSCloseCode, web
 
+from ballast_server.auth import access_watch
+from ballast_server.export_route import setup_export_route
+from ballast_server.forwarded import forwarded_middleware, setup_forwarded
+from ballast_server.import_route import setup_import_route
+from ballast_server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
+from ballast_server.mcp_http import setup_mcp_http
+from ballast_server.middlewares import access_log_middleware, auth_middleware, error_middleware
+from ballast_server.openapi import setup_openapi
+from ballast_server.public_download import setup_public_download
+from ballast_server.public_page import setup_public_page
+from ballast_server.public_routes import setup_public_routes
+from ballast_server.routes import setup_routes
+from ballast_server.scheduler import scheduler_ctx
+from ballast_server.ws import setup_ws
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import load_registry
-from server.auth import access_watch
-from server.export_route import setup_export_route
-from server.forwarded import forwarded_middleware, setup_forwarded
-from server.import_route import setup_import_route
-from server.keys import AUTH_POOL, REGISTRY, WEBSOCKETS, WORKSPACE
-from server.mcp_http import setup_mcp_http
-from server.middlewares import access_log_middleware, auth_middleware, error_middleware
-from server.openapi import setup_openapi
-from server.public_download import setup_public_download
-from server.public_page import setup_public_page
-from server.public_routes import setup_public_routes
-from server.routes import setup_routes
-from server.scheduler import scheduler_ctx
-from server.ws import setup_ws
 
 AUTH_WORKERS = 4
 

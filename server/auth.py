@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ballast_server.keys import AUTH_POOL, WORKSPACE
+from ballast_server.ratelimit import AttemptLimiter
 from ballast_tui.engine.errors import RateLimited, Unauthorized
 from ballast_tui.engine.live import recheck_all
 from ballast_tui.engine.users import Identity
-from server.keys import AUTH_POOL, WORKSPACE
-from server.ratelimit import AttemptLimiter
 
 log = logging.getLogger("ballast.server.auth")
 

@@ -18,12 +18,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from ballast_server.logfile import workspace_log_handler
+from ballast_server.ports import ports_to_try, remember_port
+from ballast_server.runner import server_info, start_server
 from ballast_tui.config import remove_server_json, write_server_json
 from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
-from server.logfile import workspace_log_handler
-from server.ports import ports_to_try, remember_port
-from server.runner import server_info, start_server
 
 log = logging.getLogger("ballast.server")
 Stop = Callable[[], Awaitable[None]]

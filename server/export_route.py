@@ -36,13 +36,13 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 
+from ballast_server.jsonio import parse_json
+from ballast_server.keys import REGISTRY
+from ballast_server.routes import API, tool_context
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest, NotFound, ToolError
 from ballast_tui.engine.exports import FORMATS, MEDIA_TYPES, ROWS_HEADER
 from ballast_tui.tools.registry import Registry
-from server.jsonio import parse_json
-from server.keys import REGISTRY
-from server.routes import API, tool_context
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from server.keys import WORKSPACE
+from ballast_server.keys import WORKSPACE
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -13,11 +13,11 @@ import asyncio
 
 from aiohttp import web
 
+from ballast_server.jsonio import json_response
+from ballast_server.keys import REGISTRY, WORKSPACE
+from ballast_server.routes import API, tool_context
 from ballast_tui.engine.errors import InvalidRequest, TooLarge, ToolError
 from ballast_tui.engine.staging import CHUNK, UPLOADED, renamed_in, stage_stream
-from server.jsonio import json_response
-from server.keys import REGISTRY, WORKSPACE
-from server.routes import API, tool_context
 
 _QUERY = frozenset({"name", "format", "sheet"})
 

@@ -30,6 +30,9 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.types import PARSE_ERROR
 
+from ballast_server.jsonio import MAX_JSON_DEPTH, too_deep
+from ballast_server.keys import REGISTRY, USER, WORKSPACE
+from ballast_server.middlewares import bearer_token
 from ballast_tui.agent_session import AgentSession
 from ballast_tui.backend import LocalBackend
 from ballast_tui.engine.sessions import AGENT_CLIENT
@@ -37,9 +40,6 @@ from ballast_tui.engine.users import User
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.mcp_server import build_server
 from ballast_tui.tools.registry import Registry
-from server.jsonio import MAX_JSON_DEPTH, too_deep
-from server.keys import REGISTRY, USER, WORKSPACE
-from server.middlewares import bearer_token
 
 log = logging.getLogger("ballast.server.mcp")
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ballast_server.auth import identify
+from ballast_server.jsonio import json_response
+from ballast_server.keys import USER, WORKSPACE
 from ballast_tui.engine.errors import ToolError, Unauthorized
-from server.auth import identify
-from server.jsonio import json_response
-from server.keys import USER, WORKSPACE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

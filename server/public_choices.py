@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ballast_server.auth import client_address
+from ballast_server.ratelimit import AttemptLimiter
 from ballast_tui.engine.errors import RateLimited
-from server.auth import client_address
-from server.ratelimit import AttemptLimiter
 
 T = TypeVar("T")
 

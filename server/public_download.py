@@ -27,16 +27,16 @@ from typing import Any
 
 from aiohttp import web
 
+from ballast_server import public_auth
+from ballast_server.export_route import ExportStream, Started
+from ballast_server.jsonio import json_response
+from ballast_server.keys import REGISTRY, WORKSPACE
+from ballast_server.middlewares import public
+from ballast_server.public_choices import CHOICES
+from ballast_server.public_html import password_page, problem_page
+from ballast_server.public_http import security_headers
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import NotFound, PasswordRequired, ToolError
-from server import public_auth
-from server.export_route import ExportStream, Started
-from server.jsonio import json_response
-from server.keys import REGISTRY, WORKSPACE
-from server.middlewares import public
-from server.public_choices import CHOICES
-from server.public_html import password_page, problem_page
-from server.public_http import security_headers
 
 CSV_ROUTE = "/public/dashboards/{slug}/blocks/{name}.csv"
 

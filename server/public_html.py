@@ -18,12 +18,12 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from server import public_auth
-from server.jsonio import json_response
-from server.keys import WORKSPACE
-from server.middlewares import error_body
-from server.public_http import Resolved, base_url, security_headers, wants_json
-from server.public_render import Drawing
+from ballast_server import public_auth
+from ballast_server.jsonio import json_response
+from ballast_server.keys import WORKSPACE
+from ballast_server.middlewares import error_body
+from ballast_server.public_http import Resolved, base_url, security_headers, wants_json
+from ballast_server.public_render import Drawing
 
 PRESET_LABELS = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "today": "Today"}
 PROTECTED_TITLE = "Protected dashboard"

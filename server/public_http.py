@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ballast_server import public_auth
+from ballast_server.keys import REGISTRY, WORKSPACE
+from ballast_server.public_render import DRAWINGS
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import PasswordRequired
-from server import public_auth
-from server.keys import REGISTRY, WORKSPACE
-from server.public_render import DRAWINGS
 
 
 @dataclass(frozen=True)

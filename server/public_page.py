@@ -35,21 +35,21 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ballast_tui.engine.errors import InvalidRequest, NotFound, RateLimited
-from server.keys import WORKSPACE
-from server.middlewares import public
-from server.public_choices import CHOICES
-from server.public_html import CachedPage, build_page, not_found_page, password_page, problem_page
-from server.public_http import (
+from ballast_server.keys import WORKSPACE
+from ballast_server.middlewares import public
+from ballast_server.public_choices import CHOICES
+from ballast_server.public_html import CachedPage, build_page, not_found_page, password_page, problem_page
+from ballast_server.public_http import (
     base_url,
     cache_headers,
     not_modified,
     resolve_request,
     security_headers,
 )
-from server.public_password import password_post
-from server.public_render import DRAWINGS, DrawingFailed, drawings_ctx
-from server.public_static import asset
+from ballast_server.public_password import password_post
+from ballast_server.public_render import DRAWINGS, DrawingFailed, drawings_ctx
+from ballast_server.public_static import asset
+from ballast_tui.engine.errors import InvalidRequest, NotFound, RateLimited
 
 log = logging.getLogger("ballast.server.public")
 

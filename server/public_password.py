@@ -13,15 +13,15 @@ from typing import Any
 
 from aiohttp import web
 
+from ballast_server import public_auth
+from ballast_server.auth import client_address
+from ballast_server.keys import REGISTRY, WORKSPACE
+from ballast_server.middlewares import public
+from ballast_server.public_html import not_found_page, password_page, problem_page
+from ballast_server.public_http import resolve_request, security_headers
+from ballast_server.public_routes import PASSWORD_LIMITER
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest, NotFound, PasswordRequired
-from server import public_auth
-from server.auth import client_address
-from server.keys import REGISTRY, WORKSPACE
-from server.middlewares import public
-from server.public_html import not_found_page, password_page, problem_page
-from server.public_http import resolve_request, security_headers
-from server.public_routes import PASSWORD_LIMITER
 
 PASSWORD_MAX = 1024
 

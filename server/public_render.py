@@ -34,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ballast_server.keys import REGISTRY, WORKSPACE
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import NotFound, ToolError
 from ballast_tui.engine.events import (
@@ -47,7 +48,6 @@ from ballast_tui.engine.events import (
 )
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Registry
-from server.keys import REGISTRY, WORKSPACE
 
 log = logging.getLogger("ballast.server.public")
 

@@ -25,16 +25,16 @@ from typing import Any
 
 from aiohttp import web
 
+from ballast_server.auth import client_address
+from ballast_server.jsonio import dumps, json_response, parse_object
+from ballast_server.keys import REGISTRY, WORKSPACE
+from ballast_server.middlewares import error_body, public
+from ballast_server.public_answers import Answers
+from ballast_server.public_choices import CHOICES, setup_choices
+from ballast_server.ratelimit import AttemptLimiter
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.link_access import WrongPassword
-from server.auth import client_address
-from server.jsonio import dumps, json_response, parse_object
-from server.keys import REGISTRY, WORKSPACE
-from server.middlewares import error_body, public
-from server.public_answers import Answers
-from server.public_choices import CHOICES, setup_choices
-from server.ratelimit import AttemptLimiter
 
 API = "/api/v1"
 

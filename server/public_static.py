@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from server.middlewares import public
-from server.public_html import problem_page
-from server.public_http import not_modified, security_headers
+from ballast_server.middlewares import public
+from ballast_server.public_html import problem_page
+from ballast_server.public_http import not_modified, security_headers
 
 _ASSET_DIR = Path(__file__).parent / "public_assets"
 _FONT_DIR = resources.files("ballast_tui.published").joinpath("fonts")

@@ -15,11 +15,11 @@ from typing import Any
 from aiohttp import web
 
 import ballast_tui
+from ballast_server.jsonio import json_response, parse_object
+from ballast_server.keys import REGISTRY, USER, WORKSPACE
+from ballast_server.middlewares import public
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.tools.registry import Context
-from server.jsonio import json_response, parse_object
-from server.keys import REGISTRY, USER, WORKSPACE
-from server.middlewares import public
 
 API = "/api/v1"
 SESSION_HEADER = "X-Ballast-Session"

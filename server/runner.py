@@ -23,12 +23,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ballast_server.app import announce_address, create_app
+from ballast_server.ports import ports_to_try, remember_port
 from ballast_tui.config import read_server_json, remove_server_json, write_server_json
 from ballast_tui.engine.recovery import resume_pending
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.server_lock import ServerLock
-from server.app import announce_address, create_app
-from server.ports import ports_to_try, remember_port
 
 SHUTDOWN_TIMEOUT_S = 10.0
 
@@ -199,7 +199,7 @@ def configure_logging(log_file: str | None = None) -> None:
         return
     handler: logging.Handler
     if log_file:
-        from server.logfile import workspace_log_handler
+        from ballast_server.logfile import workspace_log_handler
 
         handler = workspace_log_handler(Path(log_file).parent, path=log_file)
     else:

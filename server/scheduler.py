@@ -27,13 +27,13 @@ from functools import partial
 
 from aiohttp import web
 
+from ballast_server.keys import REGISTRY, WORKSPACE
 from ballast_tui.engine.context import Context
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.schedule import DueBoard, due_boards
 from ballast_tui.engine.sessions import SCHEDULER_CLIENT
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Registry, load_registry
-from server.keys import REGISTRY, WORKSPACE
 
 log = logging.getLogger("ballast.server.scheduler")
 

@@ -31,16 +31,16 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
+from ballast_server.auth import identify
+from ballast_server.jsonio import dumps, parse_json
+from ballast_server.keys import REGISTRY, WEBSOCKETS, WORKSPACE
+from ballast_server.middlewares import public
 from ballast_tui.engine.errors import Forbidden, InvalidRequest, ToolError, Unauthorized
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.ids import random_base36
 from ballast_tui.engine.live import LiveSession
 from ballast_tui.engine.sessions import reap
 from ballast_tui.engine.users import Identity
-from server.auth import identify
-from server.jsonio import dumps, parse_json
-from server.keys import REGISTRY, WEBSOCKETS, WORKSPACE
-from server.middlewares import public
 
 log = logging.getLogger("ballast.server.ws")
 

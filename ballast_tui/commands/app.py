@@ -124,7 +124,7 @@ def _run_app(backend: Backend, dashboard_id: str | None, serve: Workspace | None
         workspace = serve
 
         async def embedded_server() -> Callable[[], Awaitable[None]]:
-            from server.embedded import start_embedded
+            from ballast_server.embedded import start_embedded
 
             return await start_embedded(workspace)
 

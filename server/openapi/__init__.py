@@ -14,7 +14,7 @@ known of each route), `router` (operations read from the router), `tools` (one
 operation per tool), `document` (the whole, and its route).
 """
 
-from server.openapi.document import build_openapi, openapi_json, setup_openapi
-from server.openapi.schema import OPENAPI_PATH
+from ballast_server.openapi.document import build_openapi, openapi_json, setup_openapi
+from ballast_server.openapi.schema import OPENAPI_PATH
 
 __all__ = ["OPENAPI_PATH", "build_openapi", "openapi_json", "setup_openapi"]

@@ -7,13 +7,13 @@ from typing import Any
 from aiohttp import web
 
 import ballast_tui
-from server.jsonio import json_response
-from server.keys import REGISTRY
-from server.middlewares import public
-from server.openapi.links import add_links
-from server.openapi.router import path_parameters, route_operation
-from server.openapi.schema import METHODS, OPENAPI_PATH, TOOL_ROUTE, error_components
-from server.openapi.tools import tool_operation, tool_schemas
+from ballast_server.jsonio import json_response
+from ballast_server.keys import REGISTRY
+from ballast_server.middlewares import public
+from ballast_server.openapi.links import add_links
+from ballast_server.openapi.router import path_parameters, route_operation
+from ballast_server.openapi.schema import METHODS, OPENAPI_PATH, TOOL_ROUTE, error_components
+from ballast_server.openapi.tools import tool_operation, tool_schemas
 
 
 def build_openapi(app: web.Application) -> dict[str, Any]:

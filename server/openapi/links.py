@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.openapi.schema import JSON, SCHEMAS
+from ballast_server.openapi.schema import JSON, SCHEMAS
 
 PRODUCERS: dict[str, dict[str, str]] = {
     # operationId: {argument: where its value is, in the answer or the request}

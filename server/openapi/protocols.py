@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.openapi.schema import JSON
+from ballast_server.openapi.schema import JSON
 
 API = "/api/v1"
 EVENT_STREAM = "text/event-stream"

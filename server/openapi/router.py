@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from server.middlewares import _PUBLIC_ATTR
-from server.openapi.routes import ROUTE_DOCS
-from server.openapi.schema import ANY_OBJECT, AUTHED_ERRORS, BODY_ERRORS, REFUSES, errors, json_body
+from ballast_server.middlewares import _PUBLIC_ATTR
+from ballast_server.openapi.routes import ROUTE_DOCS
+from ballast_server.openapi.schema import ANY_OBJECT, AUTHED_ERRORS, BODY_ERRORS, REFUSES, errors, json_body
 
 
 def _group_body(pattern: str, start: int) -> str:

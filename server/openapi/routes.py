@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ballast_tui.tools.catalog import ImportArgs
-from ballast_tui.tools.conversations import SaveArgs
-from ballast_tui.tools.dashboards import RefreshSettingsArgs
-from ballast_tui.tools.exports import ExportArgs
-from ballast_tui.tools.public import PublicArgs
-from server.openapi.protocols import PROTOCOL_DOCS
-from server.openapi.schema import (
+from ballast_server.openapi.protocols import PROTOCOL_DOCS
+from ballast_server.openapi.schema import (
     ANY_OBJECT,
     API,
     JSON,
@@ -21,6 +16,11 @@ from server.openapi.schema import (
     ok,
     success,
 )
+from ballast_tui.tools.catalog import ImportArgs
+from ballast_tui.tools.conversations import SaveArgs
+from ballast_tui.tools.dashboards import RefreshSettingsArgs
+from ballast_tui.tools.exports import ExportArgs
+from ballast_tui.tools.public import PublicArgs
 
 _REFRESH = RefreshSettingsArgs.model_json_schema()["properties"]
 """The refresh settings, as `dashboard_set_refresh` takes them."""

@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from ballast_server.openapi.schema import JSON, REFUSES, SCHEMAS, TOOL_ERRORS, errors, json_body, ok, success
 from ballast_tui.tools.registry import Registry, Tool
-from server.openapi.schema import JSON, REFUSES, SCHEMAS, TOOL_ERRORS, errors, json_body, ok, success
 
 
 def tool_schemas(registry: Registry) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:

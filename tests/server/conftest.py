@@ -9,9 +9,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from ballast_server.runner import start_server
 from ballast_tui.config import Settings
 from ballast_tui.engine.workspace import Workspace
-from server.runner import start_server
 
 
 class Api:

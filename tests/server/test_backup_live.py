@@ -20,9 +20,9 @@ from typing import Any
 import aiohttp
 import pyarrow.parquet as pq
 
+from ballast_server.runner import start_server
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.repos import referenced_files
-from server.runner import start_server
 from tests.server.test_runner import serving, stop
 
 WRITES_BEFORE_BACKUP = 12

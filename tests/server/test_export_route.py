@@ -280,7 +280,7 @@ async def test_the_worker_waits_for_a_slow_reader_and_stops_when_it_leaves() -> 
     import asyncio
     import threading
 
-    from server.export_route import QUEUE_CHUNKS, _Aborted, _Bridge, _Sink
+    from ballast_server.export_route import QUEUE_CHUNKS, _Aborted, _Bridge, _Sink
 
     bridge = _Bridge(asyncio.get_running_loop(), threading.Event())
     sink = _Sink(bridge)
@@ -310,6 +310,6 @@ async def test_the_worker_waits_for_a_slow_reader_and_stops_when_it_leaves() -> 
 
 
 def export_route_chunk() -> int:
-    from server.export_route import CHUNK_BYTES
+    from ballast_server.export_route import CHUNK_BYTES
 
     return CHUNK_BYTES

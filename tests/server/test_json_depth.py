@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from server.jsonio import MAX_JSON_DEPTH, too_deep
+from ballast_server.jsonio import MAX_JSON_DEPTH, too_deep
 from tests.server.conftest import Api
 from tests.server.test_ws import connect, join, next_of
 

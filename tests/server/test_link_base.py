@@ -16,9 +16,9 @@ from typing import Any
 
 import aiohttp
 
+from ballast_server.embedded import start_embedded
 from ballast_tui.config import Settings
 from ballast_tui.engine.workspace import Workspace
-from server.embedded import start_embedded
 from tests.conftest import ToolClient
 from tests.server.test_runner import START_TIMEOUT_S, stop
 from tests.server.test_two_ballasts import Terminal, wait_for, workspace  # noqa: F401 (fixture)

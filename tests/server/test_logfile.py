@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.logfile import LOG_BACKUPS, LOG_MAX_BYTES, LOG_NAME, workspace_log_handler
+from ballast_server.logfile import LOG_BACKUPS, LOG_MAX_BYTES, LOG_NAME, workspace_log_handler
 
 MAX_BYTES = 4_000
 BACKUPS = 2

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from ballast_server.mcp_http import PRESENCE_IDLE_S, AgentSessions
 from ballast_tui.tools.registry import load_registry
-from server.mcp_http import PRESENCE_IDLE_S, AgentSessions
 from tests.server.conftest import Api
 from tests.server.mcp_clients import Agent, over_http, over_http_sessionless
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from ballast_server.runner import server_info, start_server
 from ballast_tui.config import remove_server_json, write_server_json
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.server_lock import ServerLock
 from ballast_tui.tools.registry import Context, load_registry
-from server.runner import server_info, start_server
 from tests.server.conftest import Api
 from tests.server.mcp_clients import over_stdio
 from tests.server.test_mcp_http import build_from_nothing

@@ -27,7 +27,7 @@ import asyncio, sys
 from pathlib import Path
 from ballast_tui.config import Settings
 from ballast_tui.engine.workspace import Workspace
-from server.runner import serve
+from ballast_server.runner import serve
 ws = Workspace(Path(sys.argv[1]), Settings(memory_limit=sys.argv[2], query_timeout_s=120))
 try:
     asyncio.run(serve(ws, "127.0.0.1", 0))

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from openapi_spec_validator import validate
 
+from ballast_server.app import create_app
+from ballast_server.openapi import OPENAPI_PATH, build_openapi
+from ballast_server.runner import start_server
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import load_registry
-from server.app import create_app
-from server.openapi import OPENAPI_PATH, build_openapi
-from server.runner import start_server
 from tests.server.conftest import Api
 
 # -- the document itself ----------------------------------------------------------

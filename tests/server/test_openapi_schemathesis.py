@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-import server.auth
+import ballast_server.auth
+from ballast_server.openapi import OPENAPI_PATH
+from ballast_server.openapi.schema import REFUSES
 from ballast_tui.demo import build_demo
 from ballast_tui.engine.workspace import Workspace
-from server.openapi import OPENAPI_PATH
-from server.openapi.schema import REFUSES
 from tests.server.test_openapi import ThreadedServer
 
 EXAMPLES = os.environ.get("BALLAST_FUZZ_EXAMPLES", "3")
@@ -42,7 +42,7 @@ def demo_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     """The demo workspace served on a free port; its URL and the administrator's token."""
     # The ignored-auth check sends many bad tokens from one address; the limit on them (tested in
     # test_bad_tokens) would answer 429 where the check wants 401.
-    monkeypatch.setattr(server.auth, "BAD_TOKENS_PER_MINUTE", 1_000_000)
+    monkeypatch.setattr(ballast_server.auth, "BAD_TOKENS_PER_MINUTE", 1_000_000)
     ws = Workspace(tmp_path / "demo")
     build_demo(ws, rows=2_000)
     admin = ws.users.local()

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server.ratelimit import AttemptLimiter
+from ballast_server.ratelimit import AttemptLimiter
 from tests.server.conftest import Api
 from tests.server.test_api import assert_error
 

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
+from ballast_server.public_answers import RECHECK_S, Answers
 from ballast_tui.engine.events import LayoutChanged, Presence, RunStarted
-from server.public_answers import RECHECK_S, Answers
 from tests.server.conftest import Api
 from tests.server.test_api import assert_error
 from tests.server.test_public import DASHBOARDS, PUBLIC, Board, build_board, publish

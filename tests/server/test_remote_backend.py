@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 import pytest
 
+from ballast_server.runner import start_server
 from ballast_tui.engine.errors import Locked, NotFound, Unauthorized
 from ballast_tui.engine.events import BlockChanged, Connection, Event, Presence
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.remote import RemoteBackend
-from server.runner import start_server
 
 E = TypeVar("E", bound=Event)
 

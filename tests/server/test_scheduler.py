@@ -15,9 +15,9 @@ from typing import Any
 
 import aiohttp
 
+from ballast_server.runner import start_server
 from ballast_tui.config import Settings
 from ballast_tui.engine.workspace import Workspace
-from server.runner import start_server
 from tests.server.conftest import Api, ServeFactory
 
 SLOW_SQL = "select sum(hash(a.range)) as h from range(1000000000000) a"

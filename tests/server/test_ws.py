@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server import ws as ws_module
+from ballast_server import ws as ws_module
 from tests.server.conftest import Api
 
 Socket = aiohttp.ClientWebSocketResponse

@@ -10,6 +10,7 @@ from syrupy import SnapshotAssertion
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from ballast_server.runner import start_server
 from ballast_tui.agent_session import AgentSession
 from ballast_tui.app import BallastApp
 from ballast_tui.backend import LocalBackend
@@ -19,7 +20,6 @@ from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.editor import BlockEditorScreen
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
-from server.runner import start_server
 from tests.server.mcp_clients import over_http
 from tests.tui.conftest import make_app, settle
 from tests.tui.snapshots import matches, screenshot

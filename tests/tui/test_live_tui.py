@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ballast_server.runner import start_server
 from ballast_tui.app import BallastApp
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.remote import RemoteBackend
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
-from server.runner import start_server
 from tests.tui.conftest import settle
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.widgets import DataTable, Static
 
+from ballast_server.runner import start_server
 from ballast_tui.app import BallastApp
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.remote import RemoteBackend
@@ -17,7 +18,6 @@ from ballast_tui.screens.version_diff import VersionDiffScreen
 from ballast_tui.screens.versions import VersionsScreen
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
-from server.runner import start_server
 from tests.tui.conftest import make_app, settle
 
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 CORE_PACKAGES = ("engine", "storage", "tools")
-TRANSPORTS = ("textual", "aiohttp", "mcp", "server")
+TRANSPORTS = ("textual", "aiohttp", "mcp", "ballast_server", "server")
 
 
 def modules_under(*packages: str) -> list[str]:
@@ -65,6 +65,18 @@ def test_the_server_reaches_no_storage_module() -> None:
         for path in sorted((ROOT / "server").rglob("*.py"))
     }
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_the_server_package_is_imported_by_its_installed_name_only() -> None:
+    # Installed, the `server/` folder is the package `ballast_server` (a bare `server` would collide
+    # with any other distribution's): importing it as `server` would load every module twice.
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(m for m in imported_by(path) if m.split(".")[0] == "server")
+        for folder in ("ballast_tui", "server", "tests", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
+    assert (ROOT / "ballast_server").resolve() == (ROOT / "server").resolve()
 
 
 def test_no_tool_module_imports_another_tool_module() -> None:
