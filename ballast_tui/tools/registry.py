@@ -285,6 +285,7 @@ REGISTRY = Registry()
 def load_registry() -> Registry:
     """The registry with every tool module imported."""
     from ballast_tui.tools import (  # noqa: F401  (imported for their registrations)
+        block_runs,
         blocks,
         catalog,
         connections,
