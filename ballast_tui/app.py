@@ -25,8 +25,9 @@ from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
 
 HANGUP_EXIT = 128 + signal.SIGHUP
-HANGUP_GRACE_S = 10.0
-"""A hung-up app exits within this long even if stopping cleanly blocks; the server lock goes with it."""
+HANGUP_GRACE_S = 3.0
+"""A hung-up app exits within this long even if stopping cleanly blocks; the server lock goes with it,
+well within the time a relaunched app waits for the workspace (`opening.WAIT_FOR_SERVER_S`)."""
 SERVICES_AT_LATEST_S = 3.0
 """The embedded server starts when the first screen is drawn, or this long after launch at the latest."""
 Service = Callable[[], Awaitable[Callable[[], Awaitable[None]]]]

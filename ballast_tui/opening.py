@@ -95,7 +95,13 @@ def open_backend(
         if paths.db.exists() and held(root) and not lock.owned:
             info = read_server_json(paths)
             if info is not None and answers(info):
-                return _join(paths, str(info["url"]), token, client, session_id)
+                try:
+                    return _join(paths, str(info["url"]), token, client, session_id)
+                except OSError:
+                    # It answered, then stopped (a server exiting as we came): wait for the lock or
+                    # for the next server, as for one that does not answer.
+                    if time.monotonic() >= deadline:
+                        raise
         elif not serve or lock.acquire(patience_s=0):
             break
         if time.monotonic() >= deadline:

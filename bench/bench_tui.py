@@ -39,6 +39,7 @@ from bench_own_view import app_changes
 
 from ballast_tui.demo import REGIONS, build_demo
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.server_lock import held
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.views import format_metric
 
@@ -93,6 +94,13 @@ def timed_launch(command: str, drawn: Any) -> float:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
 
 
+def wait_until_free(root: Path, timeout_s: float = 30.0) -> None:
+    """Until no process serves the workspace any more (the app just quit is gone)."""
+    deadline = time.perf_counter() + timeout_s
+    while held(root) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+
+
 def board_drawn(revenue: str) -> Any:
     def drawn(screen: str) -> bool:
         return revenue in screen and not any(
@@ -142,6 +150,7 @@ def main() -> None:
         for _ in range(args.rounds):
             bare_s.append(timed_launch(f"{python} {shlex.quote(str(bare))}", lambda s: "cell 9" in s))
             app_s.append(timed_launch(ballast, board_drawn(revenue)))
+            wait_until_free(root)  # the next launch must not wait for this one to finish exiting
 
         ws = Workspace(root)
         owner = Context(ws, ws.users.local())

@@ -129,3 +129,32 @@ def test_a_hung_up_app_whose_terminal_is_gone_or_stalled_still_exits(
             if terminal is not None and terminal.process.poll() is None:
                 terminal.process.kill()
                 terminal.process.wait()
+
+
+def test_a_command_started_while_the_app_quits_never_fails_on_the_exiting_server(
+    workspace: tuple[Path, str, str],  # noqa: F811
+) -> None:
+    """The exiting server may still answer the first probe and be gone a moment later: the command
+    waits for the lock or the next server instead of failing with "cannot reach"."""
+    root, board, _token = workspace
+    for _ in range(3):
+        app = Terminal("--workspace", str(root), "open", board)
+        try:
+            pid = app.process.pid
+            wait_for(lambda: (server_json(root) or {}).get("pid") == pid, 60, "the app serving")  # noqa: B023
+            # As tmux's kill-session after a ctrl+q: the app quits, then its terminal goes; at once:
+            os.write(app.master, b"\x11")
+            time.sleep(0.3)
+            app.process.send_signal(signal.SIGHUP)
+            listing = subprocess.run(
+                [sys.executable, "-m", "ballast_tui.cli", "--workspace", str(root), "list"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert listing.returncode == 0, listing.stderr
+            assert board in listing.stdout
+        finally:
+            app.process.kill()
+            app.process.wait()
+            os.close(app.master)
