@@ -22,7 +22,7 @@ from ballast_tui.engine.workspace import Workspace
 from tests.conftest import ToolClient
 from tests.server.test_runner import START_TIMEOUT_S, stop
 from tests.server.test_two_ballasts import Terminal, wait_for, workspace  # noqa: F401 (fixture)
-from tests.unit.test_settings import ballast, clean_env
+from tests.unit.test_settings import ballast, clean_env, make_workspace
 
 
 def tool(root: Path, name: str, env: dict[str, str] | None = None, **arguments: Any) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def occupied() -> Iterator[int]:
 
 def test_publish_warns_of_a_loopback_link_and_says_how_to_set_public_url(tmp_path: Path) -> None:
     root = tmp_path / "ws"
+    make_workspace(root)
     board = tool(root, "dashboard_create", title="Sales")["dashboard"]["id"]
     answer = tool(root, "dashboard_publish", dashboard_id=board)
     assert answer["publicUrl"] == f"http://127.0.0.1:8765/public/dashboards/{answer['slug']}"
@@ -55,6 +56,7 @@ def test_publish_warns_of_a_loopback_link_and_says_how_to_set_public_url(tmp_pat
 
 def test_publish_with_public_url_set_does_not_warn_and_a_bad_one_changes_nothing(tmp_path: Path) -> None:
     root = tmp_path / "ws"
+    make_workspace(root)
     board = tool(root, "dashboard_create", title="Sales")["dashboard"]["id"]
     bad = ballast(
         "--workspace",
