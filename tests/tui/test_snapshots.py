@@ -22,6 +22,16 @@ def test_dashboards_list(demo_ws: tuple[Workspace, str], snapshot: SnapshotAsser
     assert matches(snapshot, screenshot(make_app(ws), (100, 24), _settled))
 
 
+def test_markup_looking_titles_are_shown_as_written(
+    demo_ws: tuple[Workspace, str], snapshot: SnapshotAssertion
+) -> None:
+    """A title that looks like Rich markup is drawn as typed: no bold, no crash, brackets kept."""
+    ws, _ = demo_ws
+    owner = Context(ws, ws.users.local())
+    load_registry().call(owner, "dashboard_create", {"title": "Q3 [b]plan[/b] [/i] [red]"})
+    assert matches(snapshot, screenshot(make_app(ws), (100, 24), _settled))
+
+
 def test_demo_dashboard_120x40(demo_ws: tuple[Workspace, str], snapshot: SnapshotAssertion) -> None:
     ws, board_id = demo_ws
     assert matches(snapshot, screenshot(make_app(ws, board_id), (120, 40), _settled))

@@ -63,7 +63,7 @@ def test_a_missing_browser_is_named_and_a_dry_run_installs_nothing(tmp_path: Pat
 
 def test_nothing_is_installed_when_everything_is_there(tmp_path: Path) -> None:
     bin_dir = Path(_path_with(tmp_path, "ls", "id"))
-    for tool in ("chromium", "initdb"):
+    for tool in ("chromium", "initdb", "zsh", "fish"):
         (bin_dir / tool).write_text("#!/bin/sh\n")
         (bin_dir / tool).chmod(0o755)
     done = _run(str(bin_dir))
