@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from ballast_tui.engine.workspace import Workspace
 from tests.conftest import ToolClient
+from tests.serve_process import serving
 from tests.server.conftest import Api
 from tests.server.test_identity import ballast
 
@@ -40,19 +40,8 @@ def where(request: pytest.FixtureRequest, board: tuple[Path, str]) -> Iterator[t
     if request.param == "files":
         yield board
         return
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ballast_tui.cli", "--workspace", str(root), "serve", "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        from tests.server.test_two_ballasts import wait_for
-
-        wait_for(lambda: (root / "server.json").exists(), 60, "the server")
+    with serving(root):
         yield board
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -8,7 +8,6 @@ import os
 import pwd
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from ballast_tui.engine.workspace import Workspace
+from tests.serve_process import serving
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 
@@ -56,23 +56,8 @@ def shared(tmp_path: Path) -> Iterator[tuple[Path, str, str, str]]:
 @pytest.fixture
 def served(shared: tuple[Path, str, str, str]) -> Iterator[tuple[Path, str, str, str]]:
     """The same workspace, served by a real `ballast serve` process."""
-    root = shared[0]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ballast_tui.cli", "--workspace", str(root), "serve", "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (root / "server.json").exists():
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+    with serving(shared[0]):
         yield shared
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def refused_as_unauthorized(done: subprocess.CompletedProcess[str]) -> None:

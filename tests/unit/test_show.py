@@ -23,6 +23,7 @@ from ballast_tui.engine.text_drawing import MAX_WAITING
 from ballast_tui.engine.workspace import Workspace
 from tests.conftest import ToolClient
 from tests.drawn_board import CHART_TITLE, METRIC_NAME, DrawnBoard, build_drawn_board, has_chart_drawing
+from tests.serve_process import serving
 
 ESC = "\x1b["
 
@@ -171,23 +172,8 @@ def served(
     drawn: tuple[Path, DrawnBoard, dict[str, str]],
 ) -> Iterator[tuple[Path, DrawnBoard, dict[str, str]]]:
     """The same workspace, served by a real `ballast serve` process."""
-    root = drawn[0]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ballast_tui.cli", "--workspace", str(root), "serve", "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (root / "server.json").exists():
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+    with serving(drawn[0]):
         yield drawn
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_show_through_a_running_server_as_the_tokens_user(
