@@ -23,6 +23,7 @@ from ballast_tui.crash import record_crash
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
+from ballast_tui.startup import resume_collector
 
 HANGUP_EXIT = 128 + signal.SIGHUP
 HANGUP_GRACE_S = 3.0
@@ -68,6 +69,7 @@ class BallastApp(App[None]):
     def start_services(self) -> None:
         """Start the services (the embedded server) on the app's loop, once: called when the first
         screen is drawn, so serving never delays what the person sees first."""
+        resume_collector()  # the process has started (see `ballast_tui.startup`)
         if self._services is None:
             self._services = asyncio.create_task(self._start_services())
 
@@ -83,9 +85,11 @@ class BallastApp(App[None]):
             # The terminal went away (a dropped SSH session): stop serving, then exit.
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hung_up)
         self.sub_title = f"{self.backend.session.user_name} · {self.backend.session.where}"
-        self.push_screen(DashboardsScreen())
         if self.start_dashboard:
+            # The board alone: the list of boards is made when the person leaves it (a faster first paint).
             self.push_screen(DashboardScreen(self.start_dashboard))
+        else:
+            self.push_screen(DashboardsScreen())
         # The first screen starts them once drawn; this is for a first screen that never is.
         self.set_timer(SERVICES_AT_LATEST_S, self.start_services)
 

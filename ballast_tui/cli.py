@@ -17,6 +17,7 @@ from ballast_tui.commands.workspaces import WorkspaceRefused, check_workspace, e
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.import_files import ACCEPTED
 from ballast_tui.settings import SettingsError
+from ballast_tui.startup import resume_collector
 from ballast_tui.storage.private import restrict_umask
 
 TOKEN_COMMANDS = frozenset(
@@ -376,6 +377,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     module_name, function = COMMANDS[args.command].split(":")
     module = importlib.import_module(f"ballast_tui.commands.{module_name}")
     run: Callable[[argparse.Namespace], int] = getattr(module, function)
+    resume_collector()  # started: the app resumes it at its first screen, every other command here
     return run(args)
 
 
@@ -390,6 +392,8 @@ def _completion(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from ballast_server.runner import run_server
     from ballast_tui.engine.workspace import Workspace
+
+    resume_collector()
 
     with Workspace(workspace_of(args), settings_of(args)) as ws:
         run_server(ws)

@@ -145,7 +145,9 @@ def main() -> None:
         finally:
             ws.close()
 
-        ballast = f"{python} -m ballast_tui.cli --workspace {shlex.quote(str(root))} open {board_id}"
+        # The `ballast` console script, as a person runs it (it starts with the collector paused).
+        command = shlex.quote(str(Path(sys.executable).parent / "ballast"))
+        ballast = f"{command} --workspace {shlex.quote(str(root))} open {board_id}"
         bare_s, app_s = [], []
         for _ in range(args.rounds):
             bare_s.append(timed_launch(f"{python} {shlex.quote(str(bare))}", lambda s: "cell 9" in s))

@@ -11,6 +11,7 @@ from ballast_tui.engine.errors import NotFound
 from ballast_tui.engine.json_values import jsonable
 from ballast_tui.engine.outputs import Output, output_of_file
 from ballast_tui.engine.series_data import series_chart
+from ballast_tui.engine.small_reads import small_table
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
 
@@ -28,6 +29,9 @@ def _page(ws: Workspace, board_id: str, output: Output, limit: int, offset: int)
         return []
     if output.table is not None:
         return table_rows(output.table.slice(offset, limit))
+    small = small_table(output)
+    if small is not None:
+        return table_rows(small.slice(offset, limit))
     table = ws.executor.query(
         board_id,
         "SELECT * FROM __out LIMIT $limit OFFSET $offset",
@@ -162,6 +166,9 @@ def first_rows(ws: Workspace, board_id: str, output: Output, limit: int) -> list
     """The first `limit` rows of an output (from memory, or read from its file in DuckDB)."""
     if output.table is not None:
         return table_rows(output.table.slice(0, limit))
+    small = small_table(output)
+    if small is not None:
+        return table_rows(small.slice(0, limit))
     table = ws.executor.query(
         board_id, "SELECT * FROM __out LIMIT $limit", {"__out": output.relation}, {"limit": limit}
     )
@@ -208,11 +215,17 @@ def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_
             "points": table.num_rows,
         }
     # Each column once: a chart may plot a column against itself (x == y), and the answer is by name.
-    cols = ", ".join(_ident(c) for c in dict.fromkeys([x, *ys]) if c)
+    names = [c for c in dict.fromkeys([x, *ys]) if c]
+    cols = ", ".join(_ident(c) for c in names)
     if output.row_count <= max_points or kind == "bar":
-        sql = f"SELECT {cols} FROM __out " + ("" if kind == "bar" else f"ORDER BY {_ident(x)} ") + "LIMIT $n"
-        table = ws.executor.query(board_id, sql, relation, {"n": max_points})
         reduced = output.row_count > max_points
+        small = small_table(output, names)
+        if small is not None:
+            # ORDER BY x (nulls last, as DuckDB sorts) LIMIT n; bars keep the first rows as stored.
+            table = (small if kind == "bar" else small.sort_by([(x, "ascending")])).slice(0, max_points)
+        else:
+            sql = f"SELECT {cols} FROM __out " + ("" if kind == "bar" else f"ORDER BY {_ident(x)} ")
+            table = ws.executor.query(board_id, sql + "LIMIT $n", relation, {"n": max_points})
     else:
         first = _ident(ys[0])
         table = ws.executor.query(

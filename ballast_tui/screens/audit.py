@@ -11,7 +11,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from ballast_tui.engine.events import (
     BlockChanged,
@@ -24,6 +24,7 @@ from ballast_tui.engine.events import (
 from ballast_tui.formatting import who
 from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 AUDIT_LIMIT = 1_000
 CHANGE_EVENTS = (BlockChanged, LayoutChanged, ControlChanged, BoardChanged, SourceChanged, BoardDeleted)

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Header, ProgressBar, Static
 
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.events import BlockChanged, BoardChanged, RunFinished, SourceChanged
@@ -26,6 +26,7 @@ from ballast_tui.formatting import age, wrapped
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 CATALOG_EVENTS = (SourceChanged, BlockChanged, RunFinished, BoardChanged)
 __all__ = ["CatalogScreen", "format_for", "source_name", "source_name_for"]

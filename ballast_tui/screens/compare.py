@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ballast_tui.formatting import age
 from ballast_tui.screens.run_format import (
@@ -22,6 +22,7 @@ from ballast_tui.screens.run_format import (
     signed,
 )
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 
 class CompareScreen(Screen[None], UsesBackend):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from rich.text import Text
@@ -11,16 +10,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ballast_tui.engine import events as ev
 from ballast_tui.engine import layout_edit as layout_ops
 from ballast_tui.formatting import who
+from ballast_tui.screens.dashboards import DashboardsScreen
 from ballast_tui.screens.own_view import OwnView
 from ballast_tui.widgets.backend_access import UsesBackend
 from ballast_tui.widgets.block_cell import BlockCell
+from ballast_tui.widgets.cell_data import EarlyAnswers, answers_for, ask_early
+from ballast_tui.widgets.footer import Footer
 from ballast_tui.widgets.grid import Grid
 from ballast_tui.widgets.views import ControlChanged
+
+FIRST_DATA_WAIT_S = 0.5
+"""The grid is shown with its first data, or this long after the screen opens if that is slower."""
 
 
 class DashboardScreen(UsesBackend, Screen[None]):
@@ -70,10 +75,14 @@ class DashboardScreen(UsesBackend, Screen[None]):
         yield Static(id="board-title")
         yield Static(id="presence")
         yield Static(id="own-view")
-        yield Grid(id="grid")
+        grid = Grid(id="grid")
+        # Not drawn empty: shown with its first data (or after FIRST_DATA_WAIT_S), drawn once.
+        grid.display = False
+        yield grid
         yield Footer()
 
     async def on_mount(self) -> None:
+        self.set_timer(FIRST_DATA_WAIT_S, self.show_grid)
         await self.reload()
         self.follow_events()
 
@@ -81,7 +90,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
         """Fetch the board and rebuild the grid."""
         answer = await self.call("dashboard_get", dashboard_id=self.dashboard_id)
         if answer is None:
-            self.dismiss()
+            self.leave()
             return
         focused = self.focused_block()
         self.dashboard = answer["dashboard"]
@@ -92,11 +101,12 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.render_own_view()
         grid = self.query_one(Grid)
         shown = {block_id: self.own_view.shown(b) for block_id, b in self.blocks.items()}
+        plan = grid.plan(self.dashboard["layout"], shown)
+        early = ask_early(self.call, self.dashboard_id, plan, shown, self.own_view.overrides())
         await grid.build(self.dashboard_id, self.dashboard["layout"], shown, load=False)
         for each in grid.cells():
             each.overrides = self.own_view.overrides()
-        # Once laid out (each view asks for data at its real size): every cell's data at once.
-        self.call_after_refresh(self.redraw_cells)
+        self.redraw_cells(early)
         cell = grid.cell(focused["id"]) if focused else None
         if cell is not None:
             cell.focus()
@@ -201,10 +211,10 @@ class DashboardScreen(UsesBackend, Screen[None]):
                     stored["value"] = value
             case ev.BoardDeleted():
                 self.notify("This dashboard was deleted.", severity="warning")
-                self.dismiss()
+                self.leave()
             case ev.AccessLost():
                 self.notify("You no longer have access to this dashboard.", severity="warning")
-                self.dismiss()
+                self.leave()
 
     @on(ControlChanged)
     async def set_control(self, message: ControlChanged) -> None:
@@ -251,16 +261,22 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.redraw_cells()
 
     @work(group="own-view", exclusive=True)
-    async def redraw_cells(self) -> None:
+    async def redraw_cells(self, early: EarlyAnswers | None = None) -> None:
         """Every cell's data fetched at once and drawn in one screen update (not one per answer):
-        the first paint, a change of your own view."""
+        the first paint, a change of your own view. An `early` answer serves a cell that asks the
+        very same (else it asks again: its size turned out different)."""
         cells = self.query_one(Grid).cells()
-        answers = await asyncio.gather(*(cell.fetch() for cell in cells))
+        answers = await answers_for(cells, early)
         with self.app.batch_update():
             for cell, data in zip(cells, answers, strict=True):
                 if data is not None and cell.is_attached:
                     cell.present(data)
+            self.show_grid()
         self.call_after_refresh(self.drawn)
+
+    def show_grid(self) -> None:
+        """Show the grid (hidden until its first data came)."""
+        self.query_one(Grid).display = True
 
     def drawn(self) -> None:
         """The board is on screen: the app may start what waited for that (its embedded server)."""
@@ -294,7 +310,15 @@ class DashboardScreen(UsesBackend, Screen[None]):
         return True
 
     def action_back(self) -> None:
-        self.dismiss()
+        self.leave()
+
+    def leave(self) -> None:
+        """Back to the list of boards: the screen below, or a new list when the app was opened on this
+        board (`ballast open ID` draws the board first and makes the list only when it is left)."""
+        if len(self.app.screen_stack) > 2:
+            self.dismiss()
+        else:
+            self.app.switch_screen(DashboardsScreen())
 
     def focused_block(self) -> dict[str, Any] | None:
         """The block whose cell holds the focus, if any."""

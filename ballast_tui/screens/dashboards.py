@@ -9,11 +9,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Header, Input
 
 from ballast_tui.formatting import age
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 INTERVALS = {300: "5 min", 900: "15 min", 3600: "hourly", 86400: "daily"}
 

@@ -18,7 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 
 from ballast_tui.engine.errors import Conflict, Locked, ToolError
 from ballast_tui.screens.conflict_dialog import ConflictDialog
@@ -27,6 +27,7 @@ from ballast_tui.screens.lock_holding import LockHoldingScreen, lock_holder
 from ballast_tui.widgets.board_context import BoardContext
 from ballast_tui.widgets.config_forms import form_for
 from ballast_tui.widgets.draft_preview import DraftPreview
+from ballast_tui.widgets.footer import Footer
 from ballast_tui.widgets.form_base import ConfigForm
 
 Draft = tuple[str, dict[str, Any]]

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ballast_tui.engine.events import (
     AccessLost,
@@ -33,6 +33,7 @@ from ballast_tui.engine.events import (
     RunFinished,
 )
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 Block = dict[str, Any]
 

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ballast_tui.engine.events import AccessLost, BoardDeleted, RunFinished
 from ballast_tui.formatting import age
@@ -34,6 +34,7 @@ from ballast_tui.screens.run_format import (
 )
 from ballast_tui.screens.run_view import RunScreen
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 
 class HistoryScreen(Screen[None], UsesBackend):

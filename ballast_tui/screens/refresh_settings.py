@@ -14,12 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Select, Static, Switch
+from textual.widgets import Header, Label, Select, Static, Switch
 
 from ballast_tui.engine.events import BoardChanged, RunFinished
 from ballast_tui.formatting import age
 from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 INTERVALS: list[tuple[str, int]] = [
     ("every 5 min", 300),

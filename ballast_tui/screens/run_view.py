@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ballast_tui.formatting import age
 from ballast_tui.screens.run_format import (
@@ -22,6 +22,7 @@ from ballast_tui.screens.run_format import (
     status_text,
 )
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 
 class RunScreen(Screen[None], UsesBackend):

@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ballast_tui.engine.events import AccessLost, BoardChanged, BoardDeleted
 from ballast_tui.formatting import wrapped
@@ -22,6 +22,7 @@ from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.screens.grant_dialog import GrantDialog
 from ballast_tui.screens.heading import heading
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 
 class ShareScreen(UsesBackend, Screen[None]):

@@ -12,10 +12,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ballast_tui.screens.dialogs import ConfirmDialog, PromptDialog
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 
 def _when(at: str | None) -> str:

@@ -15,13 +15,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ballast_tui.engine.events import AccessLost, BlockChanged, BoardChanged, BoardDeleted, LayoutChanged
 from ballast_tui.formatting import age
 from ballast_tui.screens.dialogs import ConfirmDialog
 from ballast_tui.screens.run_format import local_time
 from ballast_tui.widgets.backend_access import UsesBackend
+from ballast_tui.widgets.footer import Footer
 
 CHANGES = (BlockChanged, LayoutChanged, BoardChanged)
 

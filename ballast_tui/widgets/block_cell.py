@@ -52,8 +52,18 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
     locked_by: reactive[str] = reactive("")
     """The name of whoever else has the block open in an editor ("" when nobody does)."""
 
-    def __init__(self, dashboard_id: str, block: dict[str, Any], *, load_on_mount: bool = True) -> None:
+    def __init__(
+        self,
+        dashboard_id: str,
+        block: dict[str, Any],
+        *,
+        load_on_mount: bool = True,
+        size_hint: tuple[int, int] = (0, 0),
+    ) -> None:
         super().__init__(id=f"cell-{block['id']}")
+        self.size_hint = size_hint
+        """The width and height the grid expects the view to get (its data may be asked before the
+        layout)."""
         self.load_on_mount = load_on_mount
         """False when the screen fetches every cell's first data at once (`DashboardScreen`)."""
         self.dashboard_id = dashboard_id
@@ -70,7 +80,9 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="cell-error")
-        yield view_for(self.block)
+        view = view_for(self.block)
+        view.width_hint, view.height_hint = self.size_hint
+        yield view
 
     @property
     def view(self) -> BlockView:
@@ -136,18 +148,31 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         if data is not None:
             self.present(data)
 
-    async def fetch(self) -> dict[str, Any] | None:
-        """The block's data at the size the view can show, for the values in force (None: none)."""
+    def data_arguments(self) -> dict[str, Any] | None:
+        """What `fetch` asks `dashboard_block_data` now (None while the view is not composed)."""
         try:
             request = self.view.data_request()
         except NoMatches:
             return None  # not composed yet, or on its way out
-        return await self.call(
-            "dashboard_block_data",
-            dashboard_id=self.dashboard_id,
-            block_id=self.block["id"],
-            **self._with_overrides(request),
-        )
+        return block_data_arguments(self.dashboard_id, self.block["id"], request, self.overrides)
+
+    def takes(self, arguments: dict[str, Any]) -> bool:
+        """Whether an answer to `arguments`, asked before the cell was laid out, suits it now."""
+        request = {k: v for k, v in arguments.items() if k not in ("dashboard_id", "block_id")}
+        overrides = request.pop("filter_overrides", None)
+        if arguments.get("block_id") != self.block["id"] or overrides != (self.overrides or None):
+            return False
+        try:
+            return self.view.takes(request)
+        except NoMatches:
+            return False
+
+    async def fetch(self) -> dict[str, Any] | None:
+        """The block's data at the size the view can show, for the values in force (None: none)."""
+        arguments = self.data_arguments()
+        if arguments is None:
+            return None
+        return await self.call("dashboard_block_data", **arguments)
 
     def present(self, data: dict[str, Any]) -> None:
         """Draw a `fetch` answer: the state on the border, the error or the view."""
@@ -193,3 +218,13 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         if data is not None:
             with suppress(NoMatches):
                 self.view.show_more(data, request)
+
+
+def block_data_arguments(
+    dashboard_id: str, block_id: str, request: dict[str, Any], overrides: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`dashboard_block_data`'s arguments for a view's `request`, with your own view's values."""
+    arguments = {"dashboard_id": dashboard_id, "block_id": block_id, **request}
+    if overrides:
+        arguments["filter_overrides"] = overrides
+    return arguments

@@ -124,10 +124,23 @@ class ChartView(BlockView):
         self.plot.theme = plot_theme(self.app)  # type: ignore[assignment]
         self.draw()
 
-    def data_request(self) -> dict[str, Any]:
-        width = self.size.width or max(40, self.app.size.width // 2)
-        self.asked_width = width
+    @classmethod
+    def request_for(cls, width: int, height: int) -> dict[str, Any]:
         return {"limit": 0, "max_points": max(MIN_POINTS, 2 * width)}
+
+    def data_request(self) -> dict[str, Any]:
+        width = self.size.width or self.width_hint or max(40, self.app.size.width // 2)
+        self.asked_width = width
+        return self.request_for(width, 0)
+
+    def takes(self, request: dict[str, Any]) -> bool:
+        """An answer reduced for a width within a tenth of this one's: the same as `on_resize` keeps."""
+        asked = int(request.get("max_points", 0)) // 2
+        width = self.size.width or self.width_hint
+        if not asked or abs(width - asked) > REFETCH_RATIO * asked:
+            return False
+        self.asked_width = asked
+        return True
 
     def show(self, block: Block, data: Data) -> None:
         self.block = block

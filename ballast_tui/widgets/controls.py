@@ -63,7 +63,8 @@ class ControlView(BlockView):
         super().__init__(block)
         self.value: Any = current_value(block)
 
-    def data_request(self) -> dict[str, Any]:
+    @classmethod
+    def request_for(cls, width: int, height: int) -> dict[str, Any]:
         return {"limit": 1}
 
     def _picked(self, value: Any) -> None:

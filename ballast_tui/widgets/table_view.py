@@ -93,7 +93,8 @@ class TableView(BlockView):
     def on_mount(self) -> None:
         self.watch(self.table, "scroll_y", self._scrolled, init=False)
 
-    def data_request(self) -> dict[str, Any]:
+    @classmethod
+    def request_for(cls, width: int, height: int) -> dict[str, Any]:
         return {"limit": PAGE, "offset": 0}
 
     def show(self, block: Block, data: Data) -> None:

@@ -49,10 +49,26 @@ class BlockView(Widget):
     def __init__(self, block: Block) -> None:
         super().__init__()
         self.block = block
+        self.width_hint = 0
+        """The width the grid expects this view to get, for a request made before the first layout
+        (0: unknown)."""
+        self.height_hint = 0
+        """The same for its height."""
+
+    @classmethod
+    def request_for(cls, width: int, height: int) -> dict[str, Any]:
+        """Arguments for `dashboard_block_data` that fit a view of this kind and size (0: unknown)."""
+        return {"limit": 0}
 
     def data_request(self) -> dict[str, Any]:
-        """Arguments for `dashboard_block_data` that fit this view now."""
-        return {"limit": 0}
+        """Arguments for `dashboard_block_data` that fit this view now (before its first layout: at
+        the size the grid expects it to get)."""
+        return self.request_for(self.size.width or self.width_hint, self.size.height or self.height_hint)
+
+    def takes(self, request: dict[str, Any]) -> bool:
+        """Whether an answer asked with `request` (before the view was laid out) suits it now; a view
+        that takes it draws it as the answer to that request."""
+        return request == self.data_request()
 
     def show(self, block: Block, data: Data) -> None:
         """Draw the block's current output."""
@@ -76,8 +92,9 @@ class TextView(BlockView):
     def compose(self) -> ComposeResult:
         yield Static(id="text")
 
-    def data_request(self) -> dict[str, Any]:
-        return {"limit": max(1, self.size.height or 20)}
+    @classmethod
+    def request_for(cls, width: int, height: int) -> dict[str, Any]:
+        return {"limit": max(1, height or 20)}
 
     def show(self, block: Block, data: Data) -> None:
         lines = [", ".join(f"{k}={v}" for k, v in row.items()) for row in data.get("rows", [])]
@@ -143,7 +160,8 @@ class MetricView(BlockView):
         self.query_one(".metric-label", Static).update(_label(self.block))
         self._layout()
 
-    def data_request(self) -> dict[str, Any]:
+    @classmethod
+    def request_for(cls, width: int, height: int) -> dict[str, Any]:
         return {"limit": 1}
 
     def show(self, block: Block, data: Data) -> None:
@@ -194,6 +212,11 @@ def format_metric(value: Any, spec: str | None) -> str:
 
 def view_for(block: Block) -> BlockView:
     """A new view for this block."""
+    return view_class_for(block)(block)
+
+
+def view_class_for(block: Block) -> type[BlockView]:
+    """The kind of view this block gets."""
     from ballast_tui.widgets.chart_view import ChartView
     from ballast_tui.widgets.controls import DateRangeView, EnumView
     from ballast_tui.widgets.table_view import TableView
@@ -207,4 +230,4 @@ def view_for(block: Block) -> BlockView:
         "param-enum": EnumView,
         "filter-daterange": DateRangeView,
     }
-    return views.get(block["type"], TextView)(block)
+    return views.get(block["type"], TextView)

@@ -72,3 +72,24 @@ async def test_cloning_and_deleting_from_the_list_with_confirmation(demo_ws: tup
         await settle(pilot)
         assert [b["id"] for b in screen.boards] == [board_id]
         assert not (ws.paths.data / copy_id).exists()
+
+
+async def test_an_app_opened_on_a_board_goes_back_to_the_list(demo_ws: tuple[Workspace, str]) -> None:
+    """`ballast open ID` draws the board alone first; leaving it shows the list, which opens it again."""
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert not any(isinstance(s, DashboardsScreen) for s in app.screen_stack)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardsScreen)
+        assert [b["id"] for b in app.screen.boards] == [board_id]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen) and app.screen.dashboard_id == board_id
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardsScreen)
+        assert len(app.screen_stack) == 2

@@ -1,0 +1,61 @@
+"""Every cell's data at once: asked before the grid is even built, taken by the cells it suits.
+
+A board's first paint waits for two things: Textual building and laying out
+the grid, and the engine reading each block's output. Asking for the data
+first (at the size the layout will give each view, `Grid.plan`) lets the
+answers be computed on the tool threads while the grid is built; a cell whose
+real size turned out different from the plan asks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ballast_tui.widgets.block_cell import BlockCell, block_data_arguments
+from ballast_tui.widgets.grid import PlannedRow
+from ballast_tui.widgets.views import view_class_for
+
+Block = dict[str, Any]
+Answer = dict[str, Any] | None
+EarlyAnswers = dict[str, tuple[dict[str, Any], asyncio.Future[Answer]]]
+"""Data asked before the grid was built: each block's arguments and the answer on its way."""
+
+
+def ask_early(
+    call: Callable[..., Awaitable[Answer]],
+    dashboard_id: str,
+    plan: list[PlannedRow],
+    blocks: dict[str, Block],
+    overrides: dict[str, Any] | None,
+) -> EarlyAnswers:
+    """Ask `dashboard_block_data` now (through `call`) for every planned block, at its planned size."""
+    early: EarlyAnswers = {}
+    for row in plan:
+        for planned in row.blocks:
+            request = view_class_for(blocks[planned.block_id]).request_for(planned.width, planned.height)
+            arguments = block_data_arguments(dashboard_id, planned.block_id, request, overrides)
+            early[planned.block_id] = (
+                arguments,
+                asyncio.ensure_future(call("dashboard_block_data", **arguments)),
+            )
+    return early
+
+
+async def answers_for(cells: list[BlockCell], early: EarlyAnswers | None = None) -> list[Answer]:
+    """Each cell's data, fetched at once: an `early` answer for a cell that takes it, else asked now.
+    Early answers no cell took are dropped."""
+    early = dict(early or {})
+
+    async def answer(cell: BlockCell) -> Answer:
+        asked = early.pop(cell.block["id"], None)
+        if asked is not None and cell.takes(asked[0]):
+            return await asked[1]
+        return await cell.fetch()
+
+    try:
+        return list(await asyncio.gather(*(answer(cell) for cell in cells)))
+    finally:
+        for _arguments, unused in early.values():
+            unused.cancel()
