@@ -41,6 +41,7 @@ from ballast_tui.demo import REGIONS, build_demo
 from ballast_tui.engine import overrides
 from ballast_tui.engine.scope import open_board
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.startup import pause_collector
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.views import MetricView, format_metric
@@ -128,6 +129,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=300_000, help="demo sales rows (the demo's own 300,000)")
     parser.add_argument("--changes", type=int, default=10)
     args = parser.parse_args()
+    # As `ballast` starts: the collector paused until the app's first screen is drawn, then what
+    # exists is frozen out of its sight (`ballast_tui.startup`).
+    pause_collector()
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp) / "ws", today=lambda: TODAY)
         try:

@@ -40,6 +40,7 @@ from bench_own_view import app_changes
 from ballast_tui.demo import REGIONS, build_demo
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.server_lock import held
+from ballast_tui.startup import pause_collector
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.views import format_metric
 
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--changes", type=int, default=6)
     args = parser.parse_args()
+    pause_collector()  # as `ballast` starts (see bench_own_view.py)
     python = shlex.quote(sys.executable)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"

@@ -13,12 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from ballast_tui.engine import events as ev
-from ballast_tui.engine import layout_edit as layout_ops
 from ballast_tui.formatting import who
+from ballast_tui.screens.board_keys import BoardKeys
 from ballast_tui.screens.dashboards import DashboardsScreen
-from ballast_tui.screens.own_view import OwnView
-from ballast_tui.widgets.backend_access import UsesBackend
-from ballast_tui.widgets.block_cell import BlockCell
+from ballast_tui.screens.own_view import OwnView, reached_by
 from ballast_tui.widgets.cell_data import EarlyAnswers, answers_for, ask_early
 from ballast_tui.widgets.footer import Footer
 from ballast_tui.widgets.grid import Grid
@@ -28,7 +26,7 @@ FIRST_DATA_WAIT_S = 0.5
 """The grid is shown with its first data, or this long after the screen opens if that is slower."""
 
 
-class DashboardScreen(UsesBackend, Screen[None]):
+class DashboardScreen(BoardKeys, Screen[None]):
     """A dashboard's grid, kept current by the board's events."""
 
     CSS_PATH = "dashboard.tcss"
@@ -69,6 +67,9 @@ class DashboardScreen(UsesBackend, Screen[None]):
         self.connection = "live"
         self.own_view = OwnView()
         self._own_view_line = Text()
+        self._stale: set[str] | None = set()
+        """The cells the next `redraw_cells` redraws (None: all of them)."""
+        self._redraw_soon = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -106,6 +107,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
         await grid.build(self.dashboard_id, self.dashboard["layout"], shown, load=False)
         for each in grid.cells():
             each.overrides = self.own_view.overrides()
+        self._stale = None
         self.redraw_cells(early)
         cell = grid.cell(focused["id"]) if focused else None
         if cell is not None:
@@ -195,7 +197,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
                 cell = grid.cell(block_id)
                 if cell is not None:
                     cell.running = False
-                    cell.load()
+                    self.redraw_soon({block_id})
             case ev.LayoutChanged() | ev.BoardChanged():
                 await self.reload()
             case ev.BlockChanged(change="added" | "deleted" | "displayed"):
@@ -221,7 +223,7 @@ class DashboardScreen(UsesBackend, Screen[None]):
         """A control picked: your own view for a viewer (or an editor who chose it), else stored."""
         if self.own_view.applies(self.role):
             self.own_view.choose(message.block_id, message.value)
-            self.apply_own_view()
+            self.apply_own_view(changed={message.block_id})
             return
         await self.call(
             "dashboard_set_control",
@@ -246,8 +248,9 @@ class DashboardScreen(UsesBackend, Screen[None]):
         bar.update(line)
         bar.display = bool(line)
 
-    def apply_own_view(self) -> None:
-        """Redraw every cell for the values in force (yours, or the stored ones)."""
+    def apply_own_view(self, changed: set[str] | None = None) -> None:
+        """Redraw the cells for the values in force (yours, or the stored ones): those the `changed`
+        controls reach, or every cell."""
         was_shown = self.query_one("#own-view", Static).display
         self.render_own_view()
         if was_shown != self.own_view.active:
@@ -258,6 +261,23 @@ class DashboardScreen(UsesBackend, Screen[None]):
             if stored is not None:
                 cell.update_block(self.own_view.shown(stored))
             cell.overrides = overrides
+        if changed is None:
+            self._stale = None
+        elif self._stale is not None:
+            self._stale |= reached_by(self.blocks, changed)
+        self.redraw_cells()
+
+    def redraw_soon(self, block_ids: set[str]) -> None:
+        """Redraw these cells once the events already come are applied: a cascade's runs finish
+        together, and their cells are fetched at once and drawn in one screen update."""
+        if self._stale is not None:
+            self._stale |= block_ids
+        if not self._redraw_soon:
+            self._redraw_soon = True
+            self.call_later(self._redraw_now)
+
+    def _redraw_now(self) -> None:
+        self._redraw_soon = False
         self.redraw_cells()
 
     @work(group="own-view", exclusive=True)
@@ -265,8 +285,10 @@ class DashboardScreen(UsesBackend, Screen[None]):
         """Every cell's data fetched at once and drawn in one screen update (not one per answer):
         the first paint, a change of your own view. An `early` answer serves a cell that asks the
         very same (else it asks again: its size turned out different)."""
-        cells = self.query_one(Grid).cells()
+        stale = self._stale
+        cells = [c for c in self.query_one(Grid).cells() if stale is None or c.block["id"] in stale]
         answers = await answers_for(cells, early)
+        self._stale = set()  # (a redraw cancelled by a newer one leaves its cells to that one)
         with self.app.batch_update():
             for cell, data in zip(cells, answers, strict=True):
                 if data is not None and cell.is_attached:
@@ -319,100 +341,6 @@ class DashboardScreen(UsesBackend, Screen[None]):
             self.dismiss()
         else:
             self.app.switch_screen(DashboardsScreen())
-
-    def focused_block(self) -> dict[str, Any] | None:
-        """The block whose cell holds the focus, if any."""
-        node = self.focused
-        while node is not None and not isinstance(node, BlockCell):
-            node = node.parent  # type: ignore[assignment]
-        return self.blocks.get(node.block["id"]) if isinstance(node, BlockCell) else None
-
-    def _need_block(self) -> dict[str, Any] | None:
-        block = self.focused_block()
-        if block is None:
-            self.notify("Move to a block first (tab), or open the block list with g.")
-        return block
-
-    def action_edit_block(self) -> None:
-        from ballast_tui.screens.editor import BlockEditorScreen
-
-        block = self._need_block()
-        if block is not None:
-            self.app.push_screen(BlockEditorScreen(self.dashboard_id, block))
-
-    def action_add_block(self) -> None:
-        from ballast_tui.screens.new_block import NewBlockScreen
-
-        self.app.push_screen(NewBlockScreen(self.dashboard_id))
-
-    def action_graph(self) -> None:
-        from ballast_tui.screens.graph import GraphScreen
-
-        self.app.push_screen(GraphScreen(self.dashboard_id))
-
-    def action_history(self) -> None:
-        from ballast_tui.screens.history import HistoryScreen
-
-        block = self._need_block()
-        if block is not None:
-            self.app.push_screen(HistoryScreen(self.dashboard_id, block))
-
-    def action_catalog(self) -> None:
-        from ballast_tui.screens.catalog import CatalogScreen
-
-        self.app.push_screen(CatalogScreen(self.dashboard_id))
-
-    def action_share(self) -> None:
-        from ballast_tui.screens.share import ShareScreen
-
-        self.app.push_screen(ShareScreen(self.dashboard_id))
-
-    def action_refresh_settings(self) -> None:
-        from ballast_tui.screens.refresh_settings import RefreshSettingsScreen
-
-        self.app.push_screen(RefreshSettingsScreen(self.dashboard_id))
-
-    def action_versions(self) -> None:
-        from ballast_tui.screens.versions import VersionsScreen
-
-        self.app.push_screen(VersionsScreen(self.dashboard_id, str(self.dashboard.get("title", ""))))
-
-    def action_audit(self) -> None:
-        from ballast_tui.screens.audit import AuditScreen
-
-        self.app.push_screen(AuditScreen(self.dashboard_id))
-
-    def action_export(self) -> None:
-        from ballast_tui.screens.export import ExportScreen
-
-        self.app.push_screen(ExportScreen(self.dashboard_id, self.focused_block()))
-
-    async def action_move_block(self, direction: str) -> None:
-        block = self._need_block()
-        if block is not None:
-            target = layout_ops.move_target(self.dashboard["layout"], block["id"], direction)
-            if target is not None:
-                await self.call(
-                    "dashboard_move_block", dashboard_id=self.dashboard_id, block_id=block["id"], **target
-                )
-
-    async def action_resize_row(self, delta_px: int) -> None:
-        block = self._need_block()
-        if block is not None:
-            types = {b["id"]: b["type"] for b in self.blocks.values()}
-            height = layout_ops.height_target(self.dashboard["layout"], block["id"], delta_px, types)
-            if height is not None:
-                await self._resize(block["id"], height=height)
-
-    async def action_resize_width(self, delta_cols: int) -> None:
-        block = self._need_block()
-        if block is not None:
-            cols = layout_ops.width_target(self.dashboard["layout"], block["id"], delta_cols)
-            if cols is not None:
-                await self._resize(block["id"], cols=cols)
-
-    async def _resize(self, block_id: str, **size: int) -> None:
-        await self.call("dashboard_resize_block", dashboard_id=self.dashboard_id, block_id=block_id, **size)
 
     @work(group="refresh", exclusive=True)
     async def action_refresh_board(self) -> None:

@@ -85,3 +85,16 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str)
+
+
+def reached_by(blocks: dict[str, Block], controls: set[str]) -> set[str]:
+    """The blocks whose data the `controls` change: the controls themselves and everything downstream
+    of them (each block's `downstream`, as `dashboard_get` answers it)."""
+    reached: set[str] = set()
+    todo = [block_id for block_id in controls if block_id in blocks]
+    while todo:
+        block_id = todo.pop()
+        if block_id not in reached:
+            reached.add(block_id)
+            todo.extend(b for b in blocks[block_id].get("downstream", ()) if b in blocks)
+    return reached

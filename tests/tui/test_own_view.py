@@ -15,6 +15,7 @@ from ballast_tui.app import BallastApp
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.remote import RemoteBackend
 from ballast_tui.screens.dashboard import DashboardScreen
+from ballast_tui.screens.own_view import reached_by
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.views import MetricView, format_metric
@@ -169,3 +170,15 @@ async def test_an_editor_stores_by_default_and_chooses_their_own_view_with_o(
             if b["id"] == region_id
         )
         assert value == "North" and own_view_line(app) == ""
+
+
+def test_a_control_reaches_the_blocks_downstream_of_it_only(demo_ws: tuple[Workspace, str]) -> None:
+    """What a viewer's pick redraws: the control and everything below it, not the rest of the board."""
+    ws, board_id = demo_ws
+    blocks = {b["id"]: b for b in call(ws, "dashboard_get", dashboard_id=board_id)["dashboard"]["blocks"]}
+    names = {b["name"]: b["id"] for b in blocks.values()}
+    reached = {blocks[b]["name"] for b in reached_by(blocks, {names["region"]})}
+    assert {"region", "kpis", "revenue", "daily_revenue", "revenue_by_product"} <= reached
+    assert not reached & {"intro", "period"}
+    assert reached_by(blocks, {names["intro"]}) == {names["intro"]}
+    assert reached_by(blocks, {"blk_not_on_this_board"}) == set()
