@@ -11,7 +11,7 @@ from ballast_tui.engine.errors import NotFound
 from ballast_tui.engine.json_values import jsonable
 from ballast_tui.engine.outputs import Output, output_of_file
 from ballast_tui.engine.series_data import series_chart
-from ballast_tui.engine.small_reads import small_table
+from ballast_tui.engine.small_reads import columns_of, small_table, sorted_columns
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
 
@@ -221,11 +221,12 @@ def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_
         reduced = output.row_count > max_points
         small = small_table(output, names)
         if small is not None:
-            # ORDER BY x (nulls last, as DuckDB sorts) LIMIT n; bars keep the first rows as stored.
-            table = (small if kind == "bar" else small.sort_by([(x, "ascending")])).slice(0, max_points)
+            # ORDER BY x LIMIT n, as DuckDB sorts; bars keep the first rows as stored.
+            values = columns_of(small) if kind == "bar" else sorted_columns(columns_of(small), x)
+            values = {name: column[:max_points] for name, column in values.items()}
         else:
             sql = f"SELECT {cols} FROM __out " + ("" if kind == "bar" else f"ORDER BY {_ident(x)} ")
-            table = ws.executor.query(board_id, sql + "LIMIT $n", relation, {"n": max_points})
+            values = columns_of(ws.executor.query(board_id, sql + "LIMIT $n", relation, {"n": max_points}))
     else:
         first = _ident(ys[0])
         table = ws.executor.query(
@@ -241,11 +242,12 @@ def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_
             relation,
             {"buckets": max(1, max_points // 2)},
         )
+        values = columns_of(table)
         reduced = True
     return {
         "kind": kind,
-        "x": [jsonable(v) for v in table.column(x).to_pylist()],
-        "y": {y: [jsonable(v) for v in table.column(y).to_pylist()] for y in ys},
+        "x": [jsonable(v) for v in values[x]],
+        "y": {y: [jsonable(v) for v in values[y]] for y in ys},
         "reduced": reduced,
-        "points": table.num_rows,
+        "points": len(values[x]),
     }
