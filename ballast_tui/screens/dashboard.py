@@ -17,7 +17,8 @@ from ballast_tui.formatting import who
 from ballast_tui.screens.board_keys import BoardKeys
 from ballast_tui.screens.dashboards import DashboardsScreen
 from ballast_tui.screens.own_view import OwnView, reached_by
-from ballast_tui.widgets.cell_data import EarlyAnswers, answers_for, ask_early
+from ballast_tui.widgets.block_cell import BlockCell
+from ballast_tui.widgets.cell_data import EarlyAnswers, answers_for, ask_early, ask_now
 from ballast_tui.widgets.footer import Footer
 from ballast_tui.widgets.grid import Grid
 from ballast_tui.widgets.views import ControlChanged
@@ -243,29 +244,41 @@ class DashboardScreen(BoardKeys, Screen[None]):
         line = self.own_view.describe(self.blocks, self.role)
         if line == self._own_view_line:
             return
-        self._own_view_line = line
+        before, self._own_view_line = self._own_view_line, line
         bar = self.query_one("#own-view", Static)
-        bar.update(line)
+        width = bar.content_region.width
+        # One line before and after: the screen's layout stays, so only the bar is redrawn.
+        same_size = bar.display and bool(line) and 0 < max(before.cell_len, line.cell_len) <= width
+        bar.update(line, layout=not same_size)
         bar.display = bool(line)
 
     def apply_own_view(self, changed: set[str] | None = None) -> None:
         """Redraw the cells for the values in force (yours, or the stored ones): those the `changed`
         controls reach, or every cell."""
-        was_shown = self.query_one("#own-view", Static).display
-        self.render_own_view()
-        if was_shown != self.own_view.active:
-            self.refresh_bindings()
         overrides = self.own_view.overrides()
-        for cell in self.query_one(Grid).cells():
-            stored = self.blocks.get(cell.block["id"])
-            if stored is not None:
-                cell.update_block(self.own_view.shown(stored))
+        cells = self.query_one(Grid).cells()
+        for cell in cells:
             cell.overrides = overrides
         if changed is None:
             self._stale = None
         elif self._stale is not None:
             self._stale |= reached_by(self.blocks, changed)
-        self.redraw_cells()
+        # Asked first: the requests reach the tool threads while the screen re-lays out for the rest.
+        early = ask_now(self.call, self.stale_cells())
+        was_shown = self.query_one("#own-view", Static).display
+        self.render_own_view()
+        if was_shown != self.own_view.active:
+            self.refresh_bindings()
+        for cell in cells:
+            stored = self.blocks.get(cell.block["id"])
+            if stored is not None:
+                cell.update_block(self.own_view.shown(stored))
+        self.redraw_cells(early)
+
+    def stale_cells(self) -> list[BlockCell]:
+        """The cells the next `redraw_cells` redraws."""
+        stale = self._stale
+        return [c for c in self.query_one(Grid).cells() if stale is None or c.block["id"] in stale]
 
     def redraw_soon(self, block_ids: set[str]) -> None:
         """Redraw these cells once the events already come are applied: a cascade's runs finish
@@ -285,8 +298,7 @@ class DashboardScreen(BoardKeys, Screen[None]):
         """Every cell's data fetched at once and drawn in one screen update (not one per answer):
         the first paint, a change of your own view. An `early` answer serves a cell that asks the
         very same (else it asks again: its size turned out different)."""
-        stale = self._stale
-        cells = [c for c in self.query_one(Grid).cells() if stale is None or c.block["id"] in stale]
+        cells = self.stale_cells()
         answers = await answers_for(cells, early)
         self._stale = set()  # (a redraw cancelled by a newer one leaves its cells to that one)
         with self.app.batch_update():

@@ -43,6 +43,20 @@ def ask_early(
     return early
 
 
+def ask_now(call: Callable[..., Awaitable[Answer]], cells: list[BlockCell]) -> EarlyAnswers:
+    """Ask for these cells' data at once, before anything else is drawn: the requests reach the tool
+    threads while the screen re-lays out, instead of after it."""
+    early: EarlyAnswers = {}
+    for cell in cells:
+        arguments = cell.data_arguments()
+        if arguments is not None:
+            early[cell.block["id"]] = (
+                arguments,
+                asyncio.ensure_future(call("dashboard_block_data", **arguments)),
+            )
+    return early
+
+
 async def answers_for(cells: list[BlockCell], early: EarlyAnswers | None = None) -> list[Answer]:
     """Each cell's data, fetched at once: an `early` answer for a cell that takes it, else asked now.
     Early answers no cell took are dropped."""
