@@ -101,7 +101,7 @@ class PublishedCell(BlockCell, can_focus=False):
 
 class PublishedGrid(Grid):
     cell_type = PublishedCell
-    DEFAULT_CSS = "PublishedGrid { height: auto; scrollbar-size-vertical: 0; }"
+    DEFAULT_CSS = "PublishedGrid { height: auto; scrollbar-size-vertical: 0; scrollbar-gutter: auto; }"
 
 
 class PublishedApp(App[None]):

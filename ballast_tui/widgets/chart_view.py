@@ -106,6 +106,8 @@ class ChartView(BlockView):
         self.series: dict[str, Any] | None = None
         self.asked_width = 0
         self._refetch: Timer | None = None
+        self._drawn_size = (0, 0)
+        """The size the plot was last drawn for."""
 
     def compose(self) -> ComposeResult:
         yield ChartPlot()
@@ -148,7 +150,8 @@ class ChartView(BlockView):
         self.draw()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.draw()
+        if (event.size.width, event.size.height) != self._drawn_size:
+            self.draw()  # (drawn before its first layout at the size the grid planned: that one stands)
         width = event.size.width
         if self.asked_width and width and abs(width - self.asked_width) > REFETCH_RATIO * self.asked_width:
             if self._refetch is not None:
@@ -182,7 +185,8 @@ class ChartView(BlockView):
         config = self.block.get("config", {})
         kind = str(series.get("kind") or config.get("kind") or "line")
         stacked = bool(series.get("stacked", chart_stacks({"kind": kind, "stacked": config.get("stacked")})))
-        width, height = self.size.width or 60, self.size.height or 12
+        width, height = self.size.width or self.width_hint or 60, self.size.height or self.height_hint or 12
+        self._drawn_size = (width, height)
         by_series = bool(series.get("by"))
         self.set_class(by_series, "-legend")
         if by_series:

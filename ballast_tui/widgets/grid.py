@@ -42,7 +42,9 @@ class GridRow(Horizontal):
 class Grid(VerticalScroll):
     """Rows of block cells; rebuilt when the layout changes."""
 
-    DEFAULT_CSS = "Grid { height: 1fr; }"
+    # The scrollbar's room is kept even when the rows fit: the cells' widths do not change when it
+    # appears (a second layout, every chart drawn again), and match the widths `plan` expects.
+    DEFAULT_CSS = "Grid { height: 1fr; scrollbar-gutter: stable; }"
 
     cell_type: type[BlockCell] = BlockCell
     """The widget each displayed block gets."""
