@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -124,9 +125,11 @@ def _run_app(backend: Backend, dashboard_id: str | None, serve: Workspace | None
         workspace = serve
 
         async def embedded_server() -> Callable[[], Awaitable[None]]:
-            from ballast_server.embedded import start_embedded
-
-            return await start_embedded(workspace)
+            # Its modules (aiohttp, the MCP SDK: about a second) load on a thread, not on the app's
+            # loop: the board just drawn answers keys meanwhile.
+            embedded = await asyncio.to_thread(importlib.import_module, "ballast_server.embedded")
+            start: Callable[[Workspace], Awaitable[Callable[[], Awaitable[None]]]] = embedded.start_embedded
+            return await start(workspace)
 
         services.append(embedded_server)
     app = BallastApp(backend, dashboard_id, services=services, crash_log=crash_log_path())

@@ -6,6 +6,7 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
 from ballast_tui.widgets.block_cell import BlockCell
+from ballast_tui.widgets.chart_view import REFETCH_RATIO, ChartView
 from tests.tui.conftest import make_app, settle
 
 
@@ -93,3 +94,19 @@ async def test_an_app_opened_on_a_board_goes_back_to_the_list(demo_ws: tuple[Wor
         await settle(pilot)
         assert isinstance(app.screen, DashboardsScreen)
         assert len(app.screen_stack) == 2
+
+
+async def test_the_first_paint_reduces_each_chart_for_its_real_width(demo_ws: tuple[Workspace, str]) -> None:
+    """The board's data is asked for before the grid is laid out (at the widths the layout plans):
+    each chart still gets points for the width it is drawn at, and shows its data at once."""
+    ws, board_id = demo_ws
+    for size in ((120, 40), (80, 24)):
+        app = make_app(ws, board_id)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            charts = list(app.screen.query(ChartView))
+            assert len(charts) == 6
+            for chart in charts:
+                width = chart.size.width
+                assert width and abs(width - chart.asked_width) <= REFETCH_RATIO * chart.asked_width
+                assert chart.series and chart.series["points"] > 0
