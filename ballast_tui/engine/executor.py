@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from ballast_tui.config import Settings
 from ballast_tui.engine.handoff import BatchKeeper, Written
+from ballast_tui.engine.statements import TABLE_BATCH_ROWS, NotOneSelect, only_one_select, run_select
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
 
@@ -127,18 +128,6 @@ def _quote_ident(name: str) -> str:
 
 def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def only_one_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Refuse, by DuckDB's own parser, anything but exactly one SELECT statement."""
-    try:
-        statements = cursor.extract_statements(sql)
-    except duckdb.Error as error:
-        raise QueryError(str(error).splitlines()[0]) from None
-    if len(statements) != 1:
-        raise QueryError(f"a SQL block holds exactly one query; found {len(statements)} statements")
-    if statements[0].type != duckdb.StatementType.SELECT:
-        raise QueryError(f"only queries may run; this is a {statements[0].type.name} statement")
 
 
 class Executor:
@@ -281,7 +270,9 @@ class Executor:
         """
         with self.cursor(board_id, timeout) as cursor:
             _prepare(cursor, sql, relations)
-            return cursor.sql(sql, params=dict(params or {})).to_arrow_table()
+            table = run_select(cursor, sql, params, TABLE_BATCH_ROWS, stream=False)
+            assert isinstance(table, pa.Table)
+            return table
 
     def query_to_file(
         self,
@@ -303,7 +294,8 @@ class Executor:
         """
         with self.cursor(board_id, timeout) as cursor:
             _prepare(cursor, sql, relations)
-            reader = cursor.sql(sql, params=dict(params or {})).to_arrow_reader(BATCH_ROWS)
+            reader = run_select(cursor, sql, params, BATCH_ROWS, stream=True)
+            assert isinstance(reader, pa.RecordBatchReader)
             kept = BatchKeeper(reader, keep_bytes)
             try:
                 content_hash, rows = write_stream_atomic(kept, reader.schema, path, durable=durable)
@@ -345,7 +337,10 @@ class Executor:
 
 def _prepare(cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation] | None) -> None:
     """Check `sql` is one SELECT, and make each relation visible under its name."""
-    only_one_select(cursor, sql)
+    try:
+        only_one_select(cursor, sql)
+    except NotOneSelect as refused:
+        raise QueryError(str(refused)) from None
     for name, relation in (relations or {}).items():
         if isinstance(relation, pa.Table):
             cursor.register(name, relation)
