@@ -22,6 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from ballast_tui.config import Settings
-from ballast_tui.engine.handoff import BatchKeeper, Written
+from ballast_tui.engine.handoff import Written, take_batches
 from ballast_tui.engine.statements import TABLE_BATCH_ROWS, NotOneSelect, only_one_select, run_select
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
@@ -45,6 +46,8 @@ time limit counts from the start of that wait)."""
 BATCH_ROWS = 100_000
 """Rows per batch when a result streams from DuckDB into its Parquet file."""
 Relation: TypeAlias = Path | pa.Table
+TableWriter: TypeAlias = Callable[[pa.Table, Path], "Future[str]"]
+"""Writes a table to a Parquet file on a thread of its own; the future's value is the file's hash."""
 T = TypeVar("T")
 
 
@@ -285,26 +288,29 @@ class Executor:
         *,
         durable: bool = True,
         keep_bytes: int = 0,
+        writer: TableWriter | None = None,
     ) -> Written:
         """`query`, its result streamed batch by batch into the Parquet file `path` (written
         atomically, never whole in memory; fsynced unless `durable=False`).
 
-        With `keep_bytes`, the batches are also kept as an Arrow table while they come to no
-        more than that many bytes (`Written.table`, else None).
+        With `keep_bytes`, a result no larger than that is also kept as an Arrow table
+        (`Written.table`, else None). With `writer` too, such a result is not written here but
+        handed to `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
         """
         with self.cursor(board_id, timeout) as cursor:
             _prepare(cursor, sql, relations)
             reader = run_select(cursor, sql, params, BATCH_ROWS, stream=True)
             assert isinstance(reader, pa.RecordBatchReader)
-            kept = BatchKeeper(reader, keep_bytes)
+            head, whole = take_batches(reader, keep_bytes)
+            table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
+            if table is not None and writer is not None:
+                return Written("", table.num_rows, reader.schema, table, writer(table, path))
+            batches = head if whole else itertools.chain(head, reader)
             try:
-                content_hash, rows = write_stream_atomic(kept, reader.schema, path, durable=durable)
+                content_hash, rows = write_stream_atomic(batches, reader.schema, path, durable=durable)
             except pa.ArrowException as failure:
-                # e.g. INTERVAL or UNION columns, which Parquet cannot hold.
-                raise QueryError(
-                    f"the result cannot be stored ({failure}); cast that column to VARCHAR"
-                ) from None
-            return Written(content_hash, rows, reader.schema, kept.table(reader.schema))
+                raise QueryError(cannot_store(failure)) from None
+            return Written(content_hash, rows, reader.schema, table)
 
     def with_connection(
         self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None
@@ -333,6 +339,11 @@ class Executor:
                 with contextlib.suppress(duckdb.Error):
                     instance.con.close()
             self._instances.clear()
+
+
+def cannot_store(failure: pa.ArrowException) -> str:
+    """The error of a result Parquet cannot hold (e.g. INTERVAL or UNION columns)."""
+    return f"the result cannot be stored ({failure}); cast that column to VARCHAR"
 
 
 def _prepare(cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation] | None) -> None:

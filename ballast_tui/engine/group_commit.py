@@ -50,21 +50,24 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._committing = threading.Lock()
         self._files: list[Path] = []
+        self._synced: list[Path] = []
         self._writes: list[Write] = []
         self._events: list[Event] = []
         self._since: float | None = None
         self._timer: Alarm | None = None
 
-    def add(self, write: Write, event: Event | None = None, file: Path | None = None) -> None:
+    def add(
+        self, write: Write, event: Event | None = None, file: Path | None = None, *, synced: bool = False
+    ) -> None:
         """Queue `write` (and the `file` its rows name, and the `event` announcing it) for the next
-        commit."""
+        commit. A `synced` file was fsynced already (`write_table_synced`): only its directory is."""
         with self._lock:
             if self._since is None:
                 self._since = time.monotonic()
                 self._timer = alarm(SLOW_BLOCK_S, self._commit_later)
             self._writes.append(write)
             if file is not None:
-                self._files.append(file)
+                (self._synced if synced else self._files).append(file)
             if event is not None:
                 self._events.append(event)
 
@@ -91,6 +94,7 @@ class GroupCommit:
         with self._committing:
             with self._lock:
                 files, self._files = self._files, []
+                synced, self._synced = self._synced, []
                 writes, self._writes = self._writes, []
                 events, self._events = self._events, []
                 self._since = None
@@ -99,13 +103,14 @@ class GroupCommit:
                     self._timer = None
             try:
                 if writes:
-                    make_durable(files)
+                    make_durable(files, synced)
                     with self.ws.db.write() as tx:
                         for write in writes:
                             write(tx)
             except BaseException:
                 with self._lock:
                     self._files[:0], self._writes[:0], self._events[:0] = files, writes, events
+                    self._synced[:0] = synced
                     if self._since is None:
                         self._since = time.monotonic()
                 raise

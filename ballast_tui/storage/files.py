@@ -6,7 +6,9 @@ leaves either nothing or a complete file no row names yet, which `sweep`
 removes at the next start. A cascade writes its outputs with `durable=False`
 (renamed into place, not yet fsynced) and makes them durable together with
 `make_durable` before it commits the rows that name them (group commit): a
-crash in between leaves files no row names, swept the same way. Files are
+crash in between leaves files no row names, swept the same way. A small result
+is written by `write_table_synced` on a writer thread while the cascade goes on:
+the file fsynced there, its directory left to `make_durable`. Files are
 0600 and the directories made for them 0700, whatever the umask (`private`).
 """
 
@@ -31,6 +33,7 @@ __all__ = [
     "sweep",
     "write_parquet_atomic",
     "write_stream_atomic",
+    "write_table_synced",
 ]
 
 TMP_SUFFIX = ".tmp"
@@ -90,12 +93,39 @@ def write_stream_atomic(
     return digest, rows
 
 
-def make_durable(paths: Iterable[Path]) -> None:
-    """fsync each file of `paths`, then each of their directories once (their renames).
+def write_table_synced(table: pa.Table, path: Path) -> str:
+    """Write `table` to `path` atomically with the file fsynced (its directory not: `make_durable`
+    with `synced`); return the content hash, as `write_parquet_atomic` gives for the same table.
 
-    What `write_*_atomic(durable=False)` left to do, done for many files at once.
+    The file is encoded in memory and hashed there, so it is not read back to be hashed: for the
+    small results a cascade hands on in memory.
     """
-    directories: dict[Path, None] = {}
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    encoded = sink.getvalue()
+    digest = hashlib.blake2b(memoryview(encoded), digest_size=20).hexdigest()
+    make_dirs(path.parent)
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    try:
+        with open_private(tmp) as out:
+            out.write(memoryview(encoded))
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return digest
+
+
+def make_durable(paths: Iterable[Path], synced: Iterable[Path] = ()) -> None:
+    """fsync each file of `paths`, then the directories of `paths` and `synced` once each (their
+    renames).
+
+    What `write_*_atomic(durable=False)` (and `write_table_synced`, for `synced`) left to do, done
+    for many files at once.
+    """
+    directories: dict[Path, None] = dict.fromkeys(path.parent for path in synced)
     for path in paths:
         fd = os.open(path, os.O_RDONLY)
         try:
