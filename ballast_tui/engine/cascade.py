@@ -17,7 +17,8 @@ one transaction, before the cascade answers. A block's result is handed to the
 blocks downstream of it in the same cascade in memory, without reading its
 file back, where its types are proven to read the same (`handoff`).
 
-A small result's file is written on the writer's thread (`output_writer`)
+A result handed on in memory and large enough for its encoding to matter
+(`WRITE_AHEAD_BYTES`) is written on the writer's thread (`output_writer`)
 while the cascade goes on (`cascade_writes`). A SQL block below it runs at once
 on the handed-on table; whether that run is kept is decided, as always, by its
 fingerprint, once the upstream's file and content hash are there: a run that
@@ -167,9 +168,10 @@ class Cascade:
                 output.table = None
         self.ws.handoff.give(sum(held.values()))
 
-    def _keep_bytes(self) -> int:
-        """How large a result may be to be held in memory (handed on, and written on the writer's
-        thread)."""
+    def _keep_bytes(self, block_id: str) -> int:
+        """How large a result of this block may be to be handed on in memory (0: not at all)."""
+        if not self.persist or block_id not in self._read_later:
+            return 0  # no block of this cascade reads it
         return self.ws.handoff.available()
 
     def _give_back(self, block_id: str) -> None:
@@ -189,10 +191,12 @@ class Cascade:
         self._give_back(block_id)
 
     def _hold(self, block_id: str, produced: pa.Table | Output | None) -> None:
-        """Count a result held in memory (its file being written) against the workspace's budget, or
-        drop the table (its file is read back instead)."""
-        if not isinstance(produced, Output) or produced.table is None or produced.writing is None:
-            return  # not held, or an upstream's output passed on as it is
+        """Count a result handed on in memory against the workspace's budget, or drop it to its file
+        (read back instead)."""
+        if not isinstance(produced, Output) or produced.table is None or produced.path is None:
+            return
+        if produced.run_id is not None:
+            return  # an upstream's output passed on as it is: counted for the upstream
         size = produced.table.nbytes
         if self.ws.handoff.take(size):
             with self._held_lock:
@@ -344,7 +348,7 @@ class Cascade:
                     self.ws.today(),
                     into,
                     durable=False,
-                    keep_bytes=self._keep_bytes() if self.persist else 0,
+                    keep_bytes=self._keep_bytes(block["id"]),
                     writer=self.ws.writer if self.persist else None,
                 )
                 self._hold(block["id"], produced)

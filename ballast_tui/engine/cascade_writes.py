@@ -1,6 +1,6 @@
 """The runs of a cascade whose files are still being written, and how they are settled.
 
-A small result's file is written on the workspace's writer thread
+A large result handed on in memory is written on the workspace's writer thread
 (`output_writer`) while the cascade goes on. Until the file is written, the run
 is pending: its output (with its table) is already in the cascade's result, so
 the blocks below it may run on the table, but its content hash, which their

@@ -45,6 +45,8 @@ shared out between them: each board's DuckDB may use `memory_limit / QUERY_SLOTS
 time limit counts from the start of that wait)."""
 BATCH_ROWS = 100_000
 """Rows per batch when a result streams from DuckDB into its Parquet file."""
+WRITE_AHEAD_BYTES = 256 * 1024
+"""A result kept in memory this large or larger is written on the writer's thread (`query_to_file`)."""
 Relation: TypeAlias = Path | pa.Table
 TableWriter: TypeAlias = Callable[[pa.Table, Path], "Future[str]"]
 """Writes a table to a Parquet file on a thread of its own; the future's value is the file's hash."""
@@ -294,8 +296,9 @@ class Executor:
         atomically, never whole in memory; fsynced unless `durable=False`).
 
         With `keep_bytes`, a result no larger than that is also kept as an Arrow table
-        (`Written.table`, else None). With `writer` too, such a result is not written here but
-        handed to `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
+        (`Written.table`, else None). With `writer` too, such a result of `WRITE_AHEAD_BYTES` or
+        more is not written here but handed to `writer`, which writes it to `path` on a thread of
+        its own (`Written.writing`); a smaller one costs less to write here than to hand over.
         """
         with self.cursor(board_id, timeout) as cursor:
             _prepare(cursor, sql, relations)
@@ -303,7 +306,7 @@ class Executor:
             assert isinstance(reader, pa.RecordBatchReader)
             head, whole = take_batches(reader, keep_bytes)
             table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
-            if table is not None and writer is not None:
+            if table is not None and writer is not None and table.nbytes >= WRITE_AHEAD_BYTES:
                 return Written("", table.num_rows, reader.schema, table, writer(table, path))
             batches = head if whole else itertools.chain(head, reader)
             try:

@@ -63,7 +63,7 @@ class Workspace:
         self.handoff = HandOffBudget()
         """The memory cascades may hold in results handed on to downstream blocks (`handoff`)."""
         self.writer = OutputWriter()
-        """Writes cascades' small results to their files while the cascades go on."""
+        """Writes (and fsyncs) cascades' outputs while the cascades go on."""
         self.live_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         """Every `LiveSession` open on this workspace (to check their access after a revocation)."""
         workers = max(4, 2 * (os.cpu_count() or 1))

@@ -6,10 +6,12 @@ leaves either nothing or a complete file no row names yet, which `sweep`
 removes at the next start. A cascade writes its outputs with `durable=False`
 (renamed into place, not yet fsynced) and makes them durable together with
 `make_durable` before it commits the rows that name them (group commit): a
-crash in between leaves files no row names, swept the same way. A small result
-is written by `write_table_synced` on a writer thread while the cascade goes on:
-the file fsynced there, its directory left to `make_durable`. Files are
-0600 and the directories made for them 0700, whatever the umask (`private`).
+crash in between leaves files no row names, swept the same way. A large result
+handed on in memory is written by `write_table_synced` on a writer thread
+while the cascade goes on: the file fsynced there, its directory left to
+`make_durable`; the other files of a group are fsynced on that thread as they
+come (`fsync_file`), so that at the commit only their directory is left. Files
+are 0600 and the directories made for them 0700, whatever the umask (`private`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "TMP_SUFFIX",
     "file_hash",
     "fsync_dir",
+    "fsync_file",
     "make_durable",
     "sweep",
     "write_parquet_atomic",
@@ -95,13 +98,16 @@ def write_stream_atomic(
 
 def write_table_synced(table: pa.Table, path: Path) -> str:
     """Write `table` to `path` atomically with the file fsynced (its directory not: `make_durable`
-    with `synced`); return the content hash, as `write_parquet_atomic` gives for the same table.
+    with `synced`); return its content hash.
 
-    The file is encoded in memory and hashed there, so it is not read back to be hashed: for the
-    small results a cascade hands on in memory.
+    The bytes are those `write_stream_atomic` writes for the table's batches (a row group per
+    batch), so a result has one content hash whichever way it was written. They are encoded in
+    memory and hashed there, not read back from the file.
     """
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
+    with pq.ParquetWriter(sink, table.schema, compression="zstd") as writer:
+        for batch in table.to_batches():
+            writer.write_batch(batch)
     encoded = sink.getvalue()
     digest = hashlib.blake2b(memoryview(encoded), digest_size=20).hexdigest()
     make_dirs(path.parent)
@@ -118,20 +124,25 @@ def write_table_synced(table: pa.Table, path: Path) -> str:
     return digest
 
 
+def fsync_file(path: Path) -> None:
+    """fsync the file at `path` (its bytes; its name is its directory's: `fsync_dir`)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def make_durable(paths: Iterable[Path], synced: Iterable[Path] = ()) -> None:
     """fsync each file of `paths`, then the directories of `paths` and `synced` once each (their
     renames).
 
-    What `write_*_atomic(durable=False)` (and `write_table_synced`, for `synced`) left to do, done
-    for many files at once.
+    What `write_*_atomic(durable=False)` left to do (and, for `synced` files, fsynced already, what
+    `write_table_synced` or `fsync_file` left), done for many files at once.
     """
     directories: dict[Path, None] = dict.fromkeys(path.parent for path in synced)
     for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(path)
         directories[path.parent] = None
     for directory in directories:
         fsync_dir(directory)
