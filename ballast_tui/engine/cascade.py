@@ -17,9 +17,8 @@ one transaction, before the cascade answers. A block's result is handed to the
 blocks downstream of it in the same cascade in memory, without reading its
 file back, where its types are proven to read the same (`handoff`).
 
-A result handed on in memory and large enough for its encoding to matter
-(`WRITE_AHEAD_BYTES`) is written on the writer's thread (`output_writer`)
-while the cascade goes on (`cascade_writes`). A SQL block below it runs at once
+A result handed on in memory is written on the writer's thread
+(`output_writer`) while the cascade goes on (`cascade_writes`). A SQL block below it runs at once
 on the handed-on table; whether that run is kept is decided, as always, by its
 fingerprint, once the upstream's file and content hash are there: a run that
 proves reusable, or whose upstream could not be stored, is dropped unrecorded.
@@ -201,8 +200,12 @@ class Cascade:
         if self.ws.handoff.take(size):
             with self._held_lock:
                 self._held[block_id] = size
-        else:
-            produced.table = None
+            return
+        produced.table = None
+        if produced.writing is not None:
+            # The blocks below read its file: wait until it is there (a failure is the settle's).
+            with contextlib.suppress(Exception):
+                produced.writing.durable.result()
 
     def _run_ordered(self, order: list[str], forced: set[str]) -> None:
         in_set = set(order)
@@ -367,6 +370,6 @@ class Cascade:
         if isinstance(produced, Output) and produced.path is not None:
             if produced.writing is not None:
                 with contextlib.suppress(Exception):
-                    produced.writing.result()
+                    produced.writing.durable.result()  # the file is in place (or never will be)
             produced.path.unlink(missing_ok=True)
         self._give_back(block_id)

@@ -1,6 +1,6 @@
 """The runs of a cascade whose files are still being written, and how they are settled.
 
-A large result handed on in memory is written on the workspace's writer thread
+A result handed on in memory is written on the workspace's writer thread
 (`output_writer`) while the cascade goes on. Until the file is written, the run
 is pending: its output (with its table) is already in the cascade's result, so
 the blocks below it may run on the table, but its content hash, which their
@@ -97,7 +97,7 @@ class PendingWrites:
             self._pending[block_id] = pending
         writing = pending.output.writing
         assert writing is not None
-        writing.add_done_callback(lambda _: self._settle_written(block_id))
+        writing.content_hash.add_done_callback(lambda _: self._settle_written(block_id))
 
     def writing(self, block_ids: Iterable[str]) -> bool:
         """Whether any of these blocks' runs is pending."""
@@ -125,7 +125,7 @@ class PendingWrites:
             writing = pending.output.writing
             if writing is not None:
                 with contextlib.suppress(pa.ArrowException):
-                    writing.result()  # raises what the writer could not do but an unstorable type
+                    writing.content_hash.result()  # raises what the writer could not do but a type
             with self._lock:
                 pending = self._pending.pop(block_id, None)
                 if pending is not None:  # else the writer's thread recorded it meanwhile
@@ -146,7 +146,7 @@ class PendingWrites:
                 return
             writing = pending.output.writing
             assert writing is not None
-            failure = writing.exception()
+            failure = writing.content_hash.exception()
             if failure is not None and not isinstance(failure, pa.ArrowException):
                 return  # left for `settle`, which raises it on the cascade's thread
             del self._pending[block_id]
@@ -167,7 +167,7 @@ class PendingWrites:
         writing = output.writing
         assert writing is not None
         output.writing = None
-        failure = writing.exception()
+        failure = writing.content_hash.exception()
         if failure is not None:
             if not isinstance(failure, pa.ArrowException):
                 raise failure
@@ -185,7 +185,7 @@ class PendingWrites:
             )
             self._settled(block_id, False)
             return
-        output.content_hash = writing.result()
+        output.content_hash = writing.content_hash.result()
         self.records.record(
             pending.block,
             pending.fingerprint,
@@ -197,6 +197,6 @@ class PendingWrites:
             run.duration_ms,
             run.trace,
             run.into,
-            synced=True,
+            durable=writing.durable,
         )
         self._settled(block_id, True)

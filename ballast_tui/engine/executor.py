@@ -22,7 +22,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ import duckdb
 import pyarrow as pa
 
 from ballast_tui.config import Settings
-from ballast_tui.engine.handoff import Written, take_batches
+from ballast_tui.engine.handoff import Written, survives_parquet, take_batches
+from ballast_tui.engine.output_writer import WriteAhead
 from ballast_tui.engine.statements import TABLE_BATCH_ROWS, NotOneSelect, only_one_select, run_select
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
@@ -45,11 +45,9 @@ shared out between them: each board's DuckDB may use `memory_limit / QUERY_SLOTS
 time limit counts from the start of that wait)."""
 BATCH_ROWS = 100_000
 """Rows per batch when a result streams from DuckDB into its Parquet file."""
-WRITE_AHEAD_BYTES = 256 * 1024
-"""A result kept in memory this large or larger is written on the writer's thread (`query_to_file`)."""
 Relation: TypeAlias = Path | pa.Table
-TableWriter: TypeAlias = Callable[[pa.Table, Path], "Future[str]"]
-"""Writes a table to a Parquet file on a thread of its own; the future's value is the file's hash."""
+TableWriter: TypeAlias = Callable[[pa.Table, Path], WriteAhead]
+"""Writes a table to a Parquet file on a thread of its own (`OutputWriter`)."""
 T = TypeVar("T")
 
 
@@ -296,9 +294,9 @@ class Executor:
         atomically, never whole in memory; fsynced unless `durable=False`).
 
         With `keep_bytes`, a result no larger than that is also kept as an Arrow table
-        (`Written.table`, else None). With `writer` too, such a result of `WRITE_AHEAD_BYTES` or
-        more is not written here but handed to `writer`, which writes it to `path` on a thread of
-        its own (`Written.writing`); a smaller one costs less to write here than to hand over.
+        (`Written.table`, else None). With `writer` too, such a result whose types read the same
+        from the table as from the file (`survives_parquet`) is not written here but handed to
+        `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
         """
         with self.cursor(board_id, timeout) as cursor:
             _prepare(cursor, sql, relations)
@@ -306,7 +304,11 @@ class Executor:
             assert isinstance(reader, pa.RecordBatchReader)
             head, whole = take_batches(reader, keep_bytes)
             table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
-            if table is not None and writer is not None and table.nbytes >= WRITE_AHEAD_BYTES:
+            if (
+                table is not None
+                and writer is not None
+                and survives_parquet(reader.schema)  # else the blocks below read the file, once written
+            ):
                 return Written("", table.num_rows, reader.schema, table, writer(table, path))
             batches = head if whole else itertools.chain(head, reader)
             try:

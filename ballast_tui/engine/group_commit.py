@@ -52,20 +52,24 @@ class GroupCommit:
         self._committing = threading.Lock()
         self._files: list[Path] = []
         self._syncing: list[tuple[Path, Future[None]]] = []
-        self._synced: list[Path] = []
         self._writes: list[Write] = []
         self._events: list[Event] = []
         self._since: float | None = None
         self._timer: Alarm | None = None
 
     def add(
-        self, write: Write, event: Event | None = None, file: Path | None = None, *, synced: bool = False
+        self,
+        write: Write,
+        event: Event | None = None,
+        file: Path | None = None,
+        *,
+        durable: Future[None] | None = None,
     ) -> None:
         """Queue `write` (and the `file` its rows name, and the `event` announcing it) for the next
-        commit. The file is fsynced on the writer's thread from now on; a `synced` file was fsynced
-        already (`write_table_synced`): only its directory is, at the commit."""
-        syncing: Future[None] | None = None
-        if file is not None and not synced:
+        commit. The file is fsynced on the writer's thread from now on, or is being written and
+        fsynced there (done when `durable` is); at the commit only its directory is left."""
+        syncing = durable
+        if file is not None and syncing is None:
             with contextlib.suppress(RuntimeError):  # the writer is shut down: fsynced at the commit
                 syncing = self.ws.writer.sync(file)
         with self._lock:
@@ -76,7 +80,7 @@ class GroupCommit:
             if file is not None and syncing is not None:
                 self._syncing.append((file, syncing))
             elif file is not None:
-                (self._synced if synced else self._files).append(file)
+                self._files.append(file)
             if event is not None:
                 self._events.append(event)
 
@@ -104,7 +108,6 @@ class GroupCommit:
             with self._lock:
                 files, self._files = self._files, []
                 syncing, self._syncing = self._syncing, []
-                synced, self._synced = self._synced, []
                 writes, self._writes = self._writes, []
                 events, self._events = self._events, []
                 self._since = None
@@ -114,15 +117,15 @@ class GroupCommit:
             try:
                 if writes:
                     for _, fsynced in syncing:
-                        fsynced.result()  # raises what fsync raised
-                    make_durable(files, [*synced, *(path for path, _ in syncing)])
+                        fsynced.result()  # raises what writing or fsyncing the file raised
+                    make_durable(files, [path for path, _ in syncing])
                     with self.ws.db.write() as tx:
                         for write in writes:
                             write(tx)
             except BaseException:
                 with self._lock:
                     self._files[:0], self._writes[:0], self._events[:0] = files, writes, events
-                    self._synced[:0], self._syncing[:0] = synced, syncing
+                    self._syncing[:0] = syncing
                     if self._since is None:
                         self._since = time.monotonic()
                 raise

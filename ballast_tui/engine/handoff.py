@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pyarrow as pa
+
+from ballast_tui.engine.output_writer import WriteAhead
 
 HANDOFF_BYTES = 64 * 1024 * 1024
 """The memory all cascades of a workspace may hold in outputs handed on in memory, together."""
@@ -108,15 +109,15 @@ class Written:
     """A result written to its Parquet file: its content hash, rows and schema, and the result
     itself when it was kept in memory.
 
-    With `writing`, the file is still being written (on a writer thread): the content hash is
-    that future's, and `content_hash` is empty until then.
+    With `writing`, the file is still being written (on the writer's thread): the content hash
+    is its future's, and `content_hash` is empty until then.
     """
 
     content_hash: str
     rows: int
     schema: pa.Schema
     table: pa.Table | None = None
-    writing: Future[str] | None = None
+    writing: WriteAhead | None = None
 
 
 def take_batches(reader: Iterable[pa.RecordBatch], limit: int) -> tuple[list[pa.RecordBatch], bool]:

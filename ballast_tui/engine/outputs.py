@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pyarrow.parquet as pq
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, chart_columns, resolve_daterange
 from ballast_tui.engine.executor import Executor, QueryError, Relation, TableWriter
 from ballast_tui.engine.handoff import survives_parquet
+from ballast_tui.engine.output_writer import WriteAhead
 
 _SIMPLE_TYPES = {
     "int8": "TINYINT",
@@ -75,7 +75,7 @@ class Output:
     path: Path | None = None
     table: pa.Table | None = None
     run_id: str | None = None
-    writing: Future[str] | None = None
+    writing: WriteAhead | None = None
     """While its file is still being written (`output_writer`): the file's content hash to come;
     `content_hash` is empty until the cascade settles it."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,12 +119,12 @@ class RunRecorder:
         remote: list[dict[str, Any]] | None = None,
         written: Path | None = None,
         *,
-        synced: bool = False,
+        durable: Future[None] | None = None,
     ) -> None:
         """Store the block's run (its output file first), set the block's state, announce the run.
 
-        `written` is the file the block's query streamed its result into, if it did; `synced` when
-        that file is fsynced already (written on the writer's thread).
+        `written` is the file the block's query streamed its result into, if it did; `durable` is
+        done when the writer's thread has it in place and fsynced, if it writes it.
         """
         run_id = new_id("run")
         output: Output | None = None
@@ -191,7 +192,7 @@ class RunRecorder:
             row_count=output.row_count if output else None,
             duration_ms=duration_ms,
             error=error,
-            synced=synced,
+            durable=durable,
         )
 
     def mark_upstream_error(self, block: Mapping[str, Any]) -> None:
@@ -216,8 +217,10 @@ class RunRecorder:
             error=UPSTREAM_FAILED,
         )
 
-    def _finished(self, write: Write, file: Path | None, *, synced: bool = False, **payload: Any) -> None:
-        """Queue the block's rows (naming `file`, fsynced already if `synced`) and its `run_finished`
-        for the group commit."""
+    def _finished(
+        self, write: Write, file: Path | None, *, durable: Future[None] | None = None, **payload: Any
+    ) -> None:
+        """Queue the block's rows (naming `file`, made `durable` by the writer if it writes it) and
+        its `run_finished` for the group commit."""
         event = RunFinished(dashboard_id=self.board_id, actor=self.actor, **payload)
-        self.group.add(write, event, file, synced=synced)
+        self.group.add(write, event, file, durable=durable)
