@@ -1,8 +1,9 @@
 """Writing and fsyncing a cascade's outputs on threads of their own.
 
 A result held in memory for the blocks below it (`handoff`) need not hold up
-its cascade while it is encoded, hashed, written and fsynced: the writer does
-that while the blocks below it already run on the table (`cascade`). The files
+its cascade while its file is written and fsynced, nor, when it is large, while
+it is encoded and hashed: the writer does that while the blocks below it
+already run on the table (`cascade`). The files
 a cascade wrote itself are fsynced here as they come (`group_commit`), while
 the cascade goes on. Either way, the group waits for the writer before it
 commits the rows that name the files, so nothing acknowledged is lost.
@@ -20,6 +21,9 @@ from ballast_tui.storage.files import encode_table, fsync_file, place_synced
 
 WRITER_THREADS = 2
 """Files written at once, across every cascade of the workspace."""
+ENCODE_HERE_BYTES = 256 * 1024
+"""A table smaller than this is encoded and hashed on the calling thread (well under a millisecond,
+less than handing it over costs); only its file is written on the writer's thread."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,20 @@ class OutputWriter:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ballast-writer")
 
     def __call__(self, table: pa.Table, path: Path) -> WriteAhead:
-        """Start writing `table` to `path` (`encode_table`, then `place_synced`)."""
+        """Start writing `table` to `path` (`encode_table`, then `place_synced`); a small table's
+        content hash is known on return (`ENCODE_HERE_BYTES`)."""
         ahead = WriteAhead()
-        self._pool.submit(_write, table, path, ahead)
+        if table.nbytes >= ENCODE_HERE_BYTES:
+            self._pool.submit(_write, table, path, ahead)
+            return ahead
+        try:
+            encoded, content_hash = encode_table(table)
+        except BaseException as failure:  # e.g. a type Parquet cannot hold
+            ahead.content_hash.set_exception(failure)
+            ahead.durable.set_exception(failure)
+            return ahead
+        ahead.content_hash.set_result(content_hash)
+        self._pool.submit(_place, encoded, path, ahead)
         return ahead
 
     def sync(self, path: Path) -> Future[None]:
@@ -60,6 +75,10 @@ def _write(table: pa.Table, path: Path, ahead: WriteAhead) -> None:
         ahead.durable.set_exception(failure)
         return
     ahead.content_hash.set_result(content_hash)
+    _place(encoded, path, ahead)
+
+
+def _place(encoded: pa.Buffer, path: Path, ahead: WriteAhead) -> None:
     try:
         place_synced(encoded, path)
     except BaseException as failure:  # e.g. a full disk
