@@ -49,6 +49,7 @@ from ballast_tui.engine.events import RunStarted
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.group_commit import GroupCommit
 from ballast_tui.engine.ids import new_id
+from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
 from ballast_tui.engine.outputs import Output, compute, source_query
 from ballast_tui.engine.run_records import RunRecorder
 from ballast_tui.engine.workspace import Workspace
@@ -168,9 +169,12 @@ class Cascade:
         self.ws.handoff.give(sum(held.values()))
 
     def _keep_bytes(self, block_id: str) -> int:
-        """How large a result of this block may be to be handed on in memory (0: not at all)."""
-        if not self.persist or block_id not in self._read_later:
-            return 0  # no block of this cascade reads it
+        """How large a result of this block may be to be held in memory: to be handed on, or, when
+        no block of this cascade reads it, only while its file is written (a small one)."""
+        if not self.persist:
+            return 0
+        if block_id not in self._read_later:
+            return min(ENCODE_HERE_BYTES, self.ws.handoff.available())
         return self.ws.handoff.available()
 
     def _give_back(self, block_id: str) -> None:
