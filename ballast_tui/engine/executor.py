@@ -33,7 +33,13 @@ import pyarrow as pa
 from ballast_tui.config import Settings
 from ballast_tui.engine.handoff import Written, survives_parquet, take_batches
 from ballast_tui.engine.output_writer import WriteAhead
-from ballast_tui.engine.statements import TABLE_BATCH_ROWS, NotOneSelect, only_one_select, run_select
+from ballast_tui.engine.statements import (
+    TABLE_BATCH_ROWS,
+    NotOneSelect,
+    Relation,
+    only_one_select,
+    run_reading,
+)
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
 
@@ -45,7 +51,17 @@ shared out between them: each board's DuckDB may use `memory_limit / QUERY_SLOTS
 time limit counts from the start of that wait)."""
 BATCH_ROWS = 100_000
 """Rows per batch when a result streams from DuckDB into its Parquet file."""
-Relation: TypeAlias = Path | pa.Table
+__all__ = [
+    "Alarm",
+    "Executor",
+    "QueryError",
+    "Relation",
+    "TableWriter",
+    "alarm",
+    "cannot_store",
+    "parse_bytes",
+]
+
 TableWriter: TypeAlias = Callable[[pa.Table, Path], WriteAhead]
 """Writes a table to a Parquet file on a thread of its own (`OutputWriter`)."""
 T = TypeVar("T")
@@ -123,14 +139,6 @@ _WATCHDOG = _Watchdog()
 def alarm(delay: float, action: Callable[[], None]) -> Alarm:
     """Call `action` after `delay` seconds from the shared watchdog thread, unless cancelled first."""
     return _WATCHDOG.schedule(delay, action)
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class Executor:
@@ -272,8 +280,8 @@ class Executor:
         Call from a worker thread, never from an event loop.
         """
         with self.cursor(board_id, timeout) as cursor:
-            _prepare(cursor, sql, relations)
-            table = run_select(cursor, sql, params, TABLE_BATCH_ROWS, stream=False)
+            _check(cursor, sql)
+            table, _ = run_reading(cursor, sql, relations or {}, params, TABLE_BATCH_ROWS, stream=False)
             assert isinstance(table, pa.Table)
             return table
 
@@ -299,8 +307,9 @@ class Executor:
         `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
         """
         with self.cursor(board_id, timeout) as cursor:
-            _prepare(cursor, sql, relations)
-            reader = run_select(cursor, sql, params, BATCH_ROWS, stream=True)
+            _check(cursor, sql)
+            # `_registered` holds the tables the reader reads: it lives until the reader is read out.
+            reader, _registered = run_reading(cursor, sql, relations or {}, params, BATCH_ROWS, stream=True)
             assert isinstance(reader, pa.RecordBatchReader)
             head, whole = take_batches(reader, keep_bytes)
             table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
@@ -351,20 +360,12 @@ def cannot_store(failure: pa.ArrowException) -> str:
     return f"the result cannot be stored ({failure}); cast that column to VARCHAR"
 
 
-def _prepare(cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation] | None) -> None:
-    """Check `sql` is one SELECT, and make each relation visible under its name."""
+def _check(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but one SELECT, with the message for the user."""
     try:
         only_one_select(cursor, sql)
     except NotOneSelect as refused:
         raise QueryError(str(refused)) from None
-    for name, relation in (relations or {}).items():
-        if isinstance(relation, pa.Table):
-            cursor.register(name, relation)
-        else:
-            cursor.execute(
-                f"CREATE OR REPLACE TEMP VIEW {_quote_ident(name)} AS "
-                f"SELECT * FROM read_parquet({_quote_literal(str(relation))})"
-            )
 
 
 _UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}

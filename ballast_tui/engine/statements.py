@@ -1,6 +1,6 @@
 """Running one checked SELECT on a DuckDB cursor, with as little fixed cost as DuckDB allows.
 
-Two costs of a small query are the engine's, not DuckDB's work:
+Three costs of a small query are the engine's, not DuckDB's work:
 
 - the one-SELECT check (`only_one_select`) parses the text again on every run;
   its verdict depends on the text alone, so a text that passed is remembered
@@ -12,6 +12,16 @@ Two costs of a small query are the engine's, not DuckDB's work:
   `run_select` hands it straight to DuckDB's own submit step (`duckdb._seam`,
   the function the relation calls to run it; same parameters, same errors,
   same Arrow). Where a DuckDB lacks that step, the relation is used.
+- the names a query reads (its upstream blocks' outputs, its sources) were
+  each a temporary view made for the query, a catalog entry DuckDB creates and
+  binds (about 0.3 ms each). `run_reading` names them as common table
+  expressions in front of the query instead, the way DuckDB's own
+  `DuckDBPyRelation.query` names a relation: `WITH "t0" AS NOT MATERIALIZED
+  (SELECT * FROM <the table>) <the query as written>`. The query binds to the
+  same columns and types and runs the same plan (a view is inlined the same
+  way). A query that takes no such prefix (its own WITH, DESCRIBE, SUMMARIZE)
+  and any query the prefixed text fails to parse or bind runs as before, over
+  views, so what it answers and the errors a user reads are the query's own.
 """
 
 from __future__ import annotations
@@ -19,17 +29,22 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
 
-try:  # DuckDB 2.0's own step from a statement's text to its result
+try:  # DuckDB 2.0's own steps from a statement's text to its result, and from a table to a name
     from duckdb import _seam
 
     _SUBMIT: Callable[..., Any] | None = getattr(_seam, "submit", None)
+    _REGISTER: Callable[..., Any] | None = getattr(_seam, "register_source", None)
 except ImportError:  # pragma: no cover - another DuckDB
-    _SUBMIT = None
+    _SUBMIT = _REGISTER = None
+
+Relation: TypeAlias = Path | pa.Table
+"""What a query reads under a name: a Parquet file, or an Arrow table handed on in memory."""
 
 TABLE_BATCH_ROWS = 131072
 """Rows per record batch of a whole result (`run_select(stream=False)`), DuckDB's default."""
@@ -83,3 +98,82 @@ def run_select(
         return result.arrow_reader() if stream else result.arrow_table()
     relation = cursor.sql(sql, params=values or {})
     return relation.to_arrow_reader(batch_rows) if stream else relation.to_arrow_table(batch_rows)
+
+
+_BIND_ERRORS = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
+"""Errors raised before a statement runs: the prefixed text is given up for views, at no cost."""
+
+
+def run_reading(
+    cursor: duckdb.DuckDBPyConnection,
+    sql: str,
+    relations: Mapping[str, Relation],
+    params: Mapping[str, Any] | None,
+    batch_rows: int,
+    *,
+    stream: bool,
+) -> tuple[pa.RecordBatchReader | pa.Table, list[object]]:
+    """`run_select` of a checked SELECT with `relations` visible by name; also what must stay
+    referenced until a streamed result is read out (the tables' registrations)."""
+    if relations and _SUBMIT is not None and _REGISTER is not None and not _opens_with_with(sql):
+        kept: list[object] = []
+        prefixed = _named_in_front(cursor, sql, relations, kept)
+        if _one_select(cursor, prefixed):
+            try:
+                return run_select(cursor, prefixed, params, batch_rows, stream=stream), kept
+            except _BIND_ERRORS:
+                pass  # e.g. a statement DuckDB takes no WITH in front of: over views instead
+    register_views(cursor, relations)
+    return run_select(cursor, sql, params, batch_rows, stream=stream), []
+
+
+def register_views(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Relation]) -> None:
+    """Make each relation visible on the cursor under its name, as a temporary view."""
+    for name, relation in relations.items():
+        if isinstance(relation, pa.Table):
+            cursor.register(name, relation)
+        else:
+            cursor.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {_read_file(relation)}")
+
+
+def _named_in_front(
+    cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation], kept: list[object]
+) -> str:
+    assert _REGISTER is not None
+    named: list[str] = []
+    for name, relation in relations.items():
+        if isinstance(relation, pa.Table):
+            handle = _REGISTER(cursor, relation)
+            kept.append(handle)
+            body = f"SELECT * FROM {quote_ident(handle.name)}"
+        else:
+            body = _read_file(relation)
+        named.append(f"{quote_ident(name)} AS NOT MATERIALIZED ({body})")
+    return f"WITH {', '.join(named)} {sql}"
+
+
+def _opens_with_with(sql: str) -> bool:
+    """Whether the query starts with its own WITH (it takes no second one in front)."""
+    return sql.lstrip()[:4].lower() == "with"
+
+
+def _one_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    try:
+        statements = cursor.extract_statements(sql)
+    except duckdb.Error:
+        return False
+    return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
+
+
+def _read_file(path: Path) -> str:
+    return f"SELECT * FROM read_parquet({quote_literal(str(path))})"
+
+
+def quote_ident(name: str) -> str:
+    """`name` as a DuckDB identifier, always double-quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """`text` as a DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
