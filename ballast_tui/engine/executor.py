@@ -36,6 +36,7 @@ from ballast_tui.engine.output_writer import WriteAhead
 from ballast_tui.engine.statements import (
     TABLE_BATCH_ROWS,
     NotOneSelect,
+    Reading,
     Relation,
     only_one_select,
     run_reading,
@@ -281,9 +282,9 @@ class Executor:
         """
         with self.cursor(board_id, timeout) as cursor:
             _check(cursor, sql)
-            table, _ = run_reading(cursor, sql, relations or {}, params, TABLE_BATCH_ROWS, stream=False)
-            assert isinstance(table, pa.Table)
-            return table
+            reading = run_reading(cursor, sql, relations or {}, params, TABLE_BATCH_ROWS, stream=False)
+            assert isinstance(reading.result, pa.Table)
+            return reading.result
 
     def query_to_file(
         self,
@@ -308,23 +309,33 @@ class Executor:
         """
         with self.cursor(board_id, timeout) as cursor:
             _check(cursor, sql)
-            # `_registered` holds the tables the reader reads: it lives until the reader is read out.
-            reader, _registered = run_reading(cursor, sql, relations or {}, params, BATCH_ROWS, stream=True)
-            assert isinstance(reader, pa.RecordBatchReader)
-            head, whole = take_batches(reader, keep_bytes)
-            table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
-            if (
-                table is not None
-                and writer is not None
-                and survives_parquet(reader.schema)  # else the blocks below read the file, once written
-            ):
-                return Written("", table.num_rows, reader.schema, table, writer(table, path))
-            batches = head if whole else itertools.chain(head, reader)
+            reading = run_reading(cursor, sql, relations or {}, params, BATCH_ROWS, stream=True)
             try:
-                content_hash, rows = write_stream_atomic(batches, reader.schema, path, durable=durable)
-            except pa.ArrowException as failure:
-                raise QueryError(cannot_store(failure)) from None
-            return Written(content_hash, rows, reader.schema, table)
+                return self._write(reading, path, durable=durable, keep_bytes=keep_bytes, writer=writer)
+            except duckdb.Error as error:
+                raise reading.own_error(error) from None
+
+    @staticmethod
+    def _write(
+        reading: Reading, path: Path, *, durable: bool, keep_bytes: int, writer: TableWriter | None
+    ) -> Written:
+        """Read a streamed result out: held whole and handed to `writer`, or written here."""
+        reader = reading.result
+        assert isinstance(reader, pa.RecordBatchReader)
+        head, whole = take_batches(reader, keep_bytes)
+        table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
+        if (
+            table is not None
+            and writer is not None
+            and survives_parquet(reader.schema)  # else the blocks below read the file, once written
+        ):
+            return Written("", table.num_rows, reader.schema, table, writer(table, path))
+        batches = head if whole else itertools.chain(head, reader)
+        try:
+            content_hash, rows = write_stream_atomic(batches, reader.schema, path, durable=durable)
+        except pa.ArrowException as failure:
+            raise QueryError(cannot_store(failure)) from None
+        return Written(content_hash, rows, reader.schema, table)
 
     def with_connection(
         self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None

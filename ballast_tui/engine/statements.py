@@ -19,16 +19,19 @@ Three costs of a small query are the engine's, not DuckDB's work:
   `DuckDBPyRelation.query` names a relation: `WITH "t0" AS NOT MATERIALIZED
   (SELECT * FROM <the table>) <the query as written>`. The query binds to the
   same columns and types and runs the same plan (a view is inlined the same
-  way). A query that takes no such prefix (its own WITH, DESCRIBE, SUMMARIZE)
-  and any query the prefixed text fails to parse or bind runs as before, over
-  views, so what it answers and the errors a user reads are the query's own.
+  way). The names stand on a line of their own, and an error's `LINE n:` is
+  counted back, so a user reads the error of the query as written. A query that
+  takes no such prefix (its own WITH, DESCRIBE, SUMMARIZE), and any the prefixed
+  text fails to parse or bind, runs as before, over views.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -104,6 +107,33 @@ _BIND_ERRORS = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogEx
 """Errors raised before a statement runs: the prefixed text is given up for views, at no cost."""
 
 
+@dataclass
+class Reading:
+    """A query's result (a reader of batches, or a table), what must stay referenced until it is
+    read out (the tables' registrations), and how many lines were put in front of the query."""
+
+    result: pa.RecordBatchReader | pa.Table
+    kept: list[object] = field(default_factory=list)
+    lines_before: int = 0
+
+    def own_error(self, error: duckdb.Error) -> duckdb.Error:
+        """`error` as the query alone would have raised it: its `LINE n:` counted in the query."""
+        return _counted_back(error, self.lines_before)
+
+
+_LINE = re.compile(r"LINE (\d+):")
+
+
+def _counted_back(error: duckdb.Error, lines: int) -> duckdb.Error:
+    if not lines:
+        return error
+    text = _LINE.sub(lambda m: f"LINE {int(m.group(1)) - lines}:", str(error))
+    try:
+        return type(error)(text)
+    except TypeError:  # pragma: no cover - an exception that takes other arguments
+        return error
+
+
 def run_reading(
     cursor: duckdb.DuckDBPyConnection,
     sql: str,
@@ -112,19 +142,25 @@ def run_reading(
     batch_rows: int,
     *,
     stream: bool,
-) -> tuple[pa.RecordBatchReader | pa.Table, list[object]]:
-    """`run_select` of a checked SELECT with `relations` visible by name; also what must stay
-    referenced until a streamed result is read out (the tables' registrations)."""
+) -> Reading:
+    """`run_select` of a checked SELECT with `relations` visible by name.
+
+    An error raised by the result once read (`Reading.own_error`) names the query's own lines.
+    """
     if relations and _SUBMIT is not None and _REGISTER is not None and not _opens_with_with(sql):
         kept: list[object] = []
         prefixed = _named_in_front(cursor, sql, relations, kept)
-        if _one_select(cursor, prefixed):
+        if prefixed is not None and _one_select(cursor, prefixed):
             try:
-                return run_select(cursor, prefixed, params, batch_rows, stream=stream), kept
+                result = run_select(cursor, prefixed, params, batch_rows, stream=stream)
             except _BIND_ERRORS:
                 pass  # e.g. a statement DuckDB takes no WITH in front of: over views instead
+            except duckdb.Error as error:
+                raise _counted_back(error, 1) from None
+            else:
+                return Reading(result, kept, 1)
     register_views(cursor, relations)
-    return run_select(cursor, sql, params, batch_rows, stream=stream), []
+    return Reading(run_select(cursor, sql, params, batch_rows, stream=stream))
 
 
 def register_views(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Relation]) -> None:
@@ -138,8 +174,14 @@ def register_views(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Re
 
 def _named_in_front(
     cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation], kept: list[object]
-) -> str:
+) -> str | None:
+    """`WITH <relations by name>` on a line of its own, then the query as written (None when a name
+    or a path would not fit on one line)."""
     assert _REGISTER is not None
+    if any("\n" in name or "\r" in name for name in relations) or any(
+        isinstance(r, Path) and ("\n" in str(r) or "\r" in str(r)) for r in relations.values()
+    ):
+        return None
     named: list[str] = []
     for name, relation in relations.items():
         if isinstance(relation, pa.Table):
@@ -149,7 +191,7 @@ def _named_in_front(
         else:
             body = _read_file(relation)
         named.append(f"{quote_ident(name)} AS NOT MATERIALIZED ({body})")
-    return f"WITH {', '.join(named)} {sql}"
+    return f"WITH {', '.join(named)}\n{sql}"
 
 
 def _opens_with_with(sql: str) -> bool:

@@ -14,13 +14,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ballast_tui.engine.events import Event, RunFinished, RunStarted
 from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
-from ballast_tui.engine.statements import NotOneSelect, only_one_select, run_select
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.files import encode_table, file_hash, place_synced, write_stream_atomic
 from tests.conftest import ToolClient
@@ -188,44 +186,3 @@ def test_a_reuse_lookup_reads_one_index_entry_whatever_the_history(
     # Not `runs_by_block` (every run of the block, newest first, checked one by one).
     assert "runs_by_fingerprint (block_id=? AND fingerprint=? AND status=?)" in plan
     assert "TEMP B-TREE" not in plan
-
-
-def test_a_query_runs_the_same_through_duckdbs_submit_step_as_through_a_relation() -> None:
-    con = duckdb.connect(":memory:", config={"python_enable_replacements": False})
-    cursor = con.cursor()
-    cases: list[tuple[str, dict[str, Any] | None]] = [
-        ("select $a as a, [1, 2] as l, {'k': 'v'} as s, 1.5::DECIMAL(9,2) as d", {"a": 7}),
-        ("select range as v, range::VARCHAR as t from range(300000)", None),
-        ("from range(3) select range * 2 as x", None),
-        ("select 1 as a, 2 as a", None),
-    ]
-    for sql, params in cases:
-        expected = cursor.sql(sql, params=params or {}).to_arrow_table()
-        streamed = run_select(cursor, sql, params, 100_000, stream=True)
-        assert isinstance(streamed, pa.RecordBatchReader)
-        assert streamed.read_all() == expected
-        assert run_select(cursor, sql, params, 100_000, stream=False) == expected
-    for sql, params in [("select $a as a", {"a": 1, "b": 2}), ("select $a as a", None), ("selec 1", None)]:
-        for stream in (True, False):
-            try:
-                run_select(cursor, sql, params, 100, stream=stream)
-            except duckdb.Error as error:
-                assert type(error).__name__.endswith("Exception")
-            else:
-                raise AssertionError(f"{sql!r} with {params} ran")
-    con.close()
-
-
-def test_a_text_refused_as_not_one_select_is_refused_every_time() -> None:
-    con = duckdb.connect(":memory:")
-    for text in ("select 1; select 2", "copy (select 1) to 'x.csv'", "select 1"):
-        outcomes = []
-        for _ in range(2):
-            try:
-                only_one_select(con, text)
-                outcomes.append("ok")
-            except NotOneSelect as refused:
-                outcomes.append(str(refused))
-        assert outcomes[0] == outcomes[1]
-        assert (outcomes[0] == "ok") == (text == "select 1")
-    con.close()
