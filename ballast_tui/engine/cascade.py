@@ -17,34 +17,46 @@ one transaction, before the cascade answers. A block's result is handed to the
 blocks downstream of it in the same cascade in memory, without reading its
 file back, where its types are proven to read the same (`handoff`).
 
+A result handed on in memory is written on the writer's thread
+(`output_writer`) while the cascade goes on (`cascade_writes`). A SQL block below it runs at once
+on the handed-on table; whether that run is kept is decided, as always, by its
+fingerprint, once the upstream's file and content hash are there: a run that
+proves reusable, or whose upstream could not be stored, is dropped unrecorded.
+
 This module schedules and executes; what a block reads and its fingerprint
 are in `cascade_inputs`, what is recorded for it in `run_records`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from ballast_tui.engine.blocks import CONTROL_TYPES
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.cascade_inputs import BlockInputs
+from ballast_tui.engine.cascade_writes import Executed, PendingWrites
 from ballast_tui.engine.events import RunStarted
 from ballast_tui.engine.executor import QueryError
 from ballast_tui.engine.group_commit import GroupCommit
 from ballast_tui.engine.ids import new_id
+from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
 from ballast_tui.engine.outputs import Output, compute, source_query
 from ballast_tui.engine.run_records import RunRecorder
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.db import utcnow
+
+if TYPE_CHECKING:
+    from ballast_tui.engine.remote.runner import RemoteRun
 
 
 @dataclass
@@ -68,6 +80,28 @@ class CascadeResult:
             "failed": self.failed,
             "upstream_error": self.upstream_error,
         }
+
+
+class _Start:
+    """Whether a block running early was announced as started while it still ran."""
+
+    def __init__(self, announce: Callable[[], None]) -> None:
+        self._announce = announce
+        self._lock = threading.Lock()
+        self._running = True
+        self.announced = False
+
+    def while_running(self) -> None:
+        """Its upstreams are settled: announce it if it still runs."""
+        with self._lock:
+            if self._running and not self.announced:
+                self.announced = True
+                self._announce()
+
+    def ran(self) -> None:
+        """Its early run is over: from now on it is announced (or not) by the cascade."""
+        with self._lock:
+            self._running = False
 
 
 class Cascade:
@@ -99,7 +133,9 @@ class Cascade:
         self.records = RunRecorder(
             ws, board_id, self.result, trigger=trigger, actor=actor, persist=persist, group=self.group
         )
+        self.pending = PendingWrites(self.records, self.result, self._written)
         self._read_later: set[str] = set()
+        self._in_set: set[str] = set()
         self._held: dict[str, int] = {}
         self._held_lock = threading.Lock()
 
@@ -107,7 +143,7 @@ class Cascade:
         """Run `block_ids` (the caller chose the set), forcing execution of `force`."""
         order = self.g.ordered(block_ids)
         forced = set(force)
-        in_set = set(order)
+        in_set = self._in_set = set(order)
         self._read_later = {up for b in order for up in self.g.upstream_ids[b] if up in in_set}
         lock = self.ws.board_lock(self.board_id) if self.persist else nullcontext()
         with lock:
@@ -115,9 +151,12 @@ class Cascade:
                 self._run_ordered(order, forced)
             finally:
                 try:
-                    self.group.commit()
+                    self.pending.settle_all()
                 finally:
-                    self._release_handed_on()
+                    try:
+                        self.group.commit()
+                    finally:
+                        self._release_handed_on()
         return self.result
 
     def _release_handed_on(self) -> None:
@@ -130,21 +169,47 @@ class Cascade:
         self.ws.handoff.give(sum(held.values()))
 
     def _keep_bytes(self, block_id: str) -> int:
-        """How large a result of this block may be to be handed on in memory (0: not at all)."""
+        """How large a result of this block may be to be held in memory: to be handed on, or, when
+        no block of this cascade reads it, only while its file is written (a small one)."""
+        if not self.persist:
+            return 0
         if block_id not in self._read_later:
-            return 0  # no block of this cascade reads it
+            return min(ENCODE_HERE_BYTES, self.ws.handoff.available())
         return self.ws.handoff.available()
 
+    def _give_back(self, block_id: str) -> None:
+        """Give back the bytes held for this block's result."""
+        with self._held_lock:
+            size = self._held.pop(block_id, 0)
+        self.ws.handoff.give(size)
+
+    def _written(self, block_id: str, ok: bool) -> None:
+        """A result's file is written (`ok`) or not: no block of this cascade reading it (or none
+        able to), its table goes."""
+        if ok and block_id in self._read_later:
+            return
+        output = self.result.outputs.get(block_id)
+        if output is not None and output.path is not None:
+            output.table = None
+        self._give_back(block_id)
+
     def _hold(self, block_id: str, produced: pa.Table | Output | None) -> None:
-        """Count a result handed on in memory against the workspace's budget, or drop it to its file."""
+        """Count a result handed on in memory against the workspace's budget, or drop it to its file
+        (read back instead)."""
         if not isinstance(produced, Output) or produced.table is None or produced.path is None:
             return
+        if produced.run_id is not None:
+            return  # an upstream's output passed on as it is: counted for the upstream
         size = produced.table.nbytes
         if self.ws.handoff.take(size):
             with self._held_lock:
                 self._held[block_id] = size
-        else:
-            produced.table = None
+            return
+        produced.table = None
+        if produced.writing is not None:
+            # The blocks below read its file: wait until it is there (a failure is the settle's).
+            with contextlib.suppress(Exception):
+                produced.writing.durable.result()
 
     def _run_ordered(self, order: list[str], forced: set[str]) -> None:
         in_set = set(order)
@@ -182,25 +247,92 @@ class Cascade:
     def _run_block(self, block_id: str, forced: bool) -> None:
         """Run one block whose upstreams are done: reuse an earlier run, or execute and record it."""
         block = self.g.by_id[block_id]
+        early: Executed | None = None
+        start = _Start(lambda: self._announce(block))
+        upstream = self.g.upstream_ids[block_id]
+        if self.pending.writing(upstream):
+            if self._may_run_early(block_id):
+                # Run on the upstream's table while its file is written; kept only if the
+                # fingerprint, known once the file is, says this block is to run. Announced as
+                # started when its upstreams are settled, if it still runs then.
+                self.pending.when_settled(upstream, start.while_running)
+                early = self._execute(block, self.reads.inputs(block_id, self.result.outputs), None)
+            start.ran()
+            self.pending.settle(upstream)
+            if self.reads.blocked_by_upstream(block_id, self._in_set, self.result.outputs):
+                self._discard(block_id, early)
+                self.records.mark_upstream_error(block)
+                return
         inputs = self.reads.inputs(block_id, self.result.outputs)
         bound = self.reads.bound(block)
         value = self.reads.control_value(block) if block["type"] in CONTROL_TYPES else None
         remote = self.reads.remote_run(block_id)
         fingerprint = self.reads.fingerprint(block, inputs, bound, value, remote)
         if self.persist and not forced and self.records.reuse(block, fingerprint):
+            self._discard(block_id, early)
             if self.group.due(0):
                 self.group.commit()
             return
+        if not start.announced:
+            self._announce(block)
+        run = early or self._execute(block, inputs, remote, value)
+        if run.trace is not None:
+            self.result.remote[block_id] = run.trace
+        if not self.persist:
+            self.records.keep_unpersisted(block_id, run.produced, run.error)
+            return
+        if run.writing:
+            self.pending.add(block, fingerprint, inputs, bound, run)
+            return
+        self.records.record(
+            block,
+            fingerprint,
+            inputs,
+            bound,
+            run.produced,
+            run.error,
+            run.started_at,
+            run.duration_ms,
+            run.trace,
+            run.into,
+        )
+        if self.group.due(run.duration_ms / 1000):
+            self.group.commit()
+
+    def _announce(self, block: Mapping[str, Any]) -> None:
+        """`run_started` for the block (behind the runs pending in the group)."""
         if self.persist:
             self.group.announce(
                 RunStarted(
                     dashboard_id=self.board_id,
                     actor=self.actor,
-                    block_id=block_id,
+                    block_id=block["id"],
                     block_name=block["name"],
                     trigger=self.trigger,
                 )
             )
+
+    def _may_run_early(self, block_id: str) -> bool:
+        """Whether a block may run before its upstreams' files are written: a persisted SQL block
+        on local data, every upstream still being written handed on as a table."""
+        block = self.g.by_id[block_id]
+        if not self.persist or block["type"] != "sql" or self.g.upstream_remote.get(block_id):
+            return False
+        return all(
+            self.result.outputs[up].table is not None
+            for up in self.g.upstream_ids[block_id]
+            if self.pending.writing([up])
+        )
+
+    def _execute(
+        self,
+        block: Mapping[str, Any],
+        inputs: Mapping[str, Output],
+        remote: RemoteRun | None,
+        value: Any = None,
+    ) -> Executed:
+        """Execute the block (its query, its source's, its control's value); a failure is its error."""
+        bound = self.reads.bound(block)
         started_at, t0 = utcnow(), time.perf_counter()
         into: Path | None = None
         try:
@@ -208,9 +340,10 @@ class Cascade:
                 from ballast_tui.engine.remote.runner import run_sql  # loaded with the first connection
 
                 sql = block["config"]["sql"] if block["type"] == "sql" else source_query(block)
-                produced = run_sql(self.ws.executor, remote, sql, inputs, bound)
+                produced: pa.Table | Output | None = run_sql(self.ws.executor, remote, sql, inputs, bound)
             else:
-                # A persisted run's result streams from DuckDB straight into its file.
+                # A persisted run's result streams from DuckDB straight into its file, or, when small,
+                # is written on the writer's thread.
                 into = self.ws.board_dir(self.board_id) / f"{new_id('out')}.parquet" if self.persist else None
                 produced = compute(
                     self.ws.executor,
@@ -222,21 +355,25 @@ class Cascade:
                     self.ws.today(),
                     into,
                     durable=False,
-                    keep_bytes=self._keep_bytes(block_id),
+                    keep_bytes=self._keep_bytes(block["id"]),
+                    writer=self.ws.writer if self.persist else None,
                 )
-                self._hold(block_id, produced)
+                self._hold(block["id"], produced)
             error = None
         except QueryError as failure:
             produced, error = None, str(failure)
         duration_ms = round((time.perf_counter() - t0) * 1000, 3)
         trace = remote.trace if remote is not None else None
-        if trace is not None:
-            self.result.remote[block_id] = trace
-        if not self.persist:
-            self.records.keep_unpersisted(block_id, produced, error)
+        return Executed(produced, error, started_at, duration_ms, into, trace)
+
+    def _discard(self, block_id: str, early: Executed | None) -> None:
+        """Drop a run made early that is not to be kept: its file (once written) and its bytes."""
+        if early is None:
             return
-        self.records.record(
-            block, fingerprint, inputs, bound, produced, error, started_at, duration_ms, trace, into
-        )
-        if self.group.due(duration_ms / 1000):
-            self.group.commit()
+        produced = early.produced
+        if isinstance(produced, Output) and produced.path is not None:
+            if produced.writing is not None:
+                with contextlib.suppress(Exception):
+                    produced.writing.durable.result()  # the file is in place (or never will be)
+            produced.path.unlink(missing_ok=True)
+        self._give_back(block_id)

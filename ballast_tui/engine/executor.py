@@ -31,7 +31,16 @@ import duckdb
 import pyarrow as pa
 
 from ballast_tui.config import Settings
-from ballast_tui.engine.handoff import BatchKeeper, Written
+from ballast_tui.engine.handoff import Written, survives_parquet, take_batches
+from ballast_tui.engine.output_writer import WriteAhead
+from ballast_tui.engine.statements import (
+    TABLE_BATCH_ROWS,
+    NotOneSelect,
+    Reading,
+    Relation,
+    only_one_select,
+    run_reading,
+)
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
 
@@ -43,7 +52,19 @@ shared out between them: each board's DuckDB may use `memory_limit / QUERY_SLOTS
 time limit counts from the start of that wait)."""
 BATCH_ROWS = 100_000
 """Rows per batch when a result streams from DuckDB into its Parquet file."""
-Relation: TypeAlias = Path | pa.Table
+__all__ = [
+    "Alarm",
+    "Executor",
+    "QueryError",
+    "Relation",
+    "TableWriter",
+    "alarm",
+    "cannot_store",
+    "parse_bytes",
+]
+
+TableWriter: TypeAlias = Callable[[pa.Table, Path], WriteAhead]
+"""Writes a table to a Parquet file on a thread of its own (`OutputWriter`)."""
 T = TypeVar("T")
 
 
@@ -119,26 +140,6 @@ _WATCHDOG = _Watchdog()
 def alarm(delay: float, action: Callable[[], None]) -> Alarm:
     """Call `action` after `delay` seconds from the shared watchdog thread, unless cancelled first."""
     return _WATCHDOG.schedule(delay, action)
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def only_one_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Refuse, by DuckDB's own parser, anything but exactly one SELECT statement."""
-    try:
-        statements = cursor.extract_statements(sql)
-    except duckdb.Error as error:
-        raise QueryError(str(error).splitlines()[0]) from None
-    if len(statements) != 1:
-        raise QueryError(f"a SQL block holds exactly one query; found {len(statements)} statements")
-    if statements[0].type != duckdb.StatementType.SELECT:
-        raise QueryError(f"only queries may run; this is a {statements[0].type.name} statement")
 
 
 class Executor:
@@ -280,8 +281,10 @@ class Executor:
         Call from a worker thread, never from an event loop.
         """
         with self.cursor(board_id, timeout) as cursor:
-            _prepare(cursor, sql, relations)
-            return cursor.sql(sql, params=dict(params or {})).to_arrow_table()
+            _check(cursor, sql)
+            reading = run_reading(cursor, sql, relations or {}, params, TABLE_BATCH_ROWS, stream=False)
+            assert isinstance(reading.result, pa.Table)
+            return reading.result
 
     def query_to_file(
         self,
@@ -294,25 +297,45 @@ class Executor:
         *,
         durable: bool = True,
         keep_bytes: int = 0,
+        writer: TableWriter | None = None,
     ) -> Written:
         """`query`, its result streamed batch by batch into the Parquet file `path` (written
         atomically, never whole in memory; fsynced unless `durable=False`).
 
-        With `keep_bytes`, the batches are also kept as an Arrow table while they come to no
-        more than that many bytes (`Written.table`, else None).
+        With `keep_bytes`, a result no larger than that is also kept as an Arrow table
+        (`Written.table`, else None). With `writer` too, such a result whose types read the same
+        from the table as from the file (`survives_parquet`) is not written here but handed to
+        `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
         """
         with self.cursor(board_id, timeout) as cursor:
-            _prepare(cursor, sql, relations)
-            reader = cursor.sql(sql, params=dict(params or {})).to_arrow_reader(BATCH_ROWS)
-            kept = BatchKeeper(reader, keep_bytes)
+            _check(cursor, sql)
+            reading = run_reading(cursor, sql, relations or {}, params, BATCH_ROWS, stream=True)
             try:
-                content_hash, rows = write_stream_atomic(kept, reader.schema, path, durable=durable)
-            except pa.ArrowException as failure:
-                # e.g. INTERVAL or UNION columns, which Parquet cannot hold.
-                raise QueryError(
-                    f"the result cannot be stored ({failure}); cast that column to VARCHAR"
-                ) from None
-            return Written(content_hash, rows, reader.schema, kept.table(reader.schema))
+                return self._write(reading, path, durable=durable, keep_bytes=keep_bytes, writer=writer)
+            except duckdb.Error as error:
+                raise reading.own_error(error) from None
+
+    @staticmethod
+    def _write(
+        reading: Reading, path: Path, *, durable: bool, keep_bytes: int, writer: TableWriter | None
+    ) -> Written:
+        """Read a streamed result out: held whole and handed to `writer`, or written here."""
+        reader = reading.result
+        assert isinstance(reader, pa.RecordBatchReader)
+        head, whole = take_batches(reader, keep_bytes)
+        table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
+        if (
+            table is not None
+            and writer is not None
+            and survives_parquet(reader.schema)  # else the blocks below read the file, once written
+        ):
+            return Written("", table.num_rows, reader.schema, table, writer(table, path))
+        batches = head if whole else itertools.chain(head, reader)
+        try:
+            content_hash, rows = write_stream_atomic(batches, reader.schema, path, durable=durable)
+        except pa.ArrowException as failure:
+            raise QueryError(cannot_store(failure)) from None
+        return Written(content_hash, rows, reader.schema, table)
 
     def with_connection(
         self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None
@@ -343,17 +366,17 @@ class Executor:
             self._instances.clear()
 
 
-def _prepare(cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation] | None) -> None:
-    """Check `sql` is one SELECT, and make each relation visible under its name."""
-    only_one_select(cursor, sql)
-    for name, relation in (relations or {}).items():
-        if isinstance(relation, pa.Table):
-            cursor.register(name, relation)
-        else:
-            cursor.execute(
-                f"CREATE OR REPLACE TEMP VIEW {_quote_ident(name)} AS "
-                f"SELECT * FROM read_parquet({_quote_literal(str(relation))})"
-            )
+def cannot_store(failure: pa.ArrowException) -> str:
+    """The error of a result Parquet cannot hold (e.g. INTERVAL or UNION columns)."""
+    return f"the result cannot be stored ({failure}); cast that column to VARCHAR"
+
+
+def _check(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but one SELECT, with the message for the user."""
+    try:
+        only_one_select(cursor, sql)
+    except NotOneSelect as refused:
+        raise QueryError(str(refused)) from None
 
 
 _UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}

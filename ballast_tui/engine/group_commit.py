@@ -1,14 +1,14 @@
 """Group commit: what the blocks of one cascade leave behind, made durable together.
 
 Each block a cascade runs leaves a Parquet file (complete and in place, not
-yet fsynced), rows to write (its run, its block's new state) and a
-`run_finished` event. Instead of two fsyncs and a SQLite commit per block, the
-pending blocks are committed as one group: every file fsynced and their
-directory once, then every row in one SQLite transaction, and only then their
-events published. Nothing is acknowledged (no event, no tool answer) before
-its group is committed, so a crash loses only what nobody was told of; the
-files of a group that never committed are named by no row and swept at the
-next start.
+yet fsynced: the writer's thread fsyncs it from then on), rows to write (its
+run, its block's new state) and a `run_finished` event. Instead of two fsyncs
+and a SQLite commit per block, the pending blocks are committed as one group:
+every file fsynced (the writer's thread did it meanwhile) and their directory
+once, then every row in one SQLite transaction, and only then their events
+published. Nothing is acknowledged (no event, no tool answer) before its group
+is committed, so a crash loses only what nobody was told of; the files of a
+group that never committed are named by no row and swept at the next start.
 
 Events keep the order they would have had without grouping: an event with
 nothing to write (`announce`, e.g. `run_started`) waits behind the pending
@@ -26,6 +26,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import sqlite_utils
@@ -50,20 +51,35 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._committing = threading.Lock()
         self._files: list[Path] = []
+        self._syncing: list[tuple[Path, Future[None]]] = []
         self._writes: list[Write] = []
         self._events: list[Event] = []
         self._since: float | None = None
         self._timer: Alarm | None = None
 
-    def add(self, write: Write, event: Event | None = None, file: Path | None = None) -> None:
+    def add(
+        self,
+        write: Write,
+        event: Event | None = None,
+        file: Path | None = None,
+        *,
+        durable: Future[None] | None = None,
+    ) -> None:
         """Queue `write` (and the `file` its rows name, and the `event` announcing it) for the next
-        commit."""
+        commit. The file is fsynced on the writer's thread from now on, or is being written and
+        fsynced there (done when `durable` is); at the commit only its directory is left."""
+        syncing = durable
+        if file is not None and syncing is None:
+            with contextlib.suppress(RuntimeError):  # the writer is shut down: fsynced at the commit
+                syncing = self.ws.writer.sync(file)
         with self._lock:
             if self._since is None:
                 self._since = time.monotonic()
                 self._timer = alarm(SLOW_BLOCK_S, self._commit_later)
             self._writes.append(write)
-            if file is not None:
+            if file is not None and syncing is not None:
+                self._syncing.append((file, syncing))
+            elif file is not None:
                 self._files.append(file)
             if event is not None:
                 self._events.append(event)
@@ -91,6 +107,7 @@ class GroupCommit:
         with self._committing:
             with self._lock:
                 files, self._files = self._files, []
+                syncing, self._syncing = self._syncing, []
                 writes, self._writes = self._writes, []
                 events, self._events = self._events, []
                 self._since = None
@@ -99,13 +116,16 @@ class GroupCommit:
                     self._timer = None
             try:
                 if writes:
-                    make_durable(files)
+                    for _, fsynced in syncing:
+                        fsynced.result()  # raises what writing or fsyncing the file raised
+                    make_durable(files, [path for path, _ in syncing])
                     with self.ws.db.write() as tx:
                         for write in writes:
                             write(tx)
             except BaseException:
                 with self._lock:
                     self._files[:0], self._writes[:0], self._events[:0] = files, writes, events
+                    self._syncing[:0] = syncing
                     if self._since is None:
                         self._since = time.monotonic()
                 raise

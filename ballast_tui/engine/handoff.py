@@ -19,10 +19,12 @@ back. Two conditions keep this invisible:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
+
+from ballast_tui.engine.output_writer import WriteAhead
 
 HANDOFF_BYTES = 64 * 1024 * 1024
 """The memory all cascades of a workspace may hold in outputs handed on in memory, together."""
@@ -105,33 +107,29 @@ class HandOffBudget:
 @dataclass(frozen=True)
 class Written:
     """A result written to its Parquet file: its content hash, rows and schema, and the result
-    itself when it was kept in memory."""
+    itself when it was kept in memory.
+
+    With `writing`, the file is still being written (on the writer's thread): the content hash
+    is its future's, and `content_hash` is empty until then.
+    """
 
     content_hash: str
     rows: int
     schema: pa.Schema
     table: pa.Table | None = None
+    writing: WriteAhead | None = None
 
 
-class BatchKeeper:
-    """Batches passed on one by one, and kept while they come to no more than `limit` bytes."""
-
-    def __init__(self, batches: Iterable[pa.RecordBatch], limit: int) -> None:
-        self._batches = batches
-        self._limit = limit
-        self._size = 0
-        self._kept: list[pa.RecordBatch] | None = [] if limit > 0 else None
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        for batch in self._batches:
-            if self._kept is not None:
-                self._size += batch.nbytes
-                if self._size <= self._limit:
-                    self._kept.append(batch)
-                else:
-                    self._kept = None  # too large: read back from the file instead
-            yield batch
-
-    def table(self, schema: pa.Schema) -> pa.Table | None:
-        """What was kept, as a table (None when nothing was, or it grew too large)."""
-        return None if self._kept is None else pa.Table.from_batches(self._kept, schema=schema)
+def take_batches(reader: Iterable[pa.RecordBatch], limit: int) -> tuple[list[pa.RecordBatch], bool]:
+    """Batches from `reader` until they come to more than `limit` bytes; whether they are all of
+    it (the rest, if any, is still in `reader`). With no `limit`, nothing is taken."""
+    head: list[pa.RecordBatch] = []
+    if limit <= 0:
+        return head, False
+    size = 0
+    for batch in reader:
+        head.append(batch)
+        size += batch.nbytes
+        if size > limit:
+            return head, False
+    return head, True

@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, chart_columns, resolve_daterange
-from ballast_tui.engine.executor import Executor, QueryError, Relation
+from ballast_tui.engine.executor import Executor, QueryError, Relation, TableWriter
 from ballast_tui.engine.handoff import survives_parquet
+from ballast_tui.engine.output_writer import WriteAhead
 
 _SIMPLE_TYPES = {
     "int8": "TINYINT",
@@ -74,6 +75,9 @@ class Output:
     path: Path | None = None
     table: pa.Table | None = None
     run_id: str | None = None
+    writing: WriteAhead | None = None
+    """While its file is still being written (`output_writer`): the file's content hash to come;
+    `content_hash` is empty until the cascade settles it."""
 
     @property
     def relation(self) -> Relation:
@@ -145,6 +149,7 @@ def compute(
     *,
     durable: bool = True,
     keep_bytes: int = 0,
+    writer: TableWriter | None = None,
 ) -> pa.Table | Output:
     """Run one block: an Arrow table, or an upstream Output reused as it is (a plain table view).
 
@@ -153,7 +158,8 @@ def compute(
     DuckDB into that Parquet file (never whole in memory; fsynced unless
     `durable=False`) and the answer is the file's `Output`. With `keep_bytes`,
     that Output also holds the result as a table when it is no larger and its
-    types read the same from the table as from the file (`handoff`). Raises
+    types read the same from the table as from the file (`handoff`); with `writer`
+    too, such a result's file is written by `writer` (`Output.writing`). Raises
     `QueryError` with a message for the user.
     """
     kind, config = block["type"], block["config"]
@@ -164,11 +170,16 @@ def compute(
         if into is None:
             return executor.query(board_id, sql, relations, params)
         written = executor.query_to_file(
-            board_id, sql, relations, params, into, durable=durable, keep_bytes=keep_bytes
+            board_id, sql, relations, params, into, durable=durable, keep_bytes=keep_bytes, writer=writer
         )
         table = written.table if written.table is not None and survives_parquet(written.schema) else None
         return Output(
-            written.content_hash, written.rows, describe_schema(written.schema), path=into, table=table
+            written.content_hash,
+            written.rows,
+            describe_schema(written.schema),
+            path=into,
+            table=table,
+            writing=written.writing,
         )
 
     if kind == "sql":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ import sqlite_utils
 
 from ballast_tui.engine.cascade_inputs import digest
 from ballast_tui.engine.events import RunFinished
+from ballast_tui.engine.executor import cannot_store
 from ballast_tui.engine.group_commit import GroupCommit, Write
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, describe_schema
@@ -116,10 +118,13 @@ class RunRecorder:
         duration_ms: float,
         remote: list[dict[str, Any]] | None = None,
         written: Path | None = None,
+        *,
+        durable: Future[None] | None = None,
     ) -> None:
         """Store the block's run (its output file first), set the block's state, announce the run.
 
-        `written` is the file the block's query streamed its result into, if it did.
+        `written` is the file the block's query streamed its result into, if it did; `durable` is
+        done when the writer's thread has it in place and fsynced, if it writes it.
         """
         run_id = new_id("run")
         output: Output | None = None
@@ -136,7 +141,7 @@ class RunRecorder:
             except pa.ArrowException as failure:
                 # e.g. INTERVAL or UNION columns, which Parquet cannot hold: an error run, not a crash.
                 file_name = None
-                error = f"the result cannot be stored ({failure}); cast that column to VARCHAR"
+                error = cannot_store(failure)
             else:
                 output = Output(content_hash, produced.num_rows, describe_schema(produced.schema), path=path)
                 written = path
@@ -187,6 +192,7 @@ class RunRecorder:
             row_count=output.row_count if output else None,
             duration_ms=duration_ms,
             error=error,
+            durable=durable,
         )
 
     def mark_upstream_error(self, block: Mapping[str, Any]) -> None:
@@ -211,7 +217,10 @@ class RunRecorder:
             error=UPSTREAM_FAILED,
         )
 
-    def _finished(self, write: Write, file: Path | None, **payload: Any) -> None:
-        """Queue the block's rows (naming `file`) and its `run_finished` for the group commit."""
+    def _finished(
+        self, write: Write, file: Path | None, *, durable: Future[None] | None = None, **payload: Any
+    ) -> None:
+        """Queue the block's rows (naming `file`, made `durable` by the writer if it writes it) and
+        its `run_finished` for the group commit."""
         event = RunFinished(dashboard_id=self.board_id, actor=self.actor, **payload)
-        self.group.add(write, event, file)
+        self.group.add(write, event, file, durable=durable)

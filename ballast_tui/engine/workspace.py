@@ -18,6 +18,7 @@ from ballast_tui.engine.computed_cache import ComputedCache
 from ballast_tui.engine.events import EventBus
 from ballast_tui.engine.executor import Executor
 from ballast_tui.engine.handoff import HandOffBudget
+from ballast_tui.engine.output_writer import OutputWriter
 from ballast_tui.engine.sessions import Sessions
 from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import Users
@@ -61,6 +62,8 @@ class Workspace:
         self.computed = ComputedCache()
         self.handoff = HandOffBudget()
         """The memory cascades may hold in results handed on to downstream blocks (`handoff`)."""
+        self.writer = OutputWriter()
+        """Writes (and fsyncs) cascades' outputs while the cascades go on."""
         self.live_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         """Every `LiveSession` open on this workspace (to check their access after a revocation)."""
         workers = max(4, 2 * (os.cpu_count() or 1))
@@ -100,6 +103,7 @@ class Workspace:
             if self._connections is not None:
                 self._connections.close()
         self.block_pool.shutdown(wait=True, cancel_futures=True)
+        self.writer.close()
         self.db.close()
 
     def __enter__(self) -> Workspace:

@@ -6,8 +6,13 @@ leaves either nothing or a complete file no row names yet, which `sweep`
 removes at the next start. A cascade writes its outputs with `durable=False`
 (renamed into place, not yet fsynced) and makes them durable together with
 `make_durable` before it commits the rows that name them (group commit): a
-crash in between leaves files no row names, swept the same way. Files are
-0600 and the directories made for them 0700, whatever the umask (`private`).
+crash in between leaves files no row names, swept the same way. A result
+handed on in memory is encoded and written on a writer thread while the
+cascade goes on (`encode_table`, `place_synced`): the file fsynced there, its
+directory left to `make_durable`; the other files of a group are fsynced on
+that thread as they come (`fsync_file`), so that at the commit only their
+directory is left. Files are 0600 and the directories made for them 0700,
+whatever the umask (`private`).
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ from ballast_tui.storage.private import fsync_dir, make_dirs, open_private
 
 __all__ = [
     "TMP_SUFFIX",
+    "encode_table",
     "file_hash",
     "fsync_dir",
+    "fsync_file",
     "make_durable",
+    "place_synced",
     "sweep",
     "write_parquet_atomic",
     "write_stream_atomic",
@@ -90,18 +98,55 @@ def write_stream_atomic(
     return digest, rows
 
 
-def make_durable(paths: Iterable[Path]) -> None:
-    """fsync each file of `paths`, then each of their directories once (their renames).
+def encode_table(table: pa.Table) -> tuple[pa.Buffer, str]:
+    """`table` encoded as a Parquet file in memory, and that file's content hash.
 
-    What `write_*_atomic(durable=False)` left to do, done for many files at once.
+    The bytes are those `write_stream_atomic` writes for the table's batches (a row group per
+    batch), so a result has one content hash whichever way it was written.
     """
-    directories: dict[Path, None] = {}
+    sink = pa.BufferOutputStream()
+    with pq.ParquetWriter(sink, table.schema, compression="zstd") as writer:
+        for batch in table.to_batches():
+            writer.write_batch(batch)
+    encoded = sink.getvalue()
+    return encoded, hashlib.blake2b(memoryview(encoded), digest_size=20).hexdigest()
+
+
+def place_synced(encoded: pa.Buffer, path: Path) -> None:
+    """Write the bytes `encode_table` made to `path` atomically, the file fsynced (its directory
+    not: `make_durable` with `synced`)."""
+    make_dirs(path.parent)
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    try:
+        with open_private(tmp) as out:
+            out.write(memoryview(encoded))
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def fsync_file(path: Path) -> None:
+    """fsync the file at `path` (its bytes; its name is its directory's: `fsync_dir`)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_durable(paths: Iterable[Path], synced: Iterable[Path] = ()) -> None:
+    """fsync each file of `paths`, then the directories of `paths` and `synced` once each (their
+    renames).
+
+    What `write_*_atomic(durable=False)` left to do (and, for `synced` files, fsynced already, what
+    `place_synced` or `fsync_file` left), done for many files at once.
+    """
+    directories: dict[Path, None] = dict.fromkeys(path.parent for path in synced)
     for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(path)
         directories[path.parent] = None
     for directory in directories:
         fsync_dir(directory)

@@ -286,6 +286,15 @@ def _v6_public_options(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE boards ADD COLUMN embed_origins TEXT NOT NULL DEFAULT '[]'")
 
 
+def _v7_reuse_lookup_index(db: sqlite_utils.Database) -> None:
+    # A cascade looks each block's fingerprint up among its earlier runs, newest first
+    # (`repos.reusable_run`). With the index on (block_id, fingerprint, status) alone, SQLite chose
+    # `runs_by_block` to avoid the sort and read every run of the block: a lookup grew with the
+    # block's history. This index answers the filter and the order together.
+    db.execute("DROP INDEX IF EXISTS runs_by_fingerprint")
+    db.execute("CREATE INDEX runs_by_fingerprint ON runs (block_id, fingerprint, status, started_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
@@ -293,6 +302,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (4, "token names, use and revocation; connection grants", _v4_tokens_and_grants),
     (5, "board versions", _v5_board_versions),
     (6, "published links: CSV downloads and embedding origins", _v6_public_options),
+    (7, "reuse lookups from one index", _v7_reuse_lookup_index),
 ]
 
 

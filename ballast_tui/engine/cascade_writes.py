@@ -1,0 +1,202 @@
+"""The runs of a cascade whose files are still being written, and how they are settled.
+
+A result handed on in memory is written on the workspace's writer thread
+(`output_writer`) while the cascade goes on. Until the file is written, the run
+is pending: its output (with its table) is already in the cascade's result, so
+the blocks below it may run on the table, but its content hash, which their
+fingerprints need, is not known yet. A pending run is settled, that is its run
+recorded (`RunRecorder.record`, into the group commit) as soon as its file is
+written, on the writer's thread; a block that needs the hash waits for that.
+A file that cannot be written as Parquet (e.g. an INTERVAL column) settles as
+an error run, exactly as when the file is written in line; any other failure
+(a full disk) is raised by `settle` to the cascade, as before.
+
+A block running early on its upstream's table is announced (`run_started`)
+only once its upstreams are settled (`when_settled`), so it is never announced
+before them; if it is still running then, it is announced at that moment, so a
+slow block shows as running while it runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ballast_tui.engine.executor import cannot_store
+from ballast_tui.engine.outputs import Output
+from ballast_tui.engine.run_records import RunRecorder
+
+if TYPE_CHECKING:
+    from ballast_tui.engine.cascade import CascadeResult
+
+
+@dataclass
+class Executed:
+    """One execution of a block: what it produced (or its error), when, how long, and where to."""
+
+    produced: pa.Table | Output | None
+    error: str | None
+    started_at: str
+    duration_ms: float
+    into: Path | None
+    trace: list[dict[str, Any]] | None = None
+
+    @property
+    def writing(self) -> bool:
+        """Whether its file is still being written."""
+        return isinstance(self.produced, Output) and self.produced.writing is not None
+
+
+@dataclass
+class _Pending:
+    block: Mapping[str, Any]
+    fingerprint: str
+    inputs: Mapping[str, Output]
+    bound: Mapping[str, Any]
+    run: Executed
+
+    @property
+    def output(self) -> Output:
+        assert isinstance(self.run.produced, Output)
+        return self.run.produced
+
+
+class PendingWrites:
+    """The pending runs of one cascade; thread-safe (the writer's threads settle them)."""
+
+    def __init__(
+        self, records: RunRecorder, result: CascadeResult, settled: Callable[[str, bool], None]
+    ) -> None:
+        """`settled(block_id, ok)` is called once a run is recorded (`ok`: with its file)."""
+        self.records = records
+        self.result = result
+        self._settled = settled
+        self._pending: dict[str, _Pending] = {}
+        self._waiting: list[tuple[frozenset[str], Callable[[], None]]] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        block: Mapping[str, Any],
+        fingerprint: str,
+        inputs: Mapping[str, Output],
+        bound: Mapping[str, Any],
+        run: Executed,
+    ) -> None:
+        """Put the block's output in the result now and record its run once its file is written."""
+        pending = _Pending(block, fingerprint, inputs, bound, run)
+        block_id = block["id"]
+        with self._lock:
+            self.result.outputs[block_id] = pending.output
+            self._pending[block_id] = pending
+        writing = pending.output.writing
+        assert writing is not None
+        writing.content_hash.add_done_callback(lambda _: self._settle_written(block_id))
+
+    def writing(self, block_ids: Iterable[str]) -> bool:
+        """Whether any of these blocks' runs is pending."""
+        with self._lock:
+            return any(b in self._pending for b in block_ids)
+
+    def when_settled(self, block_ids: Iterable[str], then: Callable[[], None]) -> None:
+        """Call `then` once none of these blocks' runs is pending any more (now, if none is)."""
+        waited = frozenset(block_ids)
+        with self._lock:
+            if not waited & self._pending.keys():
+                waited = frozenset()
+            else:
+                self._waiting.append((waited, then))
+        if not waited:
+            then()
+
+    def settle(self, block_ids: Iterable[str]) -> None:
+        """Wait until these blocks' runs are recorded (raising a failure to write their files)."""
+        for block_id in block_ids:
+            with self._lock:
+                pending = self._pending.get(block_id)
+            if pending is None:
+                continue
+            writing = pending.output.writing
+            if writing is not None:
+                with contextlib.suppress(pa.ArrowException):
+                    writing.content_hash.result()  # raises what the writer could not do but a type
+            with self._lock:
+                pending = self._pending.pop(block_id, None)
+                if pending is not None:  # else the writer's thread recorded it meanwhile
+                    self._record(pending)
+
+    def settle_all(self) -> None:
+        """`settle` every pending run (at the end of the cascade, before its group commits)."""
+        with self._lock:
+            block_ids = list(self._pending)
+        self.settle(block_ids)
+
+    def _settle_written(self, block_id: str) -> None:
+        """The writer's thread: record the run whose file is written, unless the write failed in a
+        way `settle` must raise."""
+        with self._lock:
+            pending = self._pending.get(block_id)
+            if pending is None:
+                return
+            writing = pending.output.writing
+            assert writing is not None
+            failure = writing.content_hash.exception()
+            if failure is not None and not isinstance(failure, pa.ArrowException):
+                return  # left for `settle`, which raises it on the cascade's thread
+            del self._pending[block_id]
+            self._record(pending)
+
+    def _record(self, pending: _Pending) -> None:
+        """Record a pending run whose write is done, then call what waited for it (under the lock)."""
+        try:
+            self._record_run(pending)
+        finally:
+            ready = [then for waited, then in self._waiting if not waited & self._pending.keys()]
+            self._waiting = [(w, then) for w, then in self._waiting if w & self._pending.keys()]
+            for then in ready:
+                then()
+
+    def _record_run(self, pending: _Pending) -> None:
+        output, run, block_id = pending.output, pending.run, pending.block["id"]
+        writing = output.writing
+        assert writing is not None
+        output.writing = None
+        failure = writing.content_hash.exception()
+        if failure is not None:
+            if not isinstance(failure, pa.ArrowException):
+                raise failure
+            del self.result.outputs[block_id]
+            self.records.record(
+                pending.block,
+                pending.fingerprint,
+                pending.inputs,
+                pending.bound,
+                None,
+                cannot_store(failure),
+                run.started_at,
+                run.duration_ms,
+                run.trace,
+            )
+            self._settled(block_id, False)
+            return
+        output.content_hash = writing.content_hash.result()
+        self.records.record(
+            pending.block,
+            pending.fingerprint,
+            pending.inputs,
+            pending.bound,
+            output,
+            None,
+            run.started_at,
+            run.duration_ms,
+            run.trace,
+            run.into,
+            durable=writing.durable,
+        )
+        self._settled(block_id, True)

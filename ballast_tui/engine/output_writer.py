@@ -1,0 +1,87 @@
+"""Writing and fsyncing a cascade's outputs on threads of their own.
+
+A result held in memory for the blocks below it (`handoff`) need not hold up
+its cascade while its file is written and fsynced, nor, when it is large, while
+it is encoded and hashed: the writer does that while the blocks below it
+already run on the table (`cascade`). The files
+a cascade wrote itself are fsynced here as they come (`group_commit`), while
+the cascade goes on. Either way, the group waits for the writer before it
+commits the rows that name the files, so nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from ballast_tui.storage.files import encode_table, fsync_file, place_synced
+
+WRITER_THREADS = 2
+"""Files written at once, across every cascade of the workspace."""
+ENCODE_HERE_BYTES = 256 * 1024
+"""A table smaller than this is encoded and hashed on the calling thread (well under a millisecond,
+less than handing it over costs); only its file is written on the writer's thread."""
+
+
+@dataclass(frozen=True)
+class WriteAhead:
+    """A table being written to its file on the writer's thread: its content hash comes first
+    (the blocks below it need it for their fingerprints), the file in place and fsynced after."""
+
+    content_hash: Future[str] = field(default_factory=Future)
+    durable: Future[None] = field(default_factory=Future)
+
+
+class OutputWriter:
+    """A small pool of threads writing tables to Parquet files and fsyncing files."""
+
+    def __init__(self, threads: int = WRITER_THREADS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ballast-writer")
+
+    def __call__(self, table: pa.Table, path: Path) -> WriteAhead:
+        """Start writing `table` to `path` (`encode_table`, then `place_synced`); a small table's
+        content hash is known on return (`ENCODE_HERE_BYTES`)."""
+        ahead = WriteAhead()
+        if table.nbytes >= ENCODE_HERE_BYTES:
+            self._pool.submit(_write, table, path, ahead)
+            return ahead
+        try:
+            encoded, content_hash = encode_table(table)
+        except BaseException as failure:  # e.g. a type Parquet cannot hold
+            ahead.content_hash.set_exception(failure)
+            ahead.durable.set_exception(failure)
+            return ahead
+        ahead.content_hash.set_result(content_hash)
+        self._pool.submit(_place, encoded, path, ahead)
+        return ahead
+
+    def sync(self, path: Path) -> Future[None]:
+        """Start fsyncing the file at `path` (written with `durable=False`)."""
+        return self._pool.submit(fsync_file, path)
+
+    def close(self) -> None:
+        """Finish the writes under way, then stop the threads."""
+        self._pool.shutdown(wait=True)
+
+
+def _write(table: pa.Table, path: Path, ahead: WriteAhead) -> None:
+    try:
+        encoded, content_hash = encode_table(table)
+    except BaseException as failure:  # e.g. a type Parquet cannot hold
+        ahead.content_hash.set_exception(failure)
+        ahead.durable.set_exception(failure)
+        return
+    ahead.content_hash.set_result(content_hash)
+    _place(encoded, path, ahead)
+
+
+def _place(encoded: pa.Buffer, path: Path, ahead: WriteAhead) -> None:
+    try:
+        place_synced(encoded, path)
+    except BaseException as failure:  # e.g. a full disk
+        ahead.durable.set_exception(failure)
+    else:
+        ahead.durable.set_result(None)

@@ -1,0 +1,188 @@
+"""A cascade's outputs written on the writer's thread while the cascade goes on (issue 17).
+
+Real workspaces in tmp_path, everything through the tools. What a user would notice if this went
+wrong: a block below a large result seeing other rows than that result's file holds, a run
+announced before its file is there, a run made early left behind (its file or its row) when it
+proved reusable, a content hash that depends on how the file was written (so reuse misses), or a
+reuse lookup that slows down as a block's history grows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ballast_tui.engine.events import Event, RunFinished, RunStarted
+from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
+from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage.files import encode_table, file_hash, place_synced, write_stream_atomic
+from tests.conftest import ToolClient
+from tests.unit.test_cascade import Events, add_sql, update_sql
+from tests.unit.test_group_commit import stored_run
+
+Row = dict[str, Any]
+
+LARGE_ROWS = 100_000
+"""Rows of a result well over `ENCODE_HERE_BYTES`: encoded and written on the writer's thread."""
+
+
+def files_named_by_no_run(ws: Workspace, board: str) -> list[str]:
+    named = {r["file"] for r in ws.db.rows("SELECT file FROM runs WHERE board_id = ?", [board])}
+    named |= {r["file"] for r in ws.db.rows("SELECT file FROM sources WHERE board_id = ?", [board])}
+    return sorted(p.name for p in ws.board_dir(board).iterdir() if p.name not in named)
+
+
+def test_a_large_result_is_really_encoded_on_the_writer_thread() -> None:
+    # The cases below are about the writer's own path: make sure they take it.
+    table = pa.table({"v": pa.array(range(LARGE_ROWS), pa.int64())})
+    assert table.nbytes >= ENCODE_HERE_BYTES
+
+
+def test_a_file_written_ahead_has_the_bytes_and_hash_of_one_streamed_in_line(tmp_path: Path) -> None:
+    batches = [
+        pa.record_batch({"v": pa.array(range(i * 1000, (i + 1) * 1000), pa.int64()), "s": ["x"] * 1000})
+        for i in range(3)
+    ]
+    table = pa.Table.from_batches(batches)
+    streamed = tmp_path / "streamed.parquet"
+    content_hash, rows = write_stream_atomic(batches, table.schema, streamed, durable=False)
+    encoded, ahead_hash = encode_table(table)
+    ahead = tmp_path / "ahead.parquet"
+    place_synced(encoded, ahead)
+
+    assert rows == 3000
+    assert ahead.read_bytes() == streamed.read_bytes()  # a row group per batch, both ways
+    assert ahead_hash == content_hash == file_hash(ahead)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_blocks_below_a_large_result_see_exactly_its_rows(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    top = add_sql(call, board, "top", f"select range as v, range % 7 as g from range({LARGE_ROWS})")
+    add_sql(call, board, "mid", "select g, count(*) as n, sum(v) as s from top group by g")
+    total = add_sql(call, board, "total", "select sum(n) as n, sum(s) as s from mid")
+
+    answer = update_sql(call, board, top, f"select range + 3 as v, range % 7 as g from range({LARGE_ROWS})")
+
+    assert len(answer["cascade"]["ran"]) == 3 and answer["cascade"]["failed"] == []
+    rows = call("dashboard_block_data", dashboard_id=board, block_id=total)["rows"]
+    expected = sum(range(LARGE_ROWS)) + 3 * LARGE_ROWS
+    assert rows == [{"n": LARGE_ROWS, "s": expected}]
+    # The same rows as the stored file of `top` gives to a run of its own.
+    again = call("dashboard_run_block", dashboard_id=board, block_id=total)["run"]["rows"]
+    assert again == rows
+    current = ws.db.row("SELECT current_run_id FROM blocks WHERE id = ?", [top])
+    assert current is not None
+    top_run = stored_run(ws.paths.db, current["current_run_id"])
+    assert top_run is not None
+    path = ws.board_dir(board) / top_run["file"]
+    assert pq.read_metadata(path).num_rows == LARGE_ROWS
+    assert json.loads(top_run["output"])["content_hash"] == file_hash(path)
+    assert files_named_by_no_run(ws, board) == []
+
+
+def test_a_large_result_is_stored_with_its_complete_file_when_announced(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    top = add_sql(call, board, "top", f"select range as v from range({LARGE_ROWS})")
+    add_sql(call, board, "n1", "select v + 1 as v from top")
+    add_sql(call, board, "n2", "select sum(v) as s from n1")
+    seen: list[tuple[str, Row | None]] = []
+    order: list[tuple[str, str]] = []
+
+    def check(event: Event) -> None:
+        if isinstance(event, RunStarted | RunFinished):
+            order.append((type(event).__name__, event.block_name))
+        if isinstance(event, RunFinished) and event.run_id:
+            seen.append((event.block_name, stored_run(ws.paths.db, event.run_id)))
+
+    unsubscribe = ws.bus.subscribe(board, check)
+    try:
+        answer = update_sql(call, board, top, f"select range * 2 as v from range({LARGE_ROWS})")
+    finally:
+        unsubscribe()
+
+    assert len(answer["cascade"]["ran"]) == 3
+    assert [name for name, _ in seen] == ["top", "n1", "n2"]
+    for name, run in seen:
+        assert run is not None, f"{name} was announced before its run was stored"
+        path = ws.board_dir(board) / run["file"]
+        assert pq.read_metadata(path).num_rows == json.loads(run["output"])["row_count"]
+        assert json.loads(run["output"])["content_hash"] == file_hash(path)
+    # Never announced as started before the block above it is announced finished.
+    assert order == [
+        ("RunStarted", "top"),
+        ("RunFinished", "top"),
+        ("RunStarted", "n1"),
+        ("RunFinished", "n1"),
+        ("RunStarted", "n2"),
+        ("RunFinished", "n2"),
+    ]
+
+
+def test_a_block_run_early_that_proves_reusable_leaves_no_run_and_no_file(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    top = add_sql(call, board, "top", f"select range as v from range({LARGE_ROWS}) -- first")
+    down = add_sql(call, board, "down", "select count(*) as n, sum(v) as s from top")
+    runs_before = ws.db.rows("SELECT id FROM runs WHERE block_id = ?", [down])
+    recorder = Events(ws, board)
+    try:
+        # Another text, the same rows: `top` runs again, and `down`, which may already have run on
+        # its table while its file was written, finds its earlier run by fingerprint.
+        answer = update_sql(call, board, top, f"select range as v from range({LARGE_ROWS}) -- second")
+    finally:
+        recorder.unsubscribe()
+
+    assert answer["cascade"]["ran"] == [top]
+    assert answer["cascade"]["reused"] == [down]
+    assert ws.db.rows("SELECT id FROM runs WHERE block_id = ?", [down]) == runs_before
+    assert files_named_by_no_run(ws, board) == []
+    finished = [e for e in recorder.of("run_finished") if e["block_id"] == down]
+    assert len(finished) == 1 and finished[0]["reused"] is True
+    rows = call("dashboard_block_data", dashboard_id=board, block_id=down)["rows"]
+    assert rows == [{"n": LARGE_ROWS, "s": sum(range(LARGE_ROWS))}]
+
+
+def test_a_large_result_whose_types_do_not_survive_parquet_is_read_back_from_its_file(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    sql = "select ('2024-02-29 12:34:56.789'::TIMESTAMP_MS + to_milliseconds(range)) as c from range({})"
+    up = add_sql(call, board, "up", sql.format(LARGE_ROWS))
+    down = add_sql(
+        call, board, "down", "select typeof(c) as t, max(c)::VARCHAR as v, count(*) as n from up group by t"
+    )
+
+    answer = update_sql(call, board, up, sql.format(LARGE_ROWS - 1))
+
+    assert answer["cascade"]["ran"] == [up, down]
+    in_cascade = call("dashboard_block_data", dashboard_id=board, block_id=down)["rows"]
+    alone = call("dashboard_run_block", dashboard_id=board, block_id=down)["run"]["rows"]
+    assert in_cascade == alone
+    assert in_cascade[0]["n"] == LARGE_ROWS - 1 and in_cascade[0]["t"] == "TIMESTAMP"
+
+
+def test_a_reuse_lookup_reads_one_index_entry_whatever_the_history(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    con = sqlite3.connect(ws.paths.db)
+    try:
+        plan = " ".join(
+            str(row[3])
+            for row in con.execute(
+                "EXPLAIN QUERY PLAN SELECT * FROM runs WHERE block_id = ? AND fingerprint = ? "
+                "AND status = 'success' ORDER BY started_at DESC LIMIT 1",
+                ["blk_x", "f"],
+            )
+        )
+    finally:
+        con.close()
+    # Not `runs_by_block` (every run of the block, newest first, checked one by one).
+    assert "runs_by_fingerprint (block_id=? AND fingerprint=? AND status=?)" in plan
+    assert "TEMP B-TREE" not in plan
