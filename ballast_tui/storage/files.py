@@ -130,11 +130,7 @@ def place_synced(encoded: pa.Buffer, path: Path) -> None:
 
 def fsync_file(path: Path) -> None:
     """fsync the file at `path` (its bytes; its name is its directory's: `fsync_dir`)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path)  # the same call: open the path read-only and fsync it
 
 
 def make_durable(paths: Iterable[Path], synced: Iterable[Path] = ()) -> None:
