@@ -5,7 +5,8 @@ re-announced, and they are at every focus change: opening and closing a
 drop-down, moving between cells. On a dashboard that costs tens of
 milliseconds per pick of a control, before the board even starts to re-draw.
 This one compares what it would show with what it shows and keeps its widgets
-when nothing differs.
+when nothing differs, and keeps the keys of the screen while a drop-down's
+list is open for a moment (it closes before a key of the footer could be used).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Hashable
 
 from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
+from textual.widgets._select import SelectOverlay  # (not exported: the list a Select opens)
 
 
 class Footer(TextualFooter):
@@ -39,6 +41,8 @@ class Footer(TextualFooter):
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         if self.is_attached and screen is self.screen and screen.app.app_focus:
+            if isinstance(screen.focused, SelectOverlay) and self._shown is not None:
+                return  # a drop-down's list, open for a moment: the keys of what it belongs to stay
             shown = self.shown_keys()
             if shown == self._shown and self._bindings_ready:
                 return

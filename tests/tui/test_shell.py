@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from textual.widgets import Select
+from textual.widgets._footer import FooterKey
+from textual.widgets._select import SelectOverlay
+
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.screens.dashboards import DashboardsScreen
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.chart_view import REFETCH_RATIO, ChartView
+from ballast_tui.widgets.footer import Footer
 from tests.tui.conftest import make_app, settle
 
 
@@ -110,3 +115,28 @@ async def test_the_first_paint_reduces_each_chart_for_its_real_width(demo_ws: tu
                 width = chart.size.width
                 assert width and abs(width - chart.asked_width) <= REFETCH_RATIO * chart.asked_width
                 assert chart.series and chart.series["points"] > 0
+
+
+async def test_the_footer_keeps_the_boards_keys_while_a_drop_down_is_open(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    """Opening a control's list does not swap the footer's keys (and rebuild it) for a moment."""
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+
+        def keys() -> list[str]:
+            return [key.description for key in app.screen.query_one(Footer).query(FooterKey)]
+
+        board_keys = keys()
+        assert "Edit" in board_keys and "Back" in board_keys
+        region = next(c for c in app.screen.query(BlockCell) if c.block["name"] == "region")
+        region.query_one(Select).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen.focused, SelectOverlay)
+        assert keys() == board_keys
+        await pilot.press("escape")
+        await settle(pilot)
+        assert keys() == board_keys
