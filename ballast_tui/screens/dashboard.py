@@ -296,8 +296,8 @@ class DashboardScreen(BoardKeys, Screen[None]):
     @work(group="own-view", exclusive=True)
     async def redraw_cells(self, early: EarlyAnswers | None = None) -> None:
         """Every cell's data fetched at once and drawn in one screen update (not one per answer):
-        the first paint, a change of your own view. An `early` answer serves a cell that asks the
-        very same (else it asks again: its size turned out different)."""
+        the first paint, a change of your own view, a cascade's finished runs. An `early` answer
+        serves a cell that takes it (`BlockCell.takes`; else the cell asks again)."""
         cells = self.stale_cells()
         answers = await answers_for(cells, early)
         self._stale = set()  # (a redraw cancelled by a newer one leaves its cells to that one)

@@ -195,9 +195,6 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
             return  # the grid was rebuilt while the data came
         self._render_title()
 
-    def _with_overrides(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {**request, "filter_overrides": self.overrides} if self.overrides else request
-
     @on(BlockView.DataWanted)
     def _data_wanted(self, message: BlockView.DataWanted) -> None:
         message.stop()
@@ -211,9 +208,7 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         """Fetch one more slice the view asked for (a table's next page) and hand it over."""
         data = await self.call(
             "dashboard_block_data",
-            dashboard_id=self.dashboard_id,
-            block_id=self.block["id"],
-            **self._with_overrides(request),
+            **block_data_arguments(self.dashboard_id, self.block["id"], request, self.overrides),
         )
         if data is not None:
             with suppress(NoMatches):
