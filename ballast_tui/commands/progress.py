@@ -103,9 +103,13 @@ class TerminalProgress:
                 self.stream.flush()
 
     def _tick(self) -> None:
-        while not self._stop.wait(TICK_S):
+        # Checked before the first wait: with `after_s` 0 the display is drawn at once, however
+        # short the work turns out.
+        while True:
             if time.monotonic() - self._started >= self.after_s:
                 self.draw()
+            if self._stop.wait(TICK_S):
+                return
 
     def line(self) -> str:
         """The text of the display as it stands."""
