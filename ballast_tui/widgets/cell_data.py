@@ -10,7 +10,7 @@ real size turned out different from the plan asks again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ballast_tui.widgets.block_cell import BlockCell, block_data_arguments
@@ -31,30 +31,34 @@ def ask_early(
     overrides: dict[str, Any] | None,
 ) -> EarlyAnswers:
     """Ask `dashboard_block_data` now (through `call`) for every planned block, at its planned size."""
-    early: EarlyAnswers = {}
-    for row in plan:
-        for planned in row.blocks:
-            request = view_class_for(blocks[planned.block_id]).request_for(planned.width, planned.height)
-            arguments = block_data_arguments(dashboard_id, planned.block_id, request, overrides)
-            early[planned.block_id] = (
-                arguments,
-                asyncio.ensure_future(call("dashboard_block_data", **arguments)),
+    return _ask(
+        call,
+        (
+            block_data_arguments(
+                dashboard_id,
+                planned.block_id,
+                view_class_for(blocks[planned.block_id]).request_for(planned.width, planned.height),
+                overrides,
             )
-    return early
+            for row in plan
+            for planned in row.blocks
+        ),
+    )
 
 
 def ask_now(call: Callable[..., Awaitable[Answer]], cells: list[BlockCell]) -> EarlyAnswers:
     """Ask for these cells' data at once, before anything else is drawn: the requests reach the tool
     threads while the screen re-lays out, instead of after it."""
-    early: EarlyAnswers = {}
-    for cell in cells:
-        arguments = cell.data_arguments()
-        if arguments is not None:
-            early[cell.block["id"]] = (
-                arguments,
-                asyncio.ensure_future(call("dashboard_block_data", **arguments)),
-            )
-    return early
+    return _ask(call, (cell.data_arguments() for cell in cells))
+
+
+def _ask(call: Callable[..., Awaitable[Answer]], requests: Iterable[dict[str, Any] | None]) -> EarlyAnswers:
+    """Each request's answer started now (None: a cell with nothing to ask yet), by block id."""
+    return {
+        arguments["block_id"]: (arguments, asyncio.ensure_future(call("dashboard_block_data", **arguments)))
+        for arguments in requests
+        if arguments is not None
+    }
 
 
 async def answers_for(cells: list[BlockCell], early: EarlyAnswers | None = None) -> list[Answer]:
