@@ -110,6 +110,11 @@ class WorkspacePaths:
         return self.root / "last_port"
 
     @property
+    def cache(self) -> Path:
+        """Answers derived from what never changes (`engine.derived_cache`): may be removed at any time."""
+        return self.root / "cache"
+
+    @property
     def server_log(self) -> Path:
         """The embedded server's log (the TUI owns the terminal)."""
         return self.root / "server.log"

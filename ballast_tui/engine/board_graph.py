@@ -13,23 +13,58 @@ where it runs, not here (the graph is built without touching a network).
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ballast_tui import __version__
 from ballast_tui.engine import graph
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, SOURCE_READERS, references
+from ballast_tui.engine.derived_cache import DerivedCache
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.sql import ParsedQuery, parse_query
 
 Row = dict[str, Any]
 
 
+_kept_parses: DerivedCache | None = None
+
+
+def keep_parses_in(cache: DerivedCache) -> None:
+    """Keep what SQL texts read in `cache` too, for the next process (`parsed`)."""
+    global _kept_parses
+    _kept_parses = cache
+
+
+@functools.cache
+def _parser_id() -> str:
+    """Which parser read a kept answer: this version of Ballast and the installed sqlglot (found,
+    not imported)."""
+    spec = importlib.util.find_spec("sqlglot")
+    origin = spec.origin if spec is not None and spec.origin else ""
+    installed = os.stat(origin).st_mtime_ns if origin else 0
+    return f"{__version__}:{origin}:{installed}"
+
+
 @lru_cache(maxsize=4096)
 def parsed(sql: str) -> ParsedQuery:
-    """`parse_query`, remembered: the graph is rebuilt on every change."""
-    return parse_query(sql)
+    """`parse_query`, remembered: the graph is rebuilt on every change. What a text that parsed
+    reads is also kept on disk (`keep_parses_in`), so a later process builds a board's graph without
+    loading the SQL parser; a refused text is parsed every time, for its message."""
+    cache = _kept_parses
+    key = f"{_parser_id()}\0{sql}"
+    if cache is not None:
+        kept = cache.get("sql-reads", key)
+        if isinstance(kept, dict):
+            return ParsedQuery(frozenset(kept["tables"]), frozenset(kept["params"]))
+    query = parse_query(sql)
+    if cache is not None:
+        cache.put("sql-reads", key, {"tables": sorted(query.tables), "params": sorted(query.params)})
+    return query
 
 
 def allowed_params(inputs: Iterable[str], by_name: Mapping[str, Row]) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -180,6 +181,20 @@ def _ident(name: str) -> str:
 
 
 def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_points: int) -> Row:
+    """x and y series of a chart, at most `max_points` points (`reduce_series`). A stored output's
+    series are kept (`Workspace.derived`, by its content hash): a board drawn again needs no query."""
+    if output.table is not None or output.path is None or not output.content_hash:
+        return reduce_series(ws, board_id, config, output, max_points)
+    key = json.dumps([output.content_hash, config, max_points], sort_keys=True, separators=(",", ":"))
+    kept = ws.derived.get("chart-series", key)
+    if isinstance(kept, dict):
+        return kept
+    series = reduce_series(ws, board_id, config, output, max_points)
+    ws.derived.put("chart-series", key, series)
+    return series
+
+
+def reduce_series(ws: Workspace, board_id: str, config: Row, output: Output, max_points: int) -> Row:
     """x and y series of a chart, at most `max_points` points, reduced in DuckDB.
 
     Line, area and scatter charts over more points than that are cut into

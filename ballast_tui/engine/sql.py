@@ -10,11 +10,13 @@ rest as written (`sql_rewrite`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
 
-from ballast_tui.engine.sql_check import parse_single_query
-from ballast_tui.engine.sql_refs import collect
+# sqlglot (and its DuckDB dialect) loads at the first parse, not with the engine: reading a board's
+# stored outputs (the app's first paint) parses no SQL.
 
 __all__ = ["LocatedQuery", "ParsedQuery", "locate_tables", "parse_query"]
 
@@ -39,6 +41,9 @@ def parse_query(sql: str) -> ParsedQuery:
     Raises `InvalidRequest` for empty text, syntax errors, several statements,
     anything other than a query, and positional parameters.
     """
+    from ballast_tui.engine.sql_check import parse_single_query
+    from ballast_tui.engine.sql_refs import collect
+
     tree, tokens = parse_single_query(sql)
     collected = collect(tree, tokens)
     return ParsedQuery(
@@ -64,6 +69,9 @@ class LocatedQuery:
 
 def locate_tables(sql: str) -> LocatedQuery:
     """`sql`'s tree and table references, for rewrites that keep the rest of the text as written."""
+    from ballast_tui.engine.sql_check import parse_single_query
+    from ballast_tui.engine.sql_refs import collect
+
     tree, tokens = parse_single_query(sql)
     collected = collect(tree, tokens)
     return LocatedQuery(
@@ -74,4 +82,6 @@ def locate_tables(sql: str) -> LocatedQuery:
 
 
 def _named_params(tree: exp.Expr) -> frozenset[str]:
+    from sqlglot import exp
+
     return frozenset(placeholder.name.lower() for placeholder in tree.find_all(exp.Placeholder))

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ballast_tui.config import Settings, WorkspacePaths
+from ballast_tui.engine.board_graph import keep_parses_in
 from ballast_tui.engine.computed_cache import ComputedCache
+from ballast_tui.engine.derived_cache import DerivedCache
 from ballast_tui.engine.events import EventBus
 from ballast_tui.engine.executor import Executor
 from ballast_tui.engine.handoff import HandOffBudget
@@ -60,6 +62,9 @@ class Workspace:
         self.bus = EventBus()
         self.sessions = Sessions()
         self.computed = ComputedCache()
+        self.derived = DerivedCache(self.paths.cache)
+        """Answers derived from what never changes (what SQL reads, charts' series), for later processes."""
+        keep_parses_in(self.derived)
         self.handoff = HandOffBudget()
         """The memory cascades may hold in results handed on to downstream blocks (`handoff`)."""
         self.writer = OutputWriter()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import importlib
 import inspect
 import json
 from collections.abc import Callable
@@ -131,8 +132,76 @@ def role_by(rule: Callable[[Any], str], *roles: str) -> Callable[[Any], str]:
     return rule
 
 
+TOOL_MODULES: dict[str, tuple[str, ...]] = {
+    "block_runs": ("dashboard_block_data", "dashboard_run_block", "dashboard_set_control"),
+    "blocks": ("dashboard_add_block", "dashboard_delete_block", "dashboard_update_block"),
+    "catalog": ("catalog_import", "catalog_list", "catalog_push", "catalog_rename"),
+    "connections": (
+        "connection_add",
+        "connection_grant",
+        "connection_list",
+        "connection_remove",
+        "connection_revoke",
+    ),
+    "conversations": ("conversation_add_message", "conversation_create", "dashboard_save_conversation"),
+    "dashboards": (
+        "dashboard_audit",
+        "dashboard_clone",
+        "dashboard_create",
+        "dashboard_delete",
+        "dashboard_get",
+        "dashboard_get_refresh",
+        "dashboard_list",
+        "dashboard_refresh",
+        "dashboard_set_refresh",
+    ),
+    "exports": ("export_block",),
+    "layout": (
+        "dashboard_move_block",
+        "dashboard_resize_block",
+        "dashboard_set_displayed",
+        "dashboard_set_layout",
+    ),
+    "live": ("block_close", "block_open", "dashboard_presence"),
+    "public": (
+        "public_answer_key",
+        "public_block_csv",
+        "public_block_data",
+        "public_board_view",
+        "public_dashboard",
+        "public_page",
+        "public_unlock",
+    ),
+    "render": ("dashboard_render",),
+    "runs": ("dashboard_compare_runs", "dashboard_runs"),
+    "sharing": (
+        "dashboard_grant",
+        "dashboard_publish",
+        "dashboard_set_public_options",
+        "dashboard_set_visibility",
+        "dashboard_transfer",
+        "dashboard_unpublish",
+    ),
+    "users": (
+        "user_add",
+        "user_list",
+        "user_remove",
+        "user_token_create",
+        "user_token_revoke",
+        "user_tokens",
+        "workspace_audit",
+    ),
+    "versions": ("dashboard_restore", "dashboard_version_diff", "dashboard_versions"),
+}
+"""Each module of `ballast_tui.tools` and the tools it registers. A tool's module is imported when
+the tool is first called, so a client that calls a few tools (the app drawing a board) does not load
+every tool's arguments and what they import; listing the tools loads them all. A test checks this
+map against the registrations."""
+MODULE_OF_TOOL = {name: module for module, names in TOOL_MODULES.items() for name in names}
+
+
 class Registry:
-    """Tools by name."""
+    """Tools by name, each tool's module imported when the tool is first needed (`TOOL_MODULES`)."""
 
     def __init__(self) -> None:
         self._tools: dict[str, Tool] = {}
@@ -190,11 +259,20 @@ class Registry:
 
     def get(self, name: str) -> Tool:
         tool = self._tools.get(name)
+        if tool is None and name in MODULE_OF_TOOL:
+            importlib.import_module(f"ballast_tui.tools.{MODULE_OF_TOOL[name]}")
+            tool = self._tools.get(name)
         if tool is None:
             raise NotFound(f"no tool named {name!r}")
         return tool
 
+    def load_all(self) -> None:
+        """Import every tool module (their registrations)."""
+        for module in TOOL_MODULES:
+            importlib.import_module(f"ballast_tui.tools.{module}")
+
     def names(self) -> list[str]:
+        self.load_all()
         return sorted(self._tools)
 
     def tools(self) -> list[Tool]:
@@ -283,23 +361,5 @@ REGISTRY = Registry()
 
 
 def load_registry() -> Registry:
-    """The registry with every tool module imported."""
-    from ballast_tui.tools import (  # noqa: F401  (imported for their registrations)
-        block_runs,
-        blocks,
-        catalog,
-        connections,
-        conversations,
-        dashboards,
-        exports,
-        layout,
-        live,
-        public,
-        render,
-        runs,
-        sharing,
-        users,
-        versions,
-    )
-
+    """The registry of every tool (each tool's module imported when it is first needed)."""
     return REGISTRY
