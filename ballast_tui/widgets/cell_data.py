@@ -65,6 +65,11 @@ async def answers_for(cells: list[BlockCell], early: EarlyAnswers | None = None)
     """Each cell's data, fetched at once: an `early` answer for a cell that takes it, else asked now.
     Early answers no cell took are dropped."""
     early = dict(early or {})
+    ready = _all_ready(cells, early)
+    if ready is not None:
+        # Every answer is in (the first paint: they came while the grid was built). Taken at once,
+        # without a turn of the loop, which would first paint the screen as it is: without them.
+        return ready
 
     async def answer(cell: BlockCell) -> Answer:
         asked = early.pop(cell.block["id"], None)
@@ -77,3 +82,21 @@ async def answers_for(cells: list[BlockCell], early: EarlyAnswers | None = None)
     finally:
         for _arguments, unused in early.values():
             unused.cancel()
+
+
+def _all_ready(cells: list[BlockCell], early: EarlyAnswers) -> list[Answer] | None:
+    """Each cell's early answer when every cell takes one that has already come (and not failed);
+    else None. Early answers no cell took are dropped."""
+    asked = [early.get(cell.block["id"]) for cell in cells]
+    if not all(
+        each is not None and each[1].done() and not each[1].cancelled() and each[1].exception() is None
+        for each in asked
+    ):
+        return None
+    if not all(cell.takes(each[0]) for cell, each in zip(cells, asked, strict=True) if each is not None):
+        return None
+    taken = {cell.block["id"] for cell in cells}
+    for block_id, (_arguments, unused) in early.items():
+        if block_id not in taken:
+            unused.cancel()
+    return [each[1].result() for each in asked if each is not None]
