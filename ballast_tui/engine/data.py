@@ -94,24 +94,36 @@ def describe_run(run: Row) -> Row:
     }
 
 
+def current_run(ws: Workspace, board_id: str, block: Row) -> Row | None:
+    """The block's current run, if it has one."""
+    return repos.run(ws.db, board_id, block["current_run_id"]) if block["current_run_id"] else None
+
+
+def given_run(ws: Workspace, board_id: str, block: Row, run_id: str) -> Row:
+    """A given run of the block (`NotFound` for another block's run or none)."""
+    run = repos.run(ws.db, board_id, run_id)
+    if run is None or run["block_id"] != block["id"]:
+        raise NotFound(f"no run {run_id!r} of block {block['name']!r}")
+    return run
+
+
+def output_of_run(ws: Workspace, board_id: str, run: Row | None) -> Output | None:
+    """A run's output, when it succeeded and stored one."""
+    if run is None or run["status"] != "success" or not run["file"]:
+        return None
+    return output_of_file(ws.board_dir(board_id) / run["file"], run["output"]["content_hash"], run["id"])
+
+
 def current_output(ws: Workspace, board_id: str, block: Row) -> tuple[Row | None, Output | None]:
     """The block's current run and, when it succeeded, its output."""
-    if not block["current_run_id"]:
-        return None, None
-    run = repos.run(ws.db, board_id, block["current_run_id"])
-    if run is None or run["status"] != "success" or not run["file"]:
-        return run, None
-    return run, output_of_file(ws.board_dir(board_id) / run["file"], run["output"]["content_hash"], run["id"])
+    run = current_run(ws, board_id, block)
+    return run, output_of_run(ws, board_id, run)
 
 
 def run_output(ws: Workspace, board_id: str, block: Row, run_id: str) -> tuple[Row, Output | None]:
     """A given run of the block and, when it succeeded, its output."""
-    run = repos.run(ws.db, board_id, run_id)
-    if run is None or run["block_id"] != block["id"]:
-        raise NotFound(f"no run {run_id!r} of block {block['name']!r}")
-    if run["status"] != "success" or not run["file"]:
-        return run, None
-    return run, output_of_file(ws.board_dir(board_id) / run["file"], run["output"]["content_hash"], run["id"])
+    run = given_run(ws, board_id, block, run_id)
+    return run, output_of_run(ws, board_id, run)
 
 
 def block_data(
@@ -125,10 +137,10 @@ def block_data(
 ) -> Row:
     """The contract's `dashboard_block_data` answer, for the current run or the one asked for."""
     if run_id is None:
-        run, output = current_output(ws, board_id, block)
+        run = current_run(ws, board_id, block)
         status, error = block["state"], block["error"]
     else:
-        run, output = run_output(ws, board_id, block, run_id)
+        run = given_run(ws, board_id, block, run_id)
         status, error = run["status"], run["error"]
     return {
         "block_id": block["id"],
@@ -136,8 +148,26 @@ def block_data(
         "finished_at": run["finished_at"] if run else None,
         "status": status,
         "error": error,
-        **output_data(ws, board_id, block, output, limit, offset, max_points),
+        **stored_output_data(ws, board_id, block, run, limit, offset, max_points),
     }
+
+
+def stored_output_data(
+    ws: Workspace, board_id: str, block: Row, run: Row | None, limit: int, offset: int, max_points: int | None
+) -> Row:
+    """`output_data` of a run's stored output, kept by its content hash (`Workspace.derived`): a
+    board drawn again reads neither its files nor DuckDB. A run's file never changes, and the key
+    holds all the answer depends on (the block's type and settings, the page, the points)."""
+    if run is None or run["status"] != "success" or not run["file"]:
+        return output_data(ws, board_id, block, None, limit, offset, max_points)
+    kept_as = [run["output"]["content_hash"], block["type"], block["config"], limit, offset, max_points]
+    key = json.dumps(kept_as, sort_keys=True, separators=(",", ":"))
+    kept = ws.derived.get("block-data", key)
+    if isinstance(kept, dict):
+        return kept
+    answer = output_data(ws, board_id, block, output_of_run(ws, board_id, run), limit, offset, max_points)
+    ws.derived.put("block-data", key, answer)
+    return answer
 
 
 def output_data(
@@ -181,20 +211,6 @@ def _ident(name: str) -> str:
 
 
 def chart_series(ws: Workspace, board_id: str, config: Row, output: Output, max_points: int) -> Row:
-    """x and y series of a chart, at most `max_points` points (`reduce_series`). A stored output's
-    series are kept (`Workspace.derived`, by its content hash): a board drawn again needs no query."""
-    if output.table is not None or output.path is None or not output.content_hash:
-        return reduce_series(ws, board_id, config, output, max_points)
-    key = json.dumps([output.content_hash, config, max_points], sort_keys=True, separators=(",", ":"))
-    kept = ws.derived.get("chart-series", key)
-    if isinstance(kept, dict):
-        return kept
-    series = reduce_series(ws, board_id, config, output, max_points)
-    ws.derived.put("chart-series", key, series)
-    return series
-
-
-def reduce_series(ws: Workspace, board_id: str, config: Row, output: Output, max_points: int) -> Row:
     """x and y series of a chart, at most `max_points` points, reduced in DuckDB.
 
     Line, area and scatter charts over more points than that are cut into

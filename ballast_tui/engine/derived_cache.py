@@ -11,8 +11,8 @@ app's first paint).
 One small JSON file per answer, `cache/<kind>/<digest>.json`, written through a
 rename: a process that dies mid-write leaves a file that fails to read, which
 is a miss. The file holds its whole key, so a digest that matched another key
-is a miss too. Files are owner-only, like the rest of the workspace, and their
-number is bounded (the oldest go first). Only callers that already checked the
+is a miss too. Files are owner-only, like the rest of the workspace, and bounded
+in number and size (the oldest go first; a large answer is not kept). Only callers that already checked the
 caller's access to what the key names read or write here.
 """
 
@@ -28,8 +28,10 @@ from typing import Any
 
 from ballast_tui.storage.private import make_dirs, open_private
 
-MAX_ENTRIES = 4096
+MAX_ENTRIES = 2048
 """Answers kept per kind; past that, the least recently written go."""
+MAX_ANSWER_BYTES = 128 * 1024
+"""A larger answer is not kept (it is cheap next to what made it): a kind holds 256 MB at most."""
 PRUNE_EVERY = 64
 """Writes between two counts of a kind's files."""
 
@@ -60,12 +62,15 @@ class DerivedCache:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         """Keep `value` (JSON) for `key`. A failure to write is ignored: it is only a cache."""
+        encoded = json.dumps({"key": key, "value": value}, separators=(",", ":")).encode()
+        if len(encoded) > MAX_ANSWER_BYTES:
+            return
         path = self._path(kind, key)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             make_dirs(path.parent)
             with open_private(temporary) as file:
-                file.write(json.dumps({"key": key, "value": value}, separators=(",", ":")).encode())
+                file.write(encoded)
             os.replace(temporary, path)
         except OSError:
             with contextlib.suppress(OSError):

@@ -14,8 +14,8 @@ from typing import Any
 
 from ballast_tui.demo import build_demo
 from ballast_tui.engine import board_graph
-from ballast_tui.engine.data import current_output, reduce_series
-from ballast_tui.engine.derived_cache import DerivedCache
+from ballast_tui.engine.data import current_output, output_data
+from ballast_tui.engine.derived_cache import MAX_ANSWER_BYTES, DerivedCache
 from ballast_tui.engine.scope import open_board
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import MODULE_OF_TOOL, Context, load_registry
@@ -43,6 +43,13 @@ def test_a_torn_or_foreign_file_is_a_miss_and_is_replaced(tmp_path: Path) -> Non
     assert cache.get("k", "a") == 3
 
 
+def test_a_large_answer_is_not_kept(tmp_path: Path) -> None:
+    cache = DerivedCache(tmp_path / "cache")
+    cache.put("k", "big", "x" * MAX_ANSWER_BYTES)
+    cache.put("k", "small", "x" * 1000)
+    assert cache.get("k", "big") is None and cache.get("k", "small") == "x" * 1000
+
+
 def test_the_oldest_answers_go_past_the_bound(tmp_path: Path) -> None:
     cache = DerivedCache(tmp_path / "cache", max_entries=5)
     for n in range(8):
@@ -68,7 +75,7 @@ def test_what_a_sql_text_reads_is_kept_and_a_bad_text_still_refused(tmp_path: Pa
         ws.close()
 
 
-def test_a_charts_kept_series_are_what_the_engine_computes_and_follow_new_runs(tmp_path: Path) -> None:
+def test_a_blocks_kept_data_is_what_the_engine_computes_and_follows_new_runs(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
     try:
         board_id = build_demo(ws, rows=2_000)
@@ -81,10 +88,14 @@ def test_a_charts_kept_series_are_what_the_engine_computes_and_follow_new_runs(t
         chart = blocks["order_sizes"]  # a histogram over every order: a DuckDB query
         arguments = {"dashboard_id": board_id, "block_id": chart["id"], "max_points": 40, "limit": 0}
         first = call("dashboard_block_data", **arguments)["series"]
-        kept = list((ws.paths.cache / "chart-series").iterdir())
+        table = blocks["top_products"]
+        page = {"dashboard_id": board_id, "block_id": table["id"], "limit": 3, "offset": 2}
+        rows = call("dashboard_block_data", **page)["rows"]
+        assert len(rows) == 3 and call("dashboard_block_data", **page)["rows"] == rows
+        kept = sorted((ws.paths.cache / "block-data").iterdir())
         again = call("dashboard_block_data", **arguments)["series"]
         assert again == first
-        assert list((ws.paths.cache / "chart-series").iterdir()) == kept  # read, not written again
+        assert sorted((ws.paths.cache / "block-data").iterdir()) == kept  # read, not written again
 
         # Another region: the source's new run has another content hash, so new series.
         call("dashboard_set_control", dashboard_id=board_id, block_id=blocks["region"]["id"], value="North")
@@ -94,7 +105,7 @@ def test_a_charts_kept_series_are_what_the_engine_computes_and_follow_new_runs(t
         board = open_board(owner, board_id, "viewer")
         _run, output = current_output(ws, board_id, board.block(chart["id"]))
         assert output is not None
-        assert reduce_series(ws, board_id, chart["config"], output, 40) == north
+        assert output_data(ws, board_id, chart, output, 0, 0, 40)["series"] == north
     finally:
         ws.close()
 
