@@ -198,6 +198,7 @@ class Cascade:
 
     def _release_handed_on(self) -> None:
         """Drop the tables handed on in memory (their files hold the same), giving their bytes back."""
+        self._deferred.clear()  # every one decided or dropped by now: their tables go too
         with self._held_lock:
             held, self._held = self._held, {}
         for output in self.result.outputs.values():
