@@ -12,8 +12,8 @@ Every query runs on a cursor of its own while it runs (so it can be interrupted
 alone), called from worker threads (the workspace's block pool, the tool pool),
 never from an event loop, with a timer that interrupts it at the time limit.
 A block's query (`query`, `query_to_file`) takes an idle cursor of the board's
-instance, if one is left, and gives it back when it is done (a cursor costs
-about 0.1 ms to make and close, a fixed cost per block): only after a query that
+instance, if one is left, and gives it back when it is done (no cursor made and
+closed per block, a fixed cost of each): only after a query that
 read its inputs as named tables (no temporary views), that ended without an
 error, and that nothing interrupted, with its result closed and its inputs'
 registrations dropped, so the next query finds nothing of it. An interrupt
