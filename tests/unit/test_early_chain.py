@@ -188,3 +188,37 @@ def test_an_early_run_below_a_reused_block_runs_again_on_the_reused_result(
     assert files_named_by_no_run(ws, board) == []
     rows = call("dashboard_block_data", dashboard_id=board, block_id=low)["rows"]
     assert rows == [{"n": LARGE_ROWS, "s": sum(range(LARGE_ROWS)), "k": 1}]
+
+
+def test_a_diamond_below_a_large_result_runs_early_and_is_stored_in_order(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    top = add_sql(call, board, "top", f"select range as v from range({LARGE_ROWS})")
+    left = add_sql(call, board, "l", "select v % 3 as g, count(*) as n from top group by g")
+    right = add_sql(call, board, "r", "select v % 5 as g, sum(v) as s from top group by g")
+    both = add_sql(call, board, "lr", "select (select sum(n) from l) as n, (select sum(s) from r) as s")
+    below = add_sql(call, board, "below", "select n + 1 as n, s from lr")
+    names = {top: "top", left: "l", right: "r", both: "lr", below: "below"}
+    for round_ in range(1, 4):
+        order: list[tuple[str, str]] = []
+
+        def check(event: Event, order: list[tuple[str, str]] = order) -> None:
+            if isinstance(event, RunStarted | RunFinished):
+                order.append((type(event).__name__, event.block_name))
+
+        unsubscribe = ws.bus.subscribe(board, check)
+        try:
+            sql = f"select range + {round_} as v from range({LARGE_ROWS})"
+            answer = update_sql(call, board, top, sql)
+        finally:
+            unsubscribe()
+        assert sorted(answer["cascade"]["ran"]) == sorted(names)
+        finished = {name: order.index(("RunFinished", name)) for name in names.values()}
+        started = {name: order.index(("RunStarted", name)) for name in names.values()}
+        for up, down in (("top", "l"), ("top", "r"), ("l", "lr"), ("r", "lr"), ("lr", "below")):
+            assert finished[up] < started[down], (up, down, order)
+        rows = call("dashboard_block_data", dashboard_id=board, block_id=below)["rows"]
+        expected = sum(range(LARGE_ROWS)) + round_ * LARGE_ROWS
+        assert rows == [{"n": LARGE_ROWS + 1, "s": expected}]
+        assert call("dashboard_run_block", dashboard_id=board, block_id=below)["run"]["rows"] == rows
+        assert files_named_by_no_run(ws, board) == []
