@@ -22,6 +22,14 @@ A result handed on in memory is written on the writer's thread
 on the handed-on table; whether that run is kept is decided, as always, by its
 fingerprint, once the upstream's file and content hash are there: a run that
 proves reusable, or whose upstream could not be stored, is dropped unrecorded.
+If the upstream's hash is still to come when such an early run ends, the block is
+deferred (`_Deferred`): its own result is handed on at once, so the blocks below
+it run early too, all the way down a chain, while the files above are written.
+Each deferred block is decided in turn once its upstreams are settled, on the
+block pool as soon as they are (so it shows as finished, and a block below it
+still running as started), else by the cascade when it needs it or at its end.
+A block below one that proved reusable, or that read a result since dropped,
+loses its early run and runs again on what its upstreams finally hold.
 
 This module schedules and executes; what a block reads and its fingerprint
 are in `cascade_inputs`, what is recorded for it in `run_records`.
@@ -104,6 +112,31 @@ class _Start:
             self._running = False
 
 
+@dataclass
+class _Deferred:
+    """A block that ran early, its run not decided yet: what it read, and what it made."""
+
+    block_id: str
+    forced: bool
+    early: Executed
+    inputs: dict[str, Output]
+    start: _Start
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    decided: bool = False
+    failure: BaseException | None = None
+    """What deciding it raised off the cascade's thread, raised again on it (`Cascade._resolve`)."""
+
+
+def _same_inputs(now: Mapping[str, Output], then: Mapping[str, Output]) -> bool:
+    """Whether a block's inputs are still those an early run read: the same outputs, or outputs of
+    the same content."""
+    return now.keys() == then.keys() and all(
+        now[name] is then[name]
+        or (bool(now[name].content_hash) and now[name].content_hash == then[name].content_hash)
+        for name in now
+    )
+
+
 class Cascade:
     """One cascade over one board."""
 
@@ -138,6 +171,7 @@ class Cascade:
         self._in_set: set[str] = set()
         self._held: dict[str, int] = {}
         self._held_lock = threading.Lock()
+        self._deferred: dict[str, _Deferred] = {}
 
     def run(self, block_ids: Iterable[str], force: Iterable[str] = ()) -> CascadeResult:
         """Run `block_ids` (the caller chose the set), forcing execution of `force`."""
@@ -149,8 +183,11 @@ class Cascade:
         with lock:
             try:
                 self._run_ordered(order, forced)
+                for block_id in order:
+                    self._resolve(block_id)
             finally:
                 try:
+                    self._drop_deferred()
                     self.pending.settle_all()
                 finally:
                     try:
@@ -161,6 +198,7 @@ class Cascade:
 
     def _release_handed_on(self) -> None:
         """Drop the tables handed on in memory (their files hold the same), giving their bytes back."""
+        self._deferred.clear()  # every one decided or dropped by now: their tables go too
         with self._held_lock:
             held, self._held = self._held, {}
         for output in self.result.outputs.values():
@@ -245,9 +283,11 @@ class Cascade:
                 future.result()
 
     def _run_block(self, block_id: str, forced: bool) -> None:
-        """Run one block whose upstreams are done: reuse an earlier run, or execute and record it."""
+        """Run one block whose upstreams are done: reuse an earlier run, or execute and record it
+        (or, run early, defer that decision)."""
         block = self.g.by_id[block_id]
         early: Executed | None = None
+        early_inputs: dict[str, Output] = {}
         start = _Start(lambda: self._announce(block))
         upstream = self.g.upstream_ids[block_id]
         if self.pending.writing(upstream):
@@ -256,14 +296,34 @@ class Cascade:
                 # fingerprint, known once the file is, says this block is to run. Announced as
                 # started when its upstreams are settled, if it still runs then.
                 self.pending.when_settled(upstream, start.while_running)
-                early = self._execute(block, self.reads.inputs(block_id, self.result.outputs), None)
+                early_inputs = self.reads.inputs(block_id, self.result.outputs)
+                early = self._execute(block, early_inputs, None)
             start.ran()
-            self.pending.settle(upstream)
+            if early is not None and self._may_defer(early) and self.pending.writing(upstream):
+                self._defer(_Deferred(block_id, forced, early, early_inputs, start))
+                return
+            self._settle_upstream(upstream)
             if self.reads.blocked_by_upstream(block_id, self._in_set, self.result.outputs):
                 self._discard(block_id, early)
                 self.records.mark_upstream_error(block)
                 return
+        self._decide(block, forced, early, early_inputs, start)
+
+    def _decide(
+        self,
+        block: Mapping[str, Any],
+        forced: bool,
+        early: Executed | None,
+        early_inputs: Mapping[str, Output],
+        start: _Start,
+    ) -> None:
+        """Reuse an earlier run, or keep the early run, or execute: then record it. Its upstreams
+        are settled."""
+        block_id = block["id"]
         inputs = self.reads.inputs(block_id, self.result.outputs)
+        if early is not None and not _same_inputs(inputs, early_inputs):
+            self._discard(block_id, early)  # it read a result since dropped: run again
+            early = None
         bound = self.reads.bound(block)
         value = self.reads.control_value(block) if block["type"] in CONTROL_TYPES else None
         remote = self.reads.remote_run(block_id)
@@ -298,6 +358,99 @@ class Cascade:
         )
         if self.group.due(run.duration_ms / 1000):
             self.group.commit()
+
+    # -- deferred early runs -------------------------------------------------
+
+    @staticmethod
+    def _may_defer(early: Executed) -> bool:
+        """Whether an early run may be handed on before it is decided: a result in its own file."""
+        produced = early.produced
+        return (
+            early.error is None
+            and isinstance(produced, Output)
+            and produced.path is not None
+            and produced.run_id is None
+        )
+
+    def _defer(self, deferred: _Deferred) -> None:
+        """Hand the early run's result on now; decide it once its upstreams are settled."""
+        block_id = deferred.block_id
+        assert isinstance(deferred.early.produced, Output)
+        self._deferred[block_id] = deferred
+        self.pending.defer(block_id)
+        self.result.outputs[block_id] = deferred.early.produced
+        upstream = self.g.upstream_ids[block_id]
+        self.pending.when_settled(upstream, lambda: self._decide_soon(block_id))
+
+    def _decide_soon(self, block_id: str) -> None:
+        """Its upstreams are settled (on whichever thread settled the last): decide it on the block
+        pool, unless the cascade gets there first."""
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: the cascade decides it
+            self.ws.block_pool.submit(self._try_decide, block_id)
+
+    def _try_decide(self, block_id: str) -> None:
+        """Decide a deferred block, if nobody else is deciding it and nothing is left that only the
+        cascade's own thread does (an upstream that failed, an early run to run again)."""
+        deferred = self._deferred.get(block_id)
+        if deferred is None or not deferred.lock.acquire(blocking=False):
+            return
+        try:
+            upstream = self.g.upstream_ids[block_id]
+            if deferred.decided or self.pending.writing(upstream):
+                return
+            if self.reads.blocked_by_upstream(block_id, self._in_set, self.result.outputs):
+                return
+            if not _same_inputs(self.reads.inputs(block_id, self.result.outputs), deferred.inputs):
+                return
+            self._finish_deferred(deferred)
+        except Exception as failure:
+            deferred.failure = failure  # raised by the cascade when it comes to this block
+        finally:
+            deferred.lock.release()
+
+    def _resolve(self, block_id: str) -> None:
+        """Decide a deferred block now (its deferred upstreams first), waiting for what it needs."""
+        deferred = self._deferred.get(block_id)
+        if deferred is None:
+            return
+        with deferred.lock:
+            if deferred.failure is not None:
+                raise deferred.failure
+            if deferred.decided:
+                return
+            self._settle_upstream(self.g.upstream_ids[block_id])
+            self._finish_deferred(deferred)
+
+    def _finish_deferred(self, deferred: _Deferred) -> None:
+        """Decide a deferred block whose upstreams are settled (its lock held)."""
+        block_id = deferred.block_id
+        block = self.g.by_id[block_id]
+        try:
+            if self.reads.blocked_by_upstream(block_id, self._in_set, self.result.outputs):
+                self._discard(block_id, deferred.early)
+                self.records.mark_upstream_error(block)
+            else:
+                self._decide(block, deferred.forced, deferred.early, deferred.inputs, deferred.start)
+        finally:
+            deferred.decided = True
+            self.pending.undefer(block_id)
+
+    def _settle_upstream(self, upstream: Iterable[str]) -> None:
+        """Decide the deferred upstreams, then wait until their runs are recorded."""
+        upstream = list(upstream)
+        for up in upstream:
+            self._resolve(up)
+        self.pending.settle(upstream)
+
+    def _drop_deferred(self) -> None:
+        """After a failure: drop the early runs never decided (no row, no file)."""
+        for deferred in list(self._deferred.values()):
+            with deferred.lock:
+                if deferred.decided:
+                    continue
+                deferred.decided = True
+                self._discard(deferred.block_id, deferred.early)
+                self.pending.undefer(deferred.block_id)
 
     def _announce(self, block: Mapping[str, Any]) -> None:
         """`run_started` for the block (behind the runs pending in the group)."""
@@ -367,10 +520,13 @@ class Cascade:
         return Executed(produced, error, started_at, duration_ms, into, trace)
 
     def _discard(self, block_id: str, early: Executed | None) -> None:
-        """Drop a run made early that is not to be kept: its file (once written) and its bytes."""
+        """Drop a run made early that is not to be kept: its file (once written), its bytes, and
+        its result handed on while it was deferred."""
         if early is None:
             return
         produced = early.produced
+        if produced is not None and self.result.outputs.get(block_id) is produced:
+            del self.result.outputs[block_id]
         if isinstance(produced, Output) and produced.path is not None:
             if produced.writing is not None:
                 with contextlib.suppress(Exception):

@@ -15,6 +15,12 @@ A block running early on its upstream's table is announced (`run_started`)
 only once its upstreams are settled (`when_settled`), so it is never announced
 before them; if it is still running then, it is announced at that moment, so a
 slow block shows as running while it runs.
+
+A block that ran early and whose upstreams are still unsettled when it ends is
+deferred (`defer`): its output is in the result (the blocks below it may run
+early on it in turn), but whether its run is kept is decided only once its
+upstreams are settled (`cascade`). Until then it counts as unsettled too, for
+`writing` and `when_settled`, so nothing below it is announced before it.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ class PendingWrites:
         self.result = result
         self._settled = settled
         self._pending: dict[str, _Pending] = {}
+        self._deferred: set[str] = set()
         self._waiting: list[tuple[frozenset[str], Callable[[], None]]] = []
         self._lock = threading.Lock()
 
@@ -100,20 +107,44 @@ class PendingWrites:
         writing.content_hash.add_done_callback(lambda _: self._settle_written(block_id))
 
     def writing(self, block_ids: Iterable[str]) -> bool:
-        """Whether any of these blocks' runs is pending."""
+        """Whether any of these blocks' runs is pending (or deferred)."""
         with self._lock:
-            return any(b in self._pending for b in block_ids)
+            return any(b in self._pending or b in self._deferred for b in block_ids)
 
     def when_settled(self, block_ids: Iterable[str], then: Callable[[], None]) -> None:
-        """Call `then` once none of these blocks' runs is pending any more (now, if none is)."""
+        """Call `then` once none of these blocks' runs is pending or deferred any more (now, if
+        none is)."""
         waited = frozenset(block_ids)
         with self._lock:
-            if not waited & self._pending.keys():
+            if not waited & self._unsettled():
                 waited = frozenset()
             else:
                 self._waiting.append((waited, then))
         if not waited:
             then()
+
+    def defer(self, block_id: str) -> None:
+        """The block ran early and its run is yet to be decided: it counts as unsettled."""
+        with self._lock:
+            self._deferred.add(block_id)
+
+    def undefer(self, block_id: str) -> None:
+        """The block's run is decided (recorded, pending its file, reused or dropped)."""
+        with self._lock:
+            self._deferred.discard(block_id)
+            ready = self._ready()
+        for then in ready:
+            then()
+
+    def _unsettled(self) -> set[str]:
+        return self._pending.keys() | self._deferred
+
+    def _ready(self) -> list[Callable[[], None]]:
+        """Take the waiters none of whose blocks is unsettled any more (under the lock)."""
+        unsettled = self._unsettled()
+        ready = [then for waited, then in self._waiting if not waited & unsettled]
+        self._waiting = [(w, then) for w, then in self._waiting if w & unsettled]
+        return ready
 
     def settle(self, block_ids: Iterable[str]) -> None:
         """Wait until these blocks' runs are recorded (raising a failure to write their files)."""
@@ -126,10 +157,15 @@ class PendingWrites:
             if writing is not None:
                 with contextlib.suppress(pa.ArrowException):
                     writing.content_hash.result()  # raises what the writer could not do but a type
-            with self._lock:
-                pending = self._pending.pop(block_id, None)
-                if pending is not None:  # else the writer's thread recorded it meanwhile
-                    self._record(pending)
+            ready: list[Callable[[], None]] = []
+            try:
+                with self._lock:
+                    pending = self._pending.pop(block_id, None)
+                    if pending is not None:  # else the writer's thread recorded it meanwhile
+                        self._record(pending, ready)
+            finally:
+                for then in ready:
+                    then()
 
     def settle_all(self) -> None:
         """`settle` every pending run (at the end of the cascade, before its group commits)."""
@@ -140,27 +176,30 @@ class PendingWrites:
     def _settle_written(self, block_id: str) -> None:
         """The writer's thread: record the run whose file is written, unless the write failed in a
         way `settle` must raise."""
-        with self._lock:
-            pending = self._pending.get(block_id)
-            if pending is None:
-                return
-            writing = pending.output.writing
-            assert writing is not None
-            failure = writing.content_hash.exception()
-            if failure is not None and not isinstance(failure, pa.ArrowException):
-                return  # left for `settle`, which raises it on the cascade's thread
-            del self._pending[block_id]
-            self._record(pending)
+        ready: list[Callable[[], None]] = []
+        try:
+            with self._lock:
+                pending = self._pending.get(block_id)
+                if pending is None:
+                    return
+                writing = pending.output.writing
+                assert writing is not None
+                failure = writing.content_hash.exception()
+                if failure is not None and not isinstance(failure, pa.ArrowException):
+                    return  # left for `settle`, which raises it on the cascade's thread
+                del self._pending[block_id]
+                self._record(pending, ready)
+        finally:
+            for then in ready:
+                then()
 
-    def _record(self, pending: _Pending) -> None:
-        """Record a pending run whose write is done, then call what waited for it (under the lock)."""
+    def _record(self, pending: _Pending, ready: list[Callable[[], None]]) -> None:
+        """Record a pending run whose write is done (under the lock); what waited for it goes to
+        `ready`, to be called once the lock is let go (it may take the lock again)."""
         try:
             self._record_run(pending)
         finally:
-            ready = [then for waited, then in self._waiting if not waited & self._pending.keys()]
-            self._waiting = [(w, then) for w, then in self._waiting if w & self._pending.keys()]
-            for then in ready:
-                then()
+            ready.extend(self._ready())
 
     def _record_run(self, pending: _Pending) -> None:
         output, run, block_id = pending.output, pending.run, pending.block["id"]

@@ -8,9 +8,16 @@ open; then the allowed directory, external access off, and the configuration
 locked last, so no query can loosen it. Only statements that DuckDB itself
 classifies as one SELECT reach execution.
 
-Every query runs on its own cursor (so it can be interrupted alone), called
-from worker threads (the workspace's block pool, the tool pool), never from an
-event loop, with a timer that interrupts it at the time limit.
+Every query runs on a cursor of its own while it runs (so it can be interrupted
+alone), called from worker threads (the workspace's block pool, the tool pool),
+never from an event loop, with a timer that interrupts it at the time limit.
+A block's query (`query`, `query_to_file`) takes an idle cursor of the board's
+instance, if one is left, and gives it back when it is done (no cursor made and
+closed per block, a fixed cost of each): only after a query that
+read its inputs as named tables (no temporary views), that ended without an
+error, and that nothing interrupted, with its result closed and its inputs'
+registrations dropped, so the next query finds nothing of it. An interrupt
+(the time limit, `cancel`) reaches a cursor only while its query holds it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 
@@ -50,6 +57,8 @@ QUERY_SLOTS = 2
 shared out between them: each board's DuckDB may use `memory_limit / QUERY_SLOTS`, and no more than
 `QUERY_SLOTS` of them run, so together they never pass the budget. A query waits for a slot (its
 time limit counts from the start of that wait)."""
+IDLE_CURSORS = QUERY_SLOTS
+"""Idle cursors kept per board's instance, for its next queries."""
 BATCH_ROWS = 100_000
 """Rows per batch when a result streams from DuckDB into its Parquet file."""
 __all__ = [
@@ -76,6 +85,47 @@ class QueryError(Exception):
 class _Instance:
     con: duckdb.DuckDBPyConnection
     active: int = 0
+    idle: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
+    """Cursors a finished query gave back, clean, for the next (`Executor._query_cursor` with `reuse`)."""
+    closed: bool = False
+
+    def close(self) -> None:
+        """Close the instance and its idle cursors (a query still running closes its own)."""
+        self.closed = True
+        idle, self.idle = self.idle, []
+        for cursor in idle:
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()
+        self.con.close()
+
+
+class _Use:
+    """One query's hold on a cursor: an interrupt reaches the cursor only while the query holds it
+    (a cursor given back and taken by the next query is never interrupted for this one)."""
+
+    __slots__ = ("cursor", "hit", "live", "lock", "timed_out")
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+        self.lock = threading.Lock()
+        self.live = True
+        self.hit = False
+        """Whether an interrupt reached the cursor (it is not used again)."""
+        self.timed_out = False
+
+    def interrupt(self, *, timed_out: bool = False) -> None:
+        with self.lock:
+            if not self.live:
+                return
+            self.hit = True
+            self.timed_out = self.timed_out or timed_out
+            self.cursor.interrupt()
+
+    def end(self) -> bool:
+        """The query lets go of the cursor; whether no interrupt reached it."""
+        with self.lock:
+            self.live = False
+            return not self.hit
 
 
 class Alarm:
@@ -154,7 +204,7 @@ class Executor:
         self._slots = threading.BoundedSemaphore(QUERY_SLOTS)
         self._instances: OrderedDict[str, _Instance] = OrderedDict()
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[str, duckdb.DuckDBPyConnection]] = {}
+        self._running: dict[int, tuple[str, _Use]] = {}
         self._running_lock = threading.Lock()
 
     # -- instances ---------------------------------------------------------
@@ -202,7 +252,7 @@ class Executor:
             if len(self._instances) <= MAX_OPEN_BOARDS:
                 return
             if self._instances[board_id].active == 0:
-                self._instances.pop(board_id).con.close()
+                self._instances.pop(board_id).close()
 
     def close_board(self, board_id: str) -> None:
         """Interrupt a board's queries and close its instance (before its files are removed)."""
@@ -210,16 +260,26 @@ class Executor:
         with self._lock:
             instance = self._instances.pop(board_id, None)
         if instance is not None:
-            instance.con.close()
+            with self._lock:
+                instance.close()
 
     # -- queries -----------------------------------------------------------
 
     @contextmanager
     def cursor(self, board_id: str, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor on the board's sandboxed instance, interrupted at the time limit.
+        """A new cursor on the board's sandboxed instance, interrupted at the time limit.
 
         DuckDB errors inside become `QueryError` with a message for the user.
         """
+        with self._query_cursor(board_id, timeout, None) as cursor:
+            yield cursor
+
+    @contextmanager
+    def _query_cursor(
+        self, board_id: str, timeout: float | None, reuse: list[bool] | None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """`cursor`; with `reuse`, an idle cursor of the instance if there is one, given back at the
+        end if `reuse[0]` is then still true (the caller's word that the query left nothing on it)."""
         limit = self.settings.query_timeout_s if timeout is None else timeout
         waited_from = time.monotonic()
         if not self._slots.acquire(timeout=limit):
@@ -227,29 +287,34 @@ class Executor:
                 f"the workspace stayed busy with other queries for the time limit of {limit:g} s"
             )
         try:
-            with self._cursor(board_id, limit - (time.monotonic() - waited_from)) as cursor:
+            with self._cursor(board_id, limit - (time.monotonic() - waited_from), reuse) as cursor:
                 yield cursor
         finally:
             self._slots.release()
 
     @contextmanager
-    def _cursor(self, board_id: str, limit: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _cursor(
+        self, board_id: str, limit: float, reuse: list[bool] | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         instance = self._acquire(board_id)
-        cursor = instance.con.cursor()
-        timed_out = threading.Event()
-
-        def interrupt() -> None:
-            timed_out.set()
-            cursor.interrupt()
-
-        key = id(cursor)
+        cursor = None
+        if reuse is not None:
+            with self._lock:
+                if instance.idle:
+                    cursor = instance.idle.pop()
+        if cursor is None:
+            cursor = instance.con.cursor()
+        use = _Use(cursor)
+        key = id(use)
         with self._running_lock:
-            self._running[key] = (board_id, cursor)
-        alarm = _WATCHDOG.schedule(max(0.0, limit), interrupt)
+            self._running[key] = (board_id, use)
+        alarm = _WATCHDOG.schedule(max(0.0, limit), lambda: use.interrupt(timed_out=True))
+        clean = False
         try:
             yield cursor
+            clean = True
         except duckdb.InterruptException:
-            if timed_out.is_set():
+            if use.timed_out:
                 total = self.settings.query_timeout_s
                 raise QueryError(f"the query ran longer than the time limit of {total:g} s") from None
             raise QueryError("the query was cancelled") from None
@@ -265,7 +330,16 @@ class Executor:
             alarm.cancel()
             with self._running_lock:
                 self._running.pop(key, None)
-            cursor.close()
+            untouched = use.end()
+            kept = False
+            if clean and untouched and reuse is not None and reuse[0]:
+                with self._lock:
+                    if not instance.closed and len(instance.idle) < IDLE_CURSORS:
+                        instance.idle.append(cursor)
+                        kept = True
+            if not kept:
+                with contextlib.suppress(duckdb.Error):
+                    cursor.close()
             self._release(instance)
 
     def query(
@@ -280,11 +354,15 @@ class Executor:
 
         Call from a worker thread, never from an event loop.
         """
-        with self.cursor(board_id, timeout) as cursor:
+        reuse = [False]
+        with self._query_cursor(board_id, timeout, reuse) as cursor:
             _check(cursor, sql)
             reading = run_reading(cursor, sql, relations or {}, params, TABLE_BATCH_ROWS, stream=False)
-            assert isinstance(reading.result, pa.Table)
-            return reading.result
+            table = reading.result
+            assert isinstance(table, pa.Table)
+            reading.release()
+            reuse[0] = not reading.views
+            return table
 
     def query_to_file(
         self,
@@ -307,13 +385,18 @@ class Executor:
         from the table as from the file (`survives_parquet`) is not written here but handed to
         `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
         """
-        with self.cursor(board_id, timeout) as cursor:
+        reuse = [False]
+        with self._query_cursor(board_id, timeout, reuse) as cursor:
             _check(cursor, sql)
             reading = run_reading(cursor, sql, relations or {}, params, BATCH_ROWS, stream=True)
             try:
-                return self._write(reading, path, durable=durable, keep_bytes=keep_bytes, writer=writer)
+                written = self._write(reading, path, durable=durable, keep_bytes=keep_bytes, writer=writer)
             except duckdb.Error as error:
                 raise reading.own_error(error) from None
+            finally:
+                reading.release()
+            reuse[0] = not reading.views
+            return written
 
     @staticmethod
     def _write(
@@ -347,9 +430,9 @@ class Executor:
     def cancel(self, board_id: str | None = None) -> int:
         """Interrupt the running queries of one board (or all); return how many."""
         with self._running_lock:
-            targets = [c for b, c in self._running.values() if board_id is None or b == board_id]
-        for cursor in targets:
-            cursor.interrupt()
+            targets = [u for b, u in self._running.values() if board_id is None or b == board_id]
+        for use in targets:
+            use.interrupt()
         return len(targets)
 
     def close(self) -> None:
@@ -362,7 +445,7 @@ class Executor:
         with self._lock:
             for instance in self._instances.values():
                 with contextlib.suppress(duckdb.Error):
-                    instance.con.close()
+                    instance.close()
             self._instances.clear()
 
 

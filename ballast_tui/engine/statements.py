@@ -110,11 +110,21 @@ _BIND_ERRORS = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogEx
 @dataclass
 class Reading:
     """A query's result (a reader of batches, or a table), what must stay referenced until it is
-    read out (the tables' registrations), and how many lines were put in front of the query."""
+    read out (the tables' registrations), how many lines were put in front of the query, and
+    whether it made temporary views on its cursor (`views`: the cursor is not to be used again)."""
 
-    result: pa.RecordBatchReader | pa.Table
+    result: pa.RecordBatchReader | pa.Table | None
     kept: list[object] = field(default_factory=list)
     lines_before: int = 0
+    views: bool = False
+
+    def release(self) -> None:
+        """Let go of the result (a reader is closed) and of the tables' registrations, so that
+        nothing of this query stays on its cursor: no open result, no name reading its inputs."""
+        result, self.result = self.result, None
+        if isinstance(result, pa.RecordBatchReader):
+            result.close()
+        self.kept.clear()
 
     def own_error(self, error: duckdb.Error) -> duckdb.Error:
         """`error` as the query alone would have raised it: its `LINE n:` counted in the query."""
@@ -149,8 +159,9 @@ def run_reading(
     """
     if relations and _SUBMIT is not None and _REGISTER is not None and not _opens_with_with(sql):
         kept: list[object] = []
-        prefixed = _named_in_front(cursor, sql, relations, kept)
-        if prefixed is not None and _one_select(cursor, prefixed):
+        named = _named_in_front(cursor, sql, relations, kept)
+        if named is not None and _one_select_shape(cursor, named[1]):
+            prefixed = named[0]
             try:
                 result = run_select(cursor, prefixed, params, batch_rows, stream=stream)
             except _BIND_ERRORS:
@@ -160,7 +171,7 @@ def run_reading(
             else:
                 return Reading(result, kept, 1)
     register_views(cursor, relations)
-    return Reading(run_select(cursor, sql, params, batch_rows, stream=stream))
+    return Reading(run_select(cursor, sql, params, batch_rows, stream=stream), views=bool(relations))
 
 
 def register_views(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Relation]) -> None:
@@ -174,24 +185,29 @@ def register_views(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Re
 
 def _named_in_front(
     cursor: duckdb.DuckDBPyConnection, sql: str, relations: Mapping[str, Relation], kept: list[object]
-) -> str | None:
+) -> tuple[str, str] | None:
     """`WITH <relations by name>` on a line of its own, then the query as written (None when a name
-    or a path would not fit on one line)."""
+    or a path would not fit on one line); and its shape, the same text with every registered
+    table's name and every path replaced by one placeholder (`_one_select_shape`)."""
     assert _REGISTER is not None
     if any("\n" in name or "\r" in name for name in relations) or any(
         isinstance(r, Path) and ("\n" in str(r) or "\r" in str(r)) for r in relations.values()
     ):
         return None
     named: list[str] = []
+    shape: list[str] = []
     for name, relation in relations.items():
         if isinstance(relation, pa.Table):
             handle = _REGISTER(cursor, relation)
             kept.append(handle)
             body = f"SELECT * FROM {quote_ident(handle.name)}"
+            placeholder = 'SELECT * FROM "_"'
         else:
             body = _read_file(relation)
+            placeholder = "SELECT * FROM read_parquet('_')"
         named.append(f"{quote_ident(name)} AS NOT MATERIALIZED ({body})")
-    return f"WITH {', '.join(named)}\n{sql}"
+        shape.append(f"{quote_ident(name)} AS NOT MATERIALIZED ({placeholder})")
+    return f"WITH {', '.join(named)}\n{sql}", f"WITH {', '.join(shape)}\n{sql}"
 
 
 def _opens_with_with(sql: str) -> bool:
@@ -205,6 +221,30 @@ def _one_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> bool:
     except duckdb.Error:
         return False
     return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
+
+
+_shapes_passed: OrderedDict[str, None] = OrderedDict()
+
+
+def _one_select_shape(cursor: duckdb.DuckDBPyConnection, shape: str) -> bool:
+    """`_one_select` of a prefixed query, by its shape (`_named_in_front`), remembered once it passed.
+
+    The prefixed text differs from its shape only inside quoted identifiers (the registered tables'
+    names, double quotes doubled) and string literals (the paths, quotes doubled), neither holding
+    a line break, so DuckDB's parser splits and classifies both alike: the verdict on the shape is
+    the verdict on the text, whatever names the tables were registered under this time.
+    """
+    with _passed_lock:
+        if shape in _shapes_passed:
+            _shapes_passed.move_to_end(shape)
+            return True
+    if not _one_select(cursor, shape):
+        return False
+    with _passed_lock:
+        _shapes_passed[shape] = None
+        if len(_shapes_passed) > CHECKED_TEXTS:
+            _shapes_passed.popitem(last=False)
+    return True
 
 
 def _read_file(path: Path) -> str:

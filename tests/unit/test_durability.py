@@ -25,7 +25,13 @@ CHILD = Path(__file__).resolve().parent.parent / "durability_child.py"
 Row = dict[str, Any]
 
 
-def prepare(root: Path) -> tuple[str, str]:
+PICKED_ROWS = 5000
+WRITTEN_AHEAD_ROWS = 40_000
+"""Rows of `picked` large enough to be written on the writer's thread: the blocks below it then
+run early, down the chain, before its file is written (`cascade`'s deferred runs)."""
+
+
+def prepare(root: Path, rows: int = PICKED_ROWS) -> tuple[str, str]:
     """A board with a control and blocks that re-run on every push and control change."""
     with Workspace(root) as ws:
         call = ToolClient(ws, ws.users.local())
@@ -42,7 +48,7 @@ def prepare(root: Path) -> tuple[str, str]:
             dashboard_id=board,
             type="sql",
             name="picked",
-            config={"sql": "select $c as v, range as n from range(5000)", "inputs": ["c"]},
+            config={"sql": f"select $c as v, range as n from range({rows})", "inputs": ["c"]},
         )
         # A control change re-runs a chain of three blocks: one cascade, committed as a group.
         call(
@@ -86,12 +92,21 @@ def read_line(proc: subprocess.Popen[bytes], deadline: float) -> bytes:
     return line
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.13, 0.41])
+@pytest.mark.parametrize(
+    ("delay", "rows"),
+    [
+        (0.0, PICKED_ROWS),
+        (0.13, PICKED_ROWS),
+        (0.41, PICKED_ROWS),
+        (0.0, WRITTEN_AHEAD_ROWS),
+        (0.13, WRITTEN_AHEAD_ROWS),
+    ],
+)
 def test_kill_9_mid_stream_keeps_database_intact_and_acknowledged_changes(
-    tmp_path: Path, delay: float
+    tmp_path: Path, delay: float, rows: int
 ) -> None:
     root = tmp_path / "ws"
-    board, control = prepare(root)
+    board, control = prepare(root, rows)
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), str(root), board, control],
         stdout=subprocess.PIPE,
@@ -159,7 +174,7 @@ def test_kill_9_mid_stream_keeps_database_intact_and_acknowledged_changes(
                 # The acknowledged control change's whole chain is stored, to its last block.
                 total = next(b for b in blocks.values() if b["name"] == "picked_total")
                 data = call("dashboard_block_data", dashboard_id=board, block_id=total["id"])
-                assert data["rows"] == [{"v": last, "n": 2500}]
+                assert data["rows"] == [{"v": last, "n": rows // 2}]
 
         # Every acknowledged block's data can be read.
         for change in changes:
