@@ -32,9 +32,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-import duckdb
 import pyarrow as pa
 
 from ballast_tui.config import Settings
@@ -50,6 +49,12 @@ from ballast_tui.engine.statements import (
 )
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
+
+if TYPE_CHECKING:
+    import duckdb
+
+# DuckDB is imported where a board's instance is opened and where its errors are caught, not with
+# this module: the app's first paint imports the engine but opens no instance.
 
 MAX_OPEN_BOARDS = 16
 QUERY_SLOTS = 2
@@ -91,6 +96,8 @@ class _Instance:
 
     def close(self) -> None:
         """Close the instance and its idle cursors (a query still running closes its own)."""
+        import duckdb
+
         self.closed = True
         idle, self.idle = self.idle, []
         for cursor in idle:
@@ -210,6 +217,8 @@ class Executor:
     # -- instances ---------------------------------------------------------
 
     def _open(self, board_id: str) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
         board_dir = (self.data_dir / board_id).resolve()
         make_dirs(board_dir)
         con = duckdb.connect(
@@ -296,6 +305,8 @@ class Executor:
     def _cursor(
         self, board_id: str, limit: float, reuse: list[bool] | None = None
     ) -> Iterator[duckdb.DuckDBPyConnection]:
+        import duckdb
+
         instance = self._acquire(board_id)
         cursor = None
         if reuse is not None:
@@ -385,6 +396,8 @@ class Executor:
         from the table as from the file (`survives_parquet`) is not written here but handed to
         `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
         """
+        import duckdb
+
         reuse = [False]
         with self._query_cursor(board_id, timeout, reuse) as cursor:
             _check(cursor, sql)
@@ -443,9 +456,12 @@ class Executor:
         """
         self.cancel()
         with self._lock:
-            for instance in self._instances.values():
-                with contextlib.suppress(duckdb.Error):
-                    instance.close()
+            if self._instances:
+                import duckdb  # loaded already, with the instances
+
+                for instance in self._instances.values():
+                    with contextlib.suppress(duckdb.Error):
+                        instance.close()
             self._instances.clear()
 
 

@@ -32,19 +32,29 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import duckdb
 import pyarrow as pa
 
-try:  # DuckDB 2.0's own steps from a statement's text to its result, and from a table to a name
-    from duckdb import _seam
+if TYPE_CHECKING:
+    import duckdb
 
-    _SUBMIT: Callable[..., Any] | None = getattr(_seam, "submit", None)
-    _REGISTER: Callable[..., Any] | None = getattr(_seam, "register_source", None)
-except ImportError:  # pragma: no cover - another DuckDB
-    _SUBMIT = _REGISTER = None
+# DuckDB is imported by the functions that run queries, not with this module: the app's first paint
+# imports the engine but runs no query (it draws outputs kept from earlier runs).
+
+
+@cache
+def _seam_steps() -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
+    """DuckDB 2.0's own steps from a statement's text to its result, and from a table to a name
+    (None where this DuckDB lacks them)."""
+    try:
+        from duckdb import _seam
+    except ImportError:  # pragma: no cover - another DuckDB
+        return None, None
+    return getattr(_seam, "submit", None), getattr(_seam, "register_source", None)
+
 
 Relation: TypeAlias = Path | pa.Table
 """What a query reads under a name: a Parquet file, or an Arrow table handed on in memory."""
@@ -71,6 +81,8 @@ def only_one_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
         if sql in _passed:
             _passed.move_to_end(sql)
             return
+    import duckdb
+
     try:
         statements = cursor.extract_statements(sql)
     except duckdb.Error as error:
@@ -96,15 +108,19 @@ def run_select(
     """Run one SELECT (already checked) with its parameters: a reader of batches of about
     `batch_rows` rows with `stream`, else the whole result as a table."""
     values = dict(params) if params else None
-    if _SUBMIT is not None:
-        result = _SUBMIT(cursor, sql, values, "stream" if stream else "arrow", batch_rows)
+    submit, _register = _seam_steps()
+    if submit is not None:
+        result = submit(cursor, sql, values, "stream" if stream else "arrow", batch_rows)
         return result.arrow_reader() if stream else result.arrow_table()
     relation = cursor.sql(sql, params=values or {})
     return relation.to_arrow_reader(batch_rows) if stream else relation.to_arrow_table(batch_rows)
 
 
-_BIND_ERRORS = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
-"""Errors raised before a statement runs: the prefixed text is given up for views, at no cost."""
+def _bind_errors() -> tuple[type[Exception], ...]:
+    """Errors raised before a statement runs: the prefixed text is given up for views, at no cost."""
+    import duckdb
+
+    return (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
 
 
 @dataclass
@@ -157,14 +173,17 @@ def run_reading(
 
     An error raised by the result once read (`Reading.own_error`) names the query's own lines.
     """
-    if relations and _SUBMIT is not None and _REGISTER is not None and not _opens_with_with(sql):
+    import duckdb
+
+    submit, register = _seam_steps()
+    if relations and submit is not None and register is not None and not _opens_with_with(sql):
         kept: list[object] = []
         named = _named_in_front(cursor, sql, relations, kept)
         if named is not None and _one_select_shape(cursor, named[1]):
             prefixed = named[0]
             try:
                 result = run_select(cursor, prefixed, params, batch_rows, stream=stream)
-            except _BIND_ERRORS:
+            except _bind_errors():
                 pass  # e.g. a statement DuckDB takes no WITH in front of: over views instead
             except duckdb.Error as error:
                 raise _counted_back(error, 1) from None
@@ -189,7 +208,8 @@ def _named_in_front(
     """`WITH <relations by name>` on a line of its own, then the query as written (None when a name
     or a path would not fit on one line); and its shape, the same text with every registered
     table's name and every path replaced by one placeholder (`_one_select_shape`)."""
-    assert _REGISTER is not None
+    register = _seam_steps()[1]
+    assert register is not None
     if any("\n" in name or "\r" in name for name in relations) or any(
         isinstance(r, Path) and ("\n" in str(r) or "\r" in str(r)) for r in relations.values()
     ):
@@ -198,7 +218,7 @@ def _named_in_front(
     shape: list[str] = []
     for name, relation in relations.items():
         if isinstance(relation, pa.Table):
-            handle = _REGISTER(cursor, relation)
+            handle = register(cursor, relation)
             kept.append(handle)
             body = f"SELECT * FROM {quote_ident(handle.name)}"
             placeholder = 'SELECT * FROM "_"'
@@ -216,6 +236,8 @@ def _opens_with_with(sql: str) -> bool:
 
 
 def _one_select(cursor: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    import duckdb
+
     try:
         statements = cursor.extract_statements(sql)
     except duckdb.Error:

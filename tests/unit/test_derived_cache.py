@@ -159,13 +159,15 @@ async def main() -> None:
 asyncio.run(main())
 ws.close()
 """
-HEAVY = ("sqlglot", "aiohttp", "mcp", "ballast_server")
+HEAVY = ("duckdb", "sqlglot", "aiohttp", "mcp", "ballast_server")
 
 
-def test_a_board_drawn_before_is_drawn_again_without_the_sql_parser_or_the_server(tmp_path: Path) -> None:
-    """The first paint reads stored outputs: what SQL reads and charts' series were kept by the
-    process that drew the board before, so the next one loads neither the SQL parser nor the
-    embedded server's modules (they load after the first paint)."""
+def test_a_board_drawn_before_is_drawn_again_without_duckdb_the_sql_parser_or_the_server(
+    tmp_path: Path,
+) -> None:
+    """The first paint reads stored outputs: what SQL reads and each block's data were kept by the
+    process that drew the board before, so the next one loads neither DuckDB, nor the SQL parser,
+    nor the embedded server's modules (they load after the first paint)."""
     ws = Workspace(tmp_path / "ws")
     board_id = build_demo(ws, rows=2_000)
     ws.close()
