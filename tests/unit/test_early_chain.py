@@ -24,8 +24,7 @@ from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.files import file_hash
 from tests.conftest import ToolClient
 from tests.unit.test_cascade import add_sql, runs_of, update_sql
-from tests.unit.test_group_commit import stored_run
-from tests.unit.test_write_ahead import LARGE_ROWS, files_named_by_no_run
+from tests.unit.test_write_ahead import LARGE_ROWS, files_named_by_no_run, record_runs
 
 Row = dict[str, Any]
 
@@ -52,6 +51,26 @@ def _hold_writer(ws: Workspace) -> threading.Event:
     return gate
 
 
+def _update_while_the_writer_is_held(
+    ws: Workspace, call: ToolClient, board: str, block: str, sql: str, hold_s: float = HOLD_S / 2
+) -> tuple[Row, datetime]:
+    """`update_sql` of `block` on a thread while the writer's threads are held for `hold_s`: its
+    answer, and when the writer was let go."""
+    gate = _hold_writer(ws)
+    answers: list[Row] = []
+    cascade = threading.Thread(target=lambda: answers.append(update_sql(call, board, block, sql)))
+    try:
+        cascade.start()
+        time.sleep(hold_s)
+        released = datetime.now(UTC)
+        gate.set()
+        cascade.join(60)
+    finally:
+        gate.set()
+    [answer] = answers
+    return answer, released
+
+
 def test_blocks_two_levels_below_a_large_result_run_before_its_file_is_written(
     ws: Workspace, call: ToolClient, board: str
 ) -> None:
@@ -59,34 +78,13 @@ def test_blocks_two_levels_below_a_large_result_run_before_its_file_is_written(
     mid = add_sql(call, board, "mid", "select g, count(*) as n, sum(v) as s from top group by g")
     low = add_sql(call, board, "low", "select sum(n) as n, sum(s) as s from mid")
     last = add_sql(call, board, "last", "select n * 2 as n2, s from low")
-    order: list[tuple[str, str]] = []
-    seen: list[tuple[str, Row | None]] = []
-
-    def check(event: Event) -> None:
-        if isinstance(event, RunStarted | RunFinished):
-            order.append((type(event).__name__, event.block_name))
-        if isinstance(event, RunFinished) and event.run_id:
-            seen.append((event.block_name, stored_run(ws.paths.db, event.run_id)))
-
-    unsubscribe = ws.bus.subscribe(board, check)
-    gate = _hold_writer(ws)
-    answers: list[Row] = []
-    cascade = threading.Thread(
-        target=lambda: answers.append(
-            update_sql(call, board, top, f"select range + 3 as v, range % 7 as g from range({LARGE_ROWS})")
-        )
-    )
+    order, seen, unsubscribe = record_runs(ws, board)
     try:
-        cascade.start()
-        time.sleep(HOLD_S)
-        released = datetime.now(UTC)
-        gate.set()
-        cascade.join(60)
+        sql = f"select range + 3 as v, range % 7 as g from range({LARGE_ROWS})"
+        answer, released = _update_while_the_writer_is_held(ws, call, board, top, sql, HOLD_S)
     finally:
-        gate.set()
         unsubscribe()
 
-    [answer] = answers
     assert answer["cascade"]["ran"] == [top, mid, low, last]
     # `top`'s file (and content hash) came only once the writer was let go; the blocks below it,
     # down to the last, had run by then on the tables handed on.
@@ -100,11 +98,11 @@ def test_blocks_two_levels_below_a_large_result_run_before_its_file_is_written(
     assert call("dashboard_run_block", dashboard_id=board, block_id=last)["run"]["rows"] == rows
     # Every run stored with its complete file when announced, in the order of the chain.
     assert [name for name, _ in seen] == ["top", "mid", "low", "last"]
-    for name, run in seen:
-        assert run is not None, f"{name} was announced before its run was stored"
-        path = ws.board_dir(board) / run["file"]
-        assert pq.read_metadata(path).num_rows == json.loads(run["output"])["row_count"]
-        assert json.loads(run["output"])["content_hash"] == file_hash(path)
+    for name, stored in seen:
+        assert stored is not None, f"{name} was announced before its run was stored"
+        path = ws.board_dir(board) / stored["file"]
+        assert pq.read_metadata(path).num_rows == json.loads(stored["output"])["row_count"]
+        assert json.loads(stored["output"])["content_hash"] == file_hash(path)
     assert order == [
         (kind, name) for name in ("top", "mid", "low", "last") for kind in ("RunStarted", "RunFinished")
     ]
@@ -118,25 +116,11 @@ def test_an_early_run_two_levels_down_is_dropped_when_its_upstream_proves_reusab
     mid = add_sql(call, board, "mid", "select v % 5 as g, count(*) as n from top group by g order by g")
     low = add_sql(call, board, "low", "select sum(n) as n from mid")
     mid_runs, low_runs = runs_of(ws, mid), runs_of(ws, low)
-    gate = _hold_writer(ws)
-    answers: list[Row] = []
     # Another text, the same rows: `top` runs again. `mid` runs early on its table, and `low` on
     # `mid`'s, before `top`'s hash is known; the hash then shows `mid` reusable, so both early
     # runs go: `mid` reuses its earlier run, and so does `low`, whose input is that run again.
-    cascade = threading.Thread(
-        target=lambda: answers.append(
-            update_sql(call, board, top, f"select range as v from range({LARGE_ROWS}) -- second")
-        )
-    )
-    try:
-        cascade.start()
-        time.sleep(HOLD_S / 2)
-        gate.set()
-        cascade.join(60)
-    finally:
-        gate.set()
-
-    [answer] = answers
+    second = f"select range as v from range({LARGE_ROWS}) -- second"
+    answer, _released = _update_while_the_writer_is_held(ws, call, board, top, second)
     assert answer["cascade"]["ran"] == [top]
     assert sorted(answer["cascade"]["reused"]) == sorted([mid, low])
     assert runs_of(ws, mid) == mid_runs and runs_of(ws, low) == low_runs
@@ -158,26 +142,11 @@ def test_an_early_run_below_a_reused_block_runs_again_on_the_reused_result(
         block_id=low,
         config={"sql": "select n, s, 1 as k from mid"},
     )
-    gate = _hold_writer(ws)
-    answers: list[Row] = []
     # `top`'s first rows again: `mid` runs early on its table, and `low` on `mid`'s; `top`'s hash
     # then shows `mid` reusable (its first run), which drops the table `low` read. `low` has never
     # run on that run of `mid` with its new query, so it runs again, on `mid`'s stored run.
-    cascade = threading.Thread(
-        target=lambda: answers.append(
-            update_sql(call, board, top, f"select range as v from range({LARGE_ROWS}) -- third")
-        )
-    )
-    try:
-        cascade.start()
-        time.sleep(HOLD_S / 2)
-        released = datetime.now(UTC)
-        gate.set()
-        cascade.join(60)
-    finally:
-        gate.set()
-
-    [answer] = answers
+    third = f"select range as v from range({LARGE_ROWS}) -- third"
+    answer, released = _update_while_the_writer_is_held(ws, call, board, top, third)
     assert answer["cascade"]["ran"] == [top, low]
     assert answer["cascade"]["reused"] == [mid]
     [*_, run] = runs_of(ws, low)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +88,14 @@ def test_blocks_below_a_large_result_see_exactly_its_rows(
     assert files_named_by_no_run(ws, board) == []
 
 
-def test_a_large_result_is_stored_with_its_complete_file_when_announced(
-    ws: Workspace, call: ToolClient, board: str
-) -> None:
-    top = add_sql(call, board, "top", f"select range as v from range({LARGE_ROWS})")
-    add_sql(call, board, "n1", "select v + 1 as v from top")
-    add_sql(call, board, "n2", "select sum(v) as s from n1")
-    seen: list[tuple[str, Row | None]] = []
+def record_runs(
+    ws: Workspace, board: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, Row | None]], Callable[[], None]]:
+    """From now on, the board's runs as announced: each `RunStarted`/`RunFinished` (kind, block
+    name) in order, and each finished run's stored row at the moment it was announced (None: not
+    stored yet); and how to stop recording."""
     order: list[tuple[str, str]] = []
+    seen: list[tuple[str, Row | None]] = []
 
     def check(event: Event) -> None:
         if isinstance(event, RunStarted | RunFinished):
@@ -102,7 +103,16 @@ def test_a_large_result_is_stored_with_its_complete_file_when_announced(
         if isinstance(event, RunFinished) and event.run_id:
             seen.append((event.block_name, stored_run(ws.paths.db, event.run_id)))
 
-    unsubscribe = ws.bus.subscribe(board, check)
+    return order, seen, ws.bus.subscribe(board, check)
+
+
+def test_a_large_result_is_stored_with_its_complete_file_when_announced(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    top = add_sql(call, board, "top", f"select range as v from range({LARGE_ROWS})")
+    add_sql(call, board, "n1", "select v + 1 as v from top")
+    add_sql(call, board, "n2", "select sum(v) as s from n1")
+    order, seen, unsubscribe = record_runs(ws, board)
     try:
         answer = update_sql(call, board, top, f"select range * 2 as v from range({LARGE_ROWS})")
     finally:
