@@ -22,7 +22,6 @@ from ballast_tui.backend import Backend
 from ballast_tui.crash import record_crash
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.screens.dashboard import DashboardScreen
-from ballast_tui.screens.dashboards import DashboardsScreen
 from ballast_tui.startup import resume_collector
 
 HANGUP_EXIT = 128 + signal.SIGHUP
@@ -89,6 +88,8 @@ class BallastApp(App[None]):
             # The board alone: the list of boards is made when the person leaves it (a faster first paint).
             self.push_screen(DashboardScreen(self.start_dashboard))
         else:
+            from ballast_tui.screens.dashboards import DashboardsScreen  # (not needed to open a board)
+
             self.push_screen(DashboardsScreen())
         # The first screen starts them once drawn; this is for a first screen that never is.
         self.set_timer(SERVICES_AT_LATEST_S, self.start_services)

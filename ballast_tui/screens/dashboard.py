@@ -15,7 +15,6 @@ from textual.widgets import Header, Static
 from ballast_tui.engine import events as ev
 from ballast_tui.formatting import who
 from ballast_tui.screens.board_keys import BoardKeys
-from ballast_tui.screens.dashboards import DashboardsScreen
 from ballast_tui.screens.own_view import OwnView, reached_by
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.cell_data import EarlyAnswers, answers_for, ask_early, ask_now
@@ -352,6 +351,8 @@ class DashboardScreen(BoardKeys, Screen[None]):
         if len(self.app.screen_stack) > 2:
             self.dismiss()
         else:
+            from ballast_tui.screens.dashboards import DashboardsScreen  # made only when needed
+
             self.app.switch_screen(DashboardsScreen())
 
     @work(group="refresh", exclusive=True)
