@@ -14,17 +14,14 @@ where it runs, not here (the graph is built without touching a network).
 from __future__ import annotations
 
 import functools
-import importlib.util
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ballast_tui import __version__
 from ballast_tui.engine import graph
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, SOURCE_READERS, references
-from ballast_tui.engine.derived_cache import DerivedCache
+from ballast_tui.engine.derived_cache import DerivedCache, code_id
 from ballast_tui.engine.errors import InvalidRequest
 from ballast_tui.engine.sql import ParsedQuery, parse_query
 
@@ -42,12 +39,10 @@ def keep_parses_in(cache: DerivedCache) -> None:
 
 @functools.cache
 def _parser_id() -> str:
-    """Which parser read a kept answer: this version of Ballast and the installed sqlglot (found,
-    not imported)."""
-    spec = importlib.util.find_spec("sqlglot")
-    origin = spec.origin if spec is not None and spec.origin else ""
-    installed = os.stat(origin).st_mtime_ns if origin else 0
-    return f"{__version__}:{origin}:{installed}"
+    """Which parser read a kept answer: the installed sqlglot and our modules around it."""
+    return code_id(
+        "sqlglot", "ballast_tui.engine.sql", "ballast_tui.engine.sql_check", "ballast_tui.engine.sql_refs"
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import pyarrow as pa
 
 from ballast_tui.engine.cascade import CascadeResult
+from ballast_tui.engine.derived_cache import code_id
 from ballast_tui.engine.errors import NotFound
 from ballast_tui.engine.json_values import jsonable
 from ballast_tui.engine.outputs import Output, output_of_file
@@ -152,6 +154,16 @@ def block_data(
     }
 
 
+@functools.cache
+def _readers_id() -> str:
+    """Which code made a kept block data answer (`stored_output_data`)."""
+    return code_id(*(f"ballast_tui.engine.{name}" for name in READERS))
+
+
+READERS = ("data", "series_data", "small_reads", "json_values", "outputs")
+"""The modules whose code shapes a block's data answer."""
+
+
 def stored_output_data(
     ws: Workspace, board_id: str, block: Row, run: Row | None, limit: int, offset: int, max_points: int | None
 ) -> Row:
@@ -160,7 +172,8 @@ def stored_output_data(
     holds all the answer depends on (the block's type and settings, the page, the points)."""
     if run is None or run["status"] != "success" or not run["file"]:
         return output_data(ws, board_id, block, None, limit, offset, max_points)
-    kept_as = [run["output"]["content_hash"], block["type"], block["config"], limit, offset, max_points]
+    content_hash = run["output"]["content_hash"]
+    kept_as = [_readers_id(), content_hash, block["type"], block["config"], limit, offset, max_points]
     key = json.dumps(kept_as, sort_keys=True, separators=(",", ":"))
     kept = ws.derived.get("block-data", key)
     if isinstance(kept, dict):

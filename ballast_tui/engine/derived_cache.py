@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import threading
 from pathlib import Path
 from typing import Any
 
+from ballast_tui import __version__
 from ballast_tui.storage.private import make_dirs, open_private
 
 MAX_ENTRIES = 2048
@@ -34,6 +36,18 @@ MAX_ANSWER_BYTES = 128 * 1024
 """A larger answer is not kept (it is cheap next to what made it): a kind holds 256 MB at most."""
 PRUNE_EVERY = 64
 """Writes between two counts of a kind's files."""
+
+
+def code_id(*modules: str) -> str:
+    """Which code derived an answer, for its key: this version of Ballast and the installed files of
+    `modules` (dotted names, found and not imported; their modification times), so an upgrade, or
+    a change to the code, never serves an answer the new code would not give."""
+    parts = [__version__]
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None and spec.origin else ""
+        parts.append(f"{origin}@{os.stat(origin).st_mtime_ns if origin else 0}")
+    return "|".join(parts)
 
 
 class DerivedCache:

@@ -63,7 +63,7 @@ class Workspace:
         self.sessions = Sessions()
         self.computed = ComputedCache()
         self.derived = DerivedCache(self.paths.cache)
-        """Answers derived from what never changes (what SQL reads, charts' series), for later processes."""
+        """Answers derived from what never changes (what SQL reads, each block's data), kept for later."""
         keep_parses_in(self.derived)
         self.handoff = HandOffBudget()
         """The memory cascades may hold in results handed on to downstream blocks (`handoff`)."""

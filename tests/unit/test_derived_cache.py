@@ -12,10 +12,12 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ballast_tui.demo import build_demo
 from ballast_tui.engine import board_graph
 from ballast_tui.engine.data import current_output, output_data
-from ballast_tui.engine.derived_cache import MAX_ANSWER_BYTES, DerivedCache
+from ballast_tui.engine.derived_cache import MAX_ANSWER_BYTES, DerivedCache, code_id
 from ballast_tui.engine.scope import open_board
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import MODULE_OF_TOOL, Context, load_registry
@@ -48,6 +50,18 @@ def test_a_large_answer_is_not_kept(tmp_path: Path) -> None:
     cache.put("k", "big", "x" * MAX_ANSWER_BYTES)
     cache.put("k", "small", "x" * 1000)
     assert cache.get("k", "big") is None and cache.get("k", "small") == "x" * 1000
+
+
+def test_the_code_that_derived_an_answer_is_part_of_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another release, or a change to the code (its file's time), never reads an older answer."""
+    (tmp_path / "deriving_module.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_id("deriving_module")
+    os.utime(tmp_path / "deriving_module.py", ns=(10**18, 10**18))
+    assert code_id("deriving_module") != before
+    assert "deriving_module" not in sys.modules  # found, not imported
 
 
 def test_the_oldest_answers_go_past_the_bound(tmp_path: Path) -> None:
