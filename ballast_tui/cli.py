@@ -16,7 +16,7 @@ from ballast_tui.commands.settings import add_setting_flags, add_settings_comman
 from ballast_tui.commands.workspaces import WorkspaceRefused, check_workspace, explicit_workspace
 from ballast_tui.engine.errors import ToolError
 from ballast_tui.engine.import_files import ACCEPTED
-from ballast_tui.settings import SettingsError
+from ballast_tui.setting_keys import SettingsError
 from ballast_tui.startup import resume_collector
 from ballast_tui.storage.private import restrict_umask
 

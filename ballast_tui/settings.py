@@ -24,33 +24,18 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Setting
 from pydantic_settings import TomlConfigSettingsSource as _Toml
 from pydantic_settings.exceptions import SettingsError as _SourceError
 
-from ballast_tui.config import (
-    DEFAULT_HOST,
-    DEFAULT_MAX_BODY,
-    DEFAULT_PORT,
-    DEFAULT_QUERY_TIMEOUT_S,
-    Settings,
+from ballast_tui.config import Settings
+from ballast_tui.setting_keys import (
+    DEFAULTS,
+    DESCRIPTIONS,
+    ENV_PREFIX,
+    FLAGS,
+    KEYS,
+    TOML_NAME,
+    SettingsError,
 )
 
-TOML_NAME = "ballast.toml"
-ENV_PREFIX = "BALLAST_"
-
-FLAGS: dict[str, str] = {
-    "host": "--host",
-    "port": "--port",
-    "public_url": "--public-url",
-    "max_body": "--max-body",
-    "query_timeout_s": "--query-timeout",
-    "memory_limit": "--memory-limit",
-    "remote_query_timeout_s": "--remote-query-timeout",
-    "log_file": "--log-file",
-    "trusted_proxies": "--trusted-proxies",
-}
-"""Each key's command-line flag."""
-
-
-class SettingsError(ValueError):
-    """A setting that cannot be used; the message is one line naming the key and its source."""
+__all__ = ["FLAGS", "KEYS", "TOML_NAME", "BallastSettings", "Loaded", "SettingsError", "load_settings"]
 
 
 def _split_list(value: object) -> object:
@@ -67,32 +52,20 @@ class BallastSettings(BaseSettings):
         env_prefix=ENV_PREFIX, extra="forbid", env_ignore_empty=True, validate_default=True
     )
 
-    host: str = Field(DEFAULT_HOST, description="address the server listens on")
-    port: int = Field(
-        DEFAULT_PORT, ge=0, le=65535, description="port the server listens on (0: any free port)"
-    )
-    public_url: str | None = Field(
-        None, description="base URL of published links, e.g. https://dash.example.com"
-    )
-    max_body: int = Field(
-        DEFAULT_MAX_BODY, description="largest request body the server accepts (bytes, or 32MiB)"
-    )
+    host: str = Field(DEFAULTS["host"], description=DESCRIPTIONS["host"])
+    port: int = Field(DEFAULTS["port"], ge=0, le=65535, description=DESCRIPTIONS["port"])
+    public_url: str | None = Field(DEFAULTS["public_url"], description=DESCRIPTIONS["public_url"])
+    max_body: int = Field(DEFAULTS["max_body"], description=DESCRIPTIONS["max_body"])
     query_timeout_s: float = Field(
-        DEFAULT_QUERY_TIMEOUT_S, gt=0, description="seconds a block's query may run before it fails"
+        DEFAULTS["query_timeout_s"], gt=0, description=DESCRIPTIONS["query_timeout_s"]
     )
-    memory_limit: str = Field(
-        "2GB", description="memory DuckDB may use for the whole workspace (e.g. 2GB, 512MiB)"
-    )
+    memory_limit: str = Field(DEFAULTS["memory_limit"], description=DESCRIPTIONS["memory_limit"])
     remote_query_timeout_s: float | None = Field(
-        None, gt=0, description="seconds a query on a connected database may run (default: query_timeout_s)"
+        DEFAULTS["remote_query_timeout_s"], gt=0, description=DESCRIPTIONS["remote_query_timeout_s"]
     )
-    log_file: str | None = Field(
-        None,
-        description="the server's log file, rotated (default: server.log in the workspace for the app; "
-        "stderr for `ballast serve`)",
-    )
+    log_file: str | None = Field(DEFAULTS["log_file"], description=DESCRIPTIONS["log_file"])
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description="reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed"
+        DEFAULTS["trusted_proxies"], description=DESCRIPTIONS["trusted_proxies"]
     )
 
     @classmethod
@@ -176,9 +149,6 @@ def _size(text: str) -> int:
         return parse_bytes(text)
     except ValueError:
         raise ValueError(f"not a size: {text!r} (e.g. 2GB, 512MiB or a number of bytes)") from None
-
-
-KEYS: tuple[str, ...] = tuple(BallastSettings.model_fields)
 
 
 @dataclass(frozen=True)

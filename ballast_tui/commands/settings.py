@@ -1,6 +1,6 @@
 """`ballast settings`, and the flags that set each setting on the commands where it acts.
 
-Every key of contract §13 has a flag (`ballast_tui.settings.FLAGS`). A flag
+Every key of contract §13 has a flag (`ballast_tui.setting_keys.FLAGS`). A flag
 not given stays off the parsed arguments (`argparse.SUPPRESS`), so that
 `settings_of` can tell a flag from a default and the lower layers
 (`ballast.toml`, `BALLAST_*`) show through.
@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.commands import workspace_of
 from ballast_tui.config import Settings
-from ballast_tui.settings import FLAGS, KEYS, TOML_NAME, BallastSettings, Loaded, as_json, load_settings
+from ballast_tui.setting_keys import DEFAULTS, DESCRIPTIONS, FLAGS, KEYS, TOML_NAME, chosen_anywhere
+
+if TYPE_CHECKING:
+    from ballast_tui.settings import Loaded
 
 ENGINE_KEYS = ("query_timeout_s", "memory_limit", "remote_query_timeout_s")
 """What a command that may run queries here (no server running) uses."""
@@ -38,8 +41,7 @@ _METAVARS = {
 
 
 def _default(key: str) -> str:
-    field = BallastSettings.model_fields[key]
-    value = field.default
+    value = DEFAULTS[key]
     if value is None or value == ():
         return ""
     if key == "max_body":
@@ -51,7 +53,7 @@ def add_flags(parser: argparse.ArgumentParser, keys: tuple[str, ...] = KEYS) -> 
     """Add the flag of each of `keys` to `parser` (see the module's doc)."""
     group = parser.add_argument_group("settings (also in ballast.toml or BALLAST_* variables)")
     for key in keys:
-        help_text = str(BallastSettings.model_fields[key].description) + _default(key)
+        help_text = DESCRIPTIONS[key] + _default(key)
         if key == "trusted_proxies":
             help_text += "; comma-separated"
         group.add_argument(
@@ -85,6 +87,8 @@ def add_setting_flags(parser: argparse.ArgumentParser, commands: Any) -> None:
 
 def loaded_of(args: argparse.Namespace) -> Loaded:
     """The command's effective settings (loaded once); `SettingsError` for an invalid one."""
+    from ballast_tui.settings import Loaded, load_settings
+
     loaded = getattr(args, "_settings_loaded", None)
     if not isinstance(loaded, Loaded):
         flags = {key: getattr(args, key) for key in KEYS if hasattr(args, key)}
@@ -94,12 +98,18 @@ def loaded_of(args: argparse.Namespace) -> Loaded:
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    """The engine's settings for the command (`loaded_of`)."""
+    """The engine's settings for the command (`loaded_of`); the defaults, without loading the settings'
+    model, when no layer names a setting (`chosen_anywhere`)."""
+    flags = {key: getattr(args, key) for key in KEYS if hasattr(args, key)}
+    if not chosen_anywhere(workspace_of(args), flags):
+        return Settings()
     return loaded_of(args).engine()
 
 
 def run_settings(args: argparse.Namespace) -> int:
     """`ballast settings`: every key, its effective value and where it came from."""
+    from ballast_tui.settings import as_json
+
     loaded = loaded_of(args)
     if args.json:
         print(json.dumps({"workspace": str(workspace_of(args)), "settings": as_json(loaded)}, indent=2))

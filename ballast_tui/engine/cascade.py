@@ -47,8 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from ballast_tui.engine.blocks import CONTROL_TYPES
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.cascade_inputs import BlockInputs
@@ -61,7 +59,13 @@ from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
 from ballast_tui.engine.outputs import Output, compute, source_query
 from ballast_tui.engine.run_records import RunRecorder
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.lazy import lazy_module
 from ballast_tui.storage.db import utcnow
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 if TYPE_CHECKING:
     from ballast_tui.engine.remote.runner import RemoteRun

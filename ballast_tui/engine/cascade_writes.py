@@ -32,11 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from ballast_tui.engine.executor import cannot_store
 from ballast_tui.engine.outputs import Output
 from ballast_tui.engine.run_records import RunRecorder
+from ballast_tui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 if TYPE_CHECKING:
     from ballast_tui.engine.cascade import CascadeResult

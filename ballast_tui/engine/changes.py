@@ -7,8 +7,6 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-import sqlite_utils
-
 from ballast_tui.engine import versions
 from ballast_tui.engine.board_graph import BoardGraph
 from ballast_tui.engine.cascade import Cascade, CascadeResult
@@ -17,10 +15,11 @@ from ballast_tui.engine.events import Event
 from ballast_tui.engine.scope import BoardScope
 from ballast_tui.engine.sessions import AGENT_CLIENT
 from ballast_tui.storage import repos
+from ballast_tui.storage.connection import Connection
 
 
 def record(
-    tx: sqlite_utils.Database,
+    tx: Connection,
     ctx: Context,
     board_id: str | None,
     action: str,
@@ -54,7 +53,7 @@ def cascade(
     return Cascade(board.ws, g, board.id, trigger=trigger, actor=board.ctx.user.id).run(run_set, force=force)
 
 
-def mark_pending(tx: sqlite_utils.Database, g: BoardGraph, roots: Iterable[str]) -> None:
+def mark_pending(tx: Connection, g: BoardGraph, roots: Iterable[str]) -> None:
     """Mark what a change will re-run as `pending`, in the change's own transaction.
 
     If the process dies before the cascade finishes, those blocks stay

@@ -11,11 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage import repos
+from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.db import dumps, utcnow
 from ballast_tui.storage.files import fsync_dir
 from ballast_tui.storage.private import copy_file, make_dirs
@@ -36,7 +35,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def copy_contents(
-    ws: Workspace, tx: sqlite_utils.Database, source_id: str, target_id: str, actor: str
+    ws: Workspace, tx: Connection, source_id: str, target_id: str, actor: str
 ) -> dict[str, str]:
     """Copy everything of board `source_id` into the new board `target_id`; return old -> new block ids."""
     source_dir, target_dir = ws.board_dir(source_id), ws.board_dir(target_id)
@@ -83,7 +82,7 @@ def copy_contents(
 
 def _copy_current_run(
     ws: Workspace,
-    tx: sqlite_utils.Database,
+    tx: Connection,
     block: Row,
     source_dir: Path,
     target_id: str,

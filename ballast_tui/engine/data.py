@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.engine.cascade import CascadeResult
 from ballast_tui.engine.derived_cache import code_id
@@ -16,7 +14,13 @@ from ballast_tui.engine.outputs import Output, output_of_file
 from ballast_tui.engine.series_data import series_chart
 from ballast_tui.engine.small_reads import columns_of, small_table, sorted_columns
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.lazy import lazy_module
 from ballast_tui.storage import repos
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 Row = dict[str, Any]
 DEFAULT_MAX_POINTS = 1000

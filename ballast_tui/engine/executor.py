@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-import pyarrow as pa
-
 from ballast_tui.config import Settings
 from ballast_tui.engine.handoff import Written, survives_parquet, take_batches
 from ballast_tui.engine.output_writer import WriteAhead
@@ -47,8 +45,14 @@ from ballast_tui.engine.statements import (
     only_one_select,
     run_reading,
 )
+from ballast_tui.lazy import lazy_module
 from ballast_tui.storage.files import write_stream_atomic
 from ballast_tui.storage.private import make_dirs
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 if TYPE_CHECKING:
     import duckdb
@@ -77,7 +81,7 @@ __all__ = [
     "parse_bytes",
 ]
 
-TableWriter: TypeAlias = Callable[[pa.Table, Path], WriteAhead]
+TableWriter: TypeAlias = "Callable[[pa.Table, Path], WriteAhead]"
 """Writes a table to a Parquet file on a thread of its own (`OutputWriter`)."""
 T = TypeVar("T")
 

@@ -29,17 +29,16 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-import sqlite_utils
-
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.executor import Alarm, alarm
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.files import make_durable
 
 SLOW_BLOCK_S = 0.1
 """A block at least this slow (or a group waiting this long) commits its group at once."""
 
-Write = Callable[[sqlite_utils.Database], object]
+Write = Callable[[Connection], object]
 """Rows to write, inside the group's transaction."""
 
 

@@ -18,29 +18,40 @@ back. Two conditions keep this invisible:
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from ballast_tui.engine.output_writer import WriteAhead
+from ballast_tui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 HANDOFF_BYTES = 64 * 1024 * 1024
 """The memory all cascades of a workspace may hold in outputs handed on in memory, together."""
 
-_PLAIN = (
-    pa.types.is_integer,
-    pa.types.is_floating,
-    pa.types.is_boolean,
-    pa.types.is_string,
-    pa.types.is_large_string,
-    pa.types.is_binary,
-    pa.types.is_large_binary,
-    pa.types.is_date32,
-    pa.types.is_decimal128,
-    pa.types.is_null,
-)
+
+@functools.cache
+def _plain_checks() -> tuple[Callable[[pa.DataType], bool], ...]:
+    """The types DuckDB reads back unchanged, whatever their parameters (built on first use: pyarrow
+    loads with the first Arrow table, not with this module)."""
+    return (
+        pa.types.is_integer,
+        pa.types.is_floating,
+        pa.types.is_boolean,
+        pa.types.is_string,
+        pa.types.is_large_string,
+        pa.types.is_binary,
+        pa.types.is_large_binary,
+        pa.types.is_date32,
+        pa.types.is_decimal128,
+        pa.types.is_null,
+    )
 
 
 def _same_type(arrow_type: pa.DataType) -> bool:
@@ -49,7 +60,7 @@ def _same_type(arrow_type: pa.DataType) -> bool:
         return False
     if pa.types.is_float16(arrow_type):
         return False
-    if any(check(arrow_type) for check in _PLAIN):
+    if any(check(arrow_type) for check in _plain_checks()):
         return True
     if pa.types.is_timestamp(arrow_type):
         return str(arrow_type.unit) in ("us", "ns")  # seconds and milliseconds come back as microseconds

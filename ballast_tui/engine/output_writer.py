@@ -14,10 +14,15 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
+from ballast_tui.lazy import lazy_module
 from ballast_tui.storage.files import encode_table, fsync_file, place_synced
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 WRITER_THREADS = 2
 """Files written at once, across every cascade of the workspace."""

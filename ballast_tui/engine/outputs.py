@@ -6,15 +6,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, chart_columns, resolve_daterange
 from ballast_tui.engine.executor import Executor, QueryError, Relation, TableWriter
 from ballast_tui.engine.handoff import survives_parquet
 from ballast_tui.engine.output_writer import WriteAhead
+from ballast_tui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
 
 _SIMPLE_TYPES = {
     "int8": "TINYINT",

@@ -18,9 +18,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import sqlite_utils
-
 from ballast_tui.engine.cascade_inputs import digest
 from ballast_tui.engine.events import RunFinished
 from ballast_tui.engine.executor import cannot_store
@@ -28,9 +25,16 @@ from ballast_tui.engine.group_commit import GroupCommit, Write
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.outputs import Output, describe_schema
 from ballast_tui.engine.workspace import Workspace
+from ballast_tui.lazy import lazy_module
 from ballast_tui.storage import repos
+from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.db import utcnow
 from ballast_tui.storage.files import write_parquet_atomic
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
 
 if TYPE_CHECKING:
     from ballast_tui.engine.cascade import CascadeResult
@@ -169,7 +173,7 @@ class RunRecorder:
             "remote": remote,
         }
 
-        def write(tx: sqlite_utils.Database) -> None:
+        def write(tx: Connection) -> None:
             repos.insert_run(tx, run)
             repos.set_block_state(tx, block["id"], run["status"], run_id, error)
 

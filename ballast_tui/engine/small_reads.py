@@ -10,12 +10,17 @@ the DuckDB query would give, in the same order.
 
 from __future__ import annotations
 
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.engine.outputs import Output
+from ballast_tui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
 
 SMALL_ROWS = 20_000
 """Outputs up to this many rows are read whole by pyarrow; larger ones are left to DuckDB."""

@@ -36,7 +36,13 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import pyarrow as pa
+from ballast_tui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy_module("pyarrow")
+
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,7 +62,7 @@ def _seam_steps() -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]
     return getattr(_seam, "submit", None), getattr(_seam, "register_source", None)
 
 
-Relation: TypeAlias = Path | pa.Table
+Relation: TypeAlias = "Path | pa.Table"
 """What a query reads under a name: a Parquet file, or an Arrow table handed on in memory."""
 
 TABLE_BATCH_ROWS = 131072

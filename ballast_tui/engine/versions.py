@@ -15,9 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlite_utils
-
 from ballast_tui.storage import repos
+from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.db import dumps, loads, utcnow
 
 Row = dict[str, Any]
@@ -43,7 +42,7 @@ VERSIONED_ACTIONS = frozenset(
 """Audited actions that change a board's definition, and so make a version."""
 
 
-def snapshot(tx: sqlite_utils.Database, board_id: str, actor: str | None, summary: str) -> int:
+def snapshot(tx: Connection, board_id: str, actor: str | None, summary: str) -> int:
     """Store the board's definition as its next version; the version's number."""
     row = tx.execute("SELECT coalesce(max(number), 0) + 1 FROM board_versions WHERE board_id = ?", [board_id])
     number = int(row.fetchone()[0])

@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
+from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.migrations import apply_migrations
 from ballast_tui.storage.private import create_file
 
@@ -70,7 +69,7 @@ class Database:
         with self.write() as db:
             apply_migrations(db)
 
-    def _connect(self) -> sqlite_utils.Database:
+    def _connect(self) -> Connection:
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -83,10 +82,10 @@ class Database:
                 raise DatabaseClosed("the workspace's database is closed")
             self._all.append((conn, lock))
         self._local.lock = lock
-        return sqlite_utils.Database(conn)
+        return Connection(conn)
 
     @property
-    def conn(self) -> sqlite_utils.Database:
+    def conn(self) -> Connection:
         """This thread's connection."""
         if self._closed:
             raise DatabaseClosed("the workspace's database is closed")
@@ -96,7 +95,7 @@ class Database:
         return db
 
     @contextmanager
-    def _using(self) -> Iterator[sqlite_utils.Database]:
+    def _using(self) -> Iterator[Connection]:
         """This thread's connection, held against `close` while it is used."""
         db = self.conn
         with self._local.lock:
@@ -105,7 +104,7 @@ class Database:
             yield db
 
     @contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
+    def write(self) -> Iterator[Connection]:
         """A write transaction: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error.
 
         Re-entrant: a nested call joins the outer transaction.

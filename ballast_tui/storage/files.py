@@ -22,11 +22,17 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from ballast_tui.lazy import lazy_module
 from ballast_tui.storage.private import fsync_dir, make_dirs, open_private
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
 
 __all__ = [
     "TMP_SUFFIX",

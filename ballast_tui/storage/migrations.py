@@ -9,12 +9,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import sqlite_utils
+from ballast_tui.storage.connection import Connection
 
 log = logging.getLogger("ballast.workspace")
 
 
-def _v1_initial(db: sqlite_utils.Database) -> None:
+def _v1_initial(db: Connection) -> None:
     db.execute(
         """
         CREATE TABLE users (
@@ -160,7 +160,7 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v2_runs_never_deleted(db: sqlite_utils.Database) -> None:
+def _v2_runs_never_deleted(db: Connection) -> None:
     # The board's own deletion still removes them (ON DELETE CASCADE runs after the board row is gone).
     db.execute(
         """
@@ -170,7 +170,7 @@ def _v2_runs_never_deleted(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v3_connections(db: sqlite_utils.Database) -> None:
+def _v3_connections(db: Connection) -> None:
     # A connected warehouse or app database. `secret` is the URL encrypted with the workspace key
     # (never stored in clear); `display` is what may be shown: driver, host, port, database, user.
     db.execute(
@@ -204,7 +204,7 @@ def _v3_connections(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE boards ADD COLUMN remote_epoch INTEGER NOT NULL DEFAULT 0")
 
 
-def _v4_tokens_and_grants(db: sqlite_utils.Database) -> None:
+def _v4_tokens_and_grants(db: Connection) -> None:
     # Tokens: a name, when last used, when revoked (revoked tokens stay listed), and how `hash` was
     # made: `scrypt` (tokens made before this release, re-hashed on their first use) or `hmac`
     # (HMAC-SHA-256 of the random secret under the workspace's key).
@@ -245,7 +245,7 @@ def _v4_tokens_and_grants(db: sqlite_utils.Database) -> None:
         )
 
 
-def _v5_board_versions(db: sqlite_utils.Database) -> None:
+def _v5_board_versions(db: Connection) -> None:
     # Every change to a board's definition stores it whole, as the board's next version.
     db.execute(
         """
@@ -278,7 +278,7 @@ def _v5_board_versions(db: sqlite_utils.Database) -> None:
         )
 
 
-def _v6_public_options(db: sqlite_utils.Database) -> None:
+def _v6_public_options(db: Connection) -> None:
     # A published link's options (`dashboard_set_public_options`): whether its page offers the
     # displayed tables and charts as CSV, and the origins allowed to frame it (a JSON list of
     # `scheme://host[:port]`; none by default).
@@ -286,7 +286,7 @@ def _v6_public_options(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE boards ADD COLUMN embed_origins TEXT NOT NULL DEFAULT '[]'")
 
 
-def _v7_reuse_lookup_index(db: sqlite_utils.Database) -> None:
+def _v7_reuse_lookup_index(db: Connection) -> None:
     # A cascade looks each block's fingerprint up among its earlier runs, newest first
     # (`repos.reusable_run`). With the index on (block_id, fingerprint, status) alone, SQLite chose
     # `runs_by_block` to avoid the sort and read every run of the block: a lookup grew with the
@@ -295,7 +295,7 @@ def _v7_reuse_lookup_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX runs_by_fingerprint ON runs (block_id, fingerprint, status, started_at)")
 
 
-MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
     (3, "connected warehouses and app databases", _v3_connections),
@@ -306,7 +306,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
-def apply_migrations(db: sqlite_utils.Database) -> int:
+def apply_migrations(db: Connection) -> int:
     """Apply every migration not yet recorded; return the schema version. Call inside a write transaction."""
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "

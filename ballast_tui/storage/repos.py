@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from ballast_tui.engine.ids import new_id
+from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.db import Database, dumps, loads, utcnow
 
 Row = dict[str, Any]
@@ -31,7 +30,7 @@ def board_by_slug(db: Database, slug: str) -> Row | None:
     return board(db, found["id"]) if found else None
 
 
-def insert_board(tx: sqlite_utils.Database, kind: str, title: str, owner_id: str, **extra: Any) -> Row:
+def insert_board(tx: Connection, kind: str, title: str, owner_id: str, **extra: Any) -> Row:
     now = utcnow()
     prefix = "dash" if kind == "dashboard" else "conv"
     row = {
@@ -49,7 +48,7 @@ def insert_board(tx: sqlite_utils.Database, kind: str, title: str, owner_id: str
     return row
 
 
-def update_board(tx: sqlite_utils.Database, board_id: str, **fields: Any) -> None:
+def update_board(tx: Connection, board_id: str, **fields: Any) -> None:
     if "layout" in fields:
         fields["layout"] = dumps(fields["layout"])
     fields["updated_at"] = utcnow()
@@ -57,7 +56,7 @@ def update_board(tx: sqlite_utils.Database, board_id: str, **fields: Any) -> Non
     tx.execute(f"UPDATE boards SET {assignments} WHERE id = ?", [*fields.values(), board_id])
 
 
-def touch_board(tx: sqlite_utils.Database, board_id: str) -> None:
+def touch_board(tx: Connection, board_id: str) -> None:
     tx.execute("UPDATE boards SET updated_at = ? WHERE id = ?", [utcnow(), board_id])
 
 
@@ -134,7 +133,7 @@ def block_by_name(db: Database, board_id: str, name: str) -> Row | None:
 
 
 def insert_block(
-    tx: sqlite_utils.Database,
+    tx: Connection,
     board_id: str,
     name: str,
     block_type: str,
@@ -165,7 +164,7 @@ def insert_block(
     return row
 
 
-def update_block(tx: sqlite_utils.Database, block_id: str, *, bump: bool = True, **fields: Any) -> None:
+def update_block(tx: Connection, block_id: str, *, bump: bool = True, **fields: Any) -> None:
     """Change a block's columns; `bump` adds 1 to its version (every change a user makes)."""
     for name in ("config", "value"):
         if name in fields:
@@ -178,9 +177,7 @@ def update_block(tx: sqlite_utils.Database, block_id: str, *, bump: bool = True,
     tx.execute(f"UPDATE blocks SET {assignments}{version} WHERE id = ?", [*fields.values(), block_id])
 
 
-def set_block_state(
-    tx: sqlite_utils.Database, block_id: str, state: str, run_id: str | None, error: str | None
-) -> None:
+def set_block_state(tx: Connection, block_id: str, state: str, run_id: str | None, error: str | None) -> None:
     tx.execute(
         "UPDATE blocks SET state = ?, current_run_id = ?, error = ? WHERE id = ?",
         [state, run_id, error, block_id],
@@ -237,7 +234,7 @@ _RUN_COLUMNS = (
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
 
 
-def insert_run(tx: sqlite_utils.Database, run: Row) -> None:
+def insert_run(tx: Connection, run: Row) -> None:
     """Insert one run (a plain INSERT: one statement, no schema lookups, for a cascade's many runs)."""
     row = {
         **run,
@@ -300,7 +297,7 @@ def referenced_files(db: Database) -> set[str]:
 
 
 def append_audit(
-    tx: sqlite_utils.Database,
+    tx: Connection,
     board_id: str | None,
     actor: str | None,
     action: str,
@@ -368,7 +365,7 @@ def messages(db: Database, board_id: str) -> list[Row]:
     return db.rows("SELECT * FROM messages WHERE board_id = ? ORDER BY created_at, rowid", [board_id])
 
 
-def board_definition(tx: sqlite_utils.Database | Database, board_id: str) -> Row:
+def board_definition(tx: Connection | Database, board_id: str) -> Row:
     """A board's definition (title, blocks, layout, refresh settings; not data) as the transaction
     sees it now: what a board version stores."""
     board = tx.execute(

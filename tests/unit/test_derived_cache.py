@@ -154,10 +154,12 @@ from pathlib import Path
 import ballast_tui.cli, ballast_tui.commands.app  # what `ballast open` imports before the app
 from ballast_tui.app import BallastApp
 from ballast_tui.backend import LocalBackend
+from ballast_tui.commands.settings import settings_of
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.widgets.block_cell import BlockCell
 
-ws = Workspace(Path(sys.argv[1]))
+args = ballast_tui.cli._parser().parse_args(["--workspace", sys.argv[1], "open", sys.argv[2]])
+ws = Workspace(Path(sys.argv[1]), settings_of(args))
 app = BallastApp(LocalBackend(ws, ws.users.local()), sys.argv[2])
 
 async def main() -> None:
@@ -173,7 +175,16 @@ async def main() -> None:
 asyncio.run(main())
 ws.close()
 """
-HEAVY = ("duckdb", "sqlglot", "aiohttp", "mcp", "ballast_server")
+HEAVY = (
+    "duckdb",
+    "sqlglot",
+    "aiohttp",
+    "mcp",
+    "ballast_server",
+    "pyarrow",
+    "sqlite_utils",
+    "pydantic_settings",
+)
 
 
 def test_a_board_drawn_before_is_drawn_again_without_duckdb_the_sql_parser_or_the_server(
@@ -181,7 +192,8 @@ def test_a_board_drawn_before_is_drawn_again_without_duckdb_the_sql_parser_or_th
 ) -> None:
     """The first paint reads stored outputs: what SQL reads and each block's data were kept by the
     process that drew the board before, so the next one loads neither DuckDB, nor the SQL parser,
-    nor the embedded server's modules (they load after the first paint)."""
+    nor the embedded server's modules (they load after the first paint), nor pyarrow (no Parquet
+    is read), sqlite-utils (nothing is inserted) or pydantic-settings (no setting was chosen)."""
     ws = Workspace(tmp_path / "ws")
     board_id = build_demo(ws, rows=2_000)
     ws.close()
@@ -189,6 +201,7 @@ def test_a_board_drawn_before_is_drawn_again_without_duckdb_the_sql_parser_or_th
     runs = [
         subprocess.run(
             [sys.executable, "-c", script, str(tmp_path / "ws"), board_id],
+            env={k: v for k, v in os.environ.items() if not k.upper().startswith("BALLAST_")},
             capture_output=True,
             text=True,
             timeout=120,

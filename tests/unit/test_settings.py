@@ -273,3 +273,61 @@ def test_the_memory_limit_from_the_environment_bounds_the_engine(tmp_path: Path)
         block = call("dashboard_add_block", dashboard_id=board, type="sql", config={"sql": greedy})["block"]
     assert block["state"] == "error"
     assert "workspace's memory_limit of 64 MB" in block["error"], block["error"]
+
+
+def test_the_defaults_without_the_settings_model_are_the_models_defaults(tmp_path: Path) -> None:
+    """Where no layer names a setting, a command takes the defaults without loading pydantic-settings;
+    they are exactly what the model gives, and the help of every flag is the model's description."""
+    from ballast_tui.commands.settings import settings_of
+    from ballast_tui.setting_keys import DESCRIPTIONS, chosen_anywhere
+    from ballast_tui.settings import BallastSettings
+
+    root = tmp_path / "ws"
+    make_workspace(root)
+    assert tuple(BallastSettings.model_fields) == KEYS
+    assert {key: BallastSettings.model_fields[key].description for key in KEYS} == DESCRIPTIONS
+    assert not chosen_anywhere(root, {}, environ={"BALLAST_WORKSPACE": str(root), "HOME": "/x"})
+    args = __import__("argparse").Namespace(workspace=str(root))
+    saved = {k: v for k, v in os.environ.items() if k.upper().startswith("BALLAST_")}
+    for name in saved:
+        del os.environ[name]
+    try:
+        assert settings_of(args) == load_settings(root, environ={}).engine()
+    finally:
+        os.environ.update(saved)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    ["toml", "toml-empty", "env", "env-lowercase", "flag"],
+)
+def test_any_layer_that_names_a_setting_is_read(tmp_path: Path, layer: str) -> None:
+    """A ballast.toml (even an empty one), a BALLAST_* variable naming a key (in any case, as
+    pydantic-settings reads them) or a flag each mean the layers are read; an empty variable does not."""
+    from ballast_tui.setting_keys import chosen_anywhere
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    flags: dict[str, Any] = {}
+    environ = {"BALLAST_PORT": "", "BALLAST_TOKEN": "t"}
+    if layer == "toml":
+        (root / "ballast.toml").write_text("port = 9001\n")
+    elif layer == "toml-empty":
+        (root / "ballast.toml").write_text("")
+    elif layer == "env":
+        environ["BALLAST_QUERY_TIMEOUT_S"] = "5"
+    elif layer == "env-lowercase":
+        environ["ballast_port"] = "9003"
+    else:
+        flags["port"] = "9004"
+    assert chosen_anywhere(root, flags, environ)
+    assert not chosen_anywhere(tmp_path, {"port": None}, {"BALLAST_PORT": "", "BALLAST_TOKEN": "t"})
+
+
+def test_a_variable_in_lower_case_is_a_setting_for_every_command(tmp_path: Path) -> None:
+    """`ballast settings` and a command's own check see `ballast_port` as pydantic-settings reads it."""
+    root = tmp_path / "ws"
+    make_workspace(root)
+    assert shown(root, env=clean_env(ballast_port="9005"))["port"] == (9005, "env BALLAST_PORT")
+    refused = ballast("--workspace", root, "list", env=clean_env(ballast_port="nope"))
+    assert refused.returncode == 1 and "port" in refused.stderr
