@@ -41,7 +41,8 @@ PRUNE_EVERY = 64
 def code_id(*modules: str) -> str:
     """Which code derived an answer, for its key: this version of Ballast and the installed files of
     `modules` (dotted names, found and not imported; their modification times), so an upgrade, or
-    a change to the code, never serves an answer the new code would not give."""
+    a change to the code, never serves an answer the new code would not give. Finding a submodule
+    imports its package: another project's code is named by its top-level package."""
     parts = [__version__]
     for name in modules:
         spec = importlib.util.find_spec(name)

@@ -8,22 +8,33 @@ each series in a colour of its own and names them in a legend below the plot;
 bars and areas stack when the chart says so. The axis arithmetic (ticks,
 dates, labels) is in `chart_axes`, the series' colours, stacking and legend
 layout in `chart_series`; this module draws.
+
+A drawing is plotext's text for the chart's inputs (series, kind, colours,
+size, theme). It is kept in memory, and on a local workspace in its kept
+answers (`engine.derived_cache`, keyed by a digest of those inputs and the
+drawing code's version): a board drawn before is drawn again without loading
+plotext (about 15 ms) or laying the charts out again (several ms each).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from plotext._dict import themes as plotext_themes
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, RenderResult
 from textual.color import Color
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from ballast_tui.engine.blocks import chart_stacks
+from ballast_tui.engine.derived_cache import DerivedCache, code_id
 from ballast_tui.widgets.chart_axes import (
     as_number,
     bar_ticks,
@@ -44,7 +55,16 @@ from ballast_tui.widgets.chart_series import (
 from ballast_tui.widgets.chart_series import series_colors as palette_for
 from ballast_tui.widgets.views import Block, BlockView, Data
 
+if TYPE_CHECKING:
+    from textual_plotext.plot import Plot
+
 RGB = tuple[int, int, int]
+Recipe = Callable[["Plot"], None]
+"""The plotext calls that draw a chart, made on a cleared figure."""
+DRAWINGS = "chart-drawing"
+"""The kind of kept answer a drawing is (`DerivedCache`)."""
+DRAWINGS_IN_MEMORY = 64
+"""Drawings a plot keeps for the sizes it was drawn at, at most."""
 
 REFETCH_RATIO = 0.1
 REFETCH_DELAY = 0.3
@@ -55,10 +75,14 @@ TALL_LEGEND = 14  # a chart this many rows tall (or taller) gives its legend two
 # ---------------------------------------------------------------- theme
 
 
+_themes: dict[str, list[Any]] = {}
+"""Each plotext theme made for an app theme, by name (given to plotext when a plot is built)."""
+
+
 def plot_theme(app: App[Any]) -> str:
     """A plotext theme for the app's theme: no background of its own, muted axes, the theme's colours."""
     name = f"ballast-{app.theme}"
-    if name not in plotext_themes:
+    if name not in _themes:
         variables = app.theme_variables
         try:
             background = Color.parse(variables.get("background", "#000000"))
@@ -72,21 +96,106 @@ def plot_theme(app: App[Any]) -> str:
         except Exception:  # an unusual theme: plain terminal colours
             muted, colors = "default", []
         fallback: list[RGB] = [(0, 130, 200), (60, 180, 75), (230, 25, 75), (255, 225, 25), (245, 130, 48)]
-        plotext_themes[name] = ["default", "default", muted, "default", colors + fallback]
+        _themes[name] = ["default", "default", muted, "default", colors + fallback]
     return name
 
 
 def series_colors(app: App[Any]) -> list[Any]:
-    return list(plotext_themes[plot_theme(app)][4])
+    return list(_themes[plot_theme(app)][4])
+
+
+@functools.cache
+def _drawing_code() -> str:
+    """The code a drawing depends on, for its key: ours, and plotext's by its installed package (a
+    top-level name: finding a submodule would import the package)."""
+    return code_id(
+        "ballast_tui.widgets.chart_view",
+        "ballast_tui.widgets.chart_axes",
+        "ballast_tui.widgets.chart_series",
+        "plotext",
+        "textual_plotext",
+    )
+
+
+def kept_answers(app: App[Any]) -> DerivedCache | None:
+    """The workspace's kept answers when the app runs on a workspace of this machine, else None."""
+    workspace = getattr(getattr(app, "backend", None), "ws", None)
+    derived = getattr(workspace, "derived", None)
+    return derived if isinstance(derived, DerivedCache) else None
 
 
 # ---------------------------------------------------------------- the view
 
 
-class ChartPlot(PlotextPlot):
-    """The plot; it takes the app's colours through the view's theme."""
+class ChartPlot(Widget):
+    """The plot: plotext's drawing of the view's recipe at this widget's size (see the module's doc)."""
 
     DEFAULT_CSS = "ChartPlot { height: 1fr; width: 1fr; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recipe: Recipe | None = None
+        self.inputs = ""
+        """A digest of everything the recipe draws from, but the size."""
+        self.theme = ""
+        self._plot: Plot | None = None
+        self._drawings: dict[tuple[str, int, int], str] = {}
+
+    def draw(self, recipe: Recipe | None, inputs: Any, theme: str) -> None:
+        """Draw `recipe` (None: nothing) from `inputs` (JSON: what it draws) in plotext `theme`."""
+        self.recipe, self.theme = recipe, theme
+        key = json.dumps([inputs, theme], sort_keys=True, separators=(",", ":"), default=str)
+        self.inputs = hashlib.sha256(key.encode()).hexdigest()
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        if self.recipe is None:
+            return ""
+        return Text.from_ansi(self.drawing(self.size.width, self.size.height))
+
+    def drawing(self, width: int, height: int) -> str:
+        """plotext's text for the recipe at `width` x `height`: drawn before (in memory, or kept
+        on the workspace), else built now."""
+        memo = (self.inputs, width, height)
+        drawn = self._drawings.get(memo)
+        if drawn is not None:
+            return drawn
+        kept = kept_answers(self.app)
+        key = f"{_drawing_code()}|{self.inputs}|{width}x{height}"
+        drawn = kept.get(DRAWINGS, key) if kept is not None else None
+        if not isinstance(drawn, str):
+            drawn = self._build(width, height)
+            if kept is not None:
+                self._keep(kept, key, drawn)
+        if len(self._drawings) >= DRAWINGS_IN_MEMORY:
+            self._drawings.clear()
+        self._drawings[memo] = drawn
+        return drawn
+
+    def _build(self, width: int, height: int) -> str:
+        from plotext._dict import themes as plotext_themes
+
+        if self._plot is None:
+            from textual_plotext.plot import Plot
+
+            self._plot = Plot()
+        plt = self._plot
+        plt.clear_figure()
+        assert self.recipe is not None
+        self.recipe(plt)
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as textual-plotext does (its issue 5: plotsize alone is not enough)
+        plotext_themes[self.theme] = _themes[self.theme]
+        plt.theme(self.theme)
+        return str(plt.build())
+
+    def _keep(self, kept: DerivedCache, key: str, drawn: str) -> None:
+        """Write the drawing on a worker thread (the loop draws on)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.run_in_executor(None, kept.put, DRAWINGS, key, drawn)
 
 
 class ChartView(BlockView):
@@ -119,11 +228,9 @@ class ChartView(BlockView):
         return self.query_one(ChartPlot)
 
     def on_mount(self) -> None:
-        self.plot.theme = plot_theme(self.app)  # type: ignore[assignment]
         self.app.theme_changed_signal.subscribe(self, self._retheme)
 
     def _retheme(self, _theme: Any) -> None:
-        self.plot.theme = plot_theme(self.app)  # type: ignore[assignment]
         self.draw()
 
     @classmethod
@@ -166,21 +273,20 @@ class ChartView(BlockView):
     # ------------------------------------------------------------ drawing
 
     def draw(self) -> None:
-        """(Re)build the plot for the current series and size."""
+        """(Re)draw the plot for the current series and size."""
         if not self.is_mounted:
             return
-        plot = self.plot
-        plt = plot.plt
-        plt.clear_figure()
         series = self.series or {}
         xs: list[Any] = list(series.get("x") or [])
         ys: dict[str, list[Any]] = dict(series.get("y") or {})
         empty = not xs or not ys
         self.set_class(empty, "-empty")
+        theme = plot_theme(self.app)
         if empty:
             self.query_one(".view-empty", Static).update(
                 "no rows" if self.series is not None else "no data yet"
             )
+            self.plot.draw(None, None, theme)
             return
         config = self.block.get("config", {})
         kind = str(series.get("kind") or config.get("kind") or "line")
@@ -197,16 +303,20 @@ class ChartView(BlockView):
             height -= max(1, len(legend.lines))
         else:
             colors = series_colors(self.app)
-        plt.xaxes(True, False)
-        plt.yaxes(True, False)
         canvas = Canvas(width, height, colors)
-        if kind == "histogram":
-            _histogram(plt, canvas, xs, next(iter(ys.values())))
-        elif kind == "bar":
-            _bars(plt, canvas, xs, ys, stacked, labelled=not by_series)
-        else:
-            _lines(plt, canvas, kind, xs, ys, stacked, labelled=not by_series)
-        plot.refresh()
+
+        def recipe(plt: Plot) -> None:
+            plt.xaxes(True, False)
+            plt.yaxes(True, False)
+            if kind == "histogram":
+                _histogram(plt, canvas, xs, next(iter(ys.values())))
+            elif kind == "bar":
+                _bars(plt, canvas, xs, ys, stacked, labelled=not by_series)
+            else:
+                _lines(plt, canvas, kind, xs, ys, stacked, labelled=not by_series)
+
+        inputs = [xs, ys, kind, stacked, by_series, colors, width, height, _themes[theme]]
+        self.plot.draw(recipe, inputs, theme)
 
 
 def legend_text(legend: Legend, colors: list[Any]) -> Text:

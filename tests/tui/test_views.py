@@ -14,7 +14,7 @@ from ballast_tui.screens.dashboard import DashboardScreen
 from ballast_tui.tools.registry import Context, load_registry
 from ballast_tui.widgets.block_cell import BlockCell
 from ballast_tui.widgets.chart_axes import abbreviate, date_ticks, nice_ticks, to_days
-from ballast_tui.widgets.chart_view import ChartView
+from ballast_tui.widgets.chart_view import DRAWINGS, ChartView
 from ballast_tui.widgets.controls import DateRangeView, EnumView, parse_range
 from ballast_tui.widgets.table_view import TableView
 from ballast_tui.widgets.views import MetricView, format_metric
@@ -210,6 +210,63 @@ async def test_chart_asks_for_points_to_fit_its_width_and_again_when_it_widens(
         await pilot.pause(0.5)
         await wait_until(pilot, lambda: view.asked_width != before)
         assert view.asked_width == view.size.width > before * 1.1
+
+
+CHARTS = ("daily_revenue", "revenue_by_region", "revenue_by_product", "channel_mix", "order_sizes")
+
+
+def drawings(pilot: Pilot[None], ws: Workspace, board_id: str) -> dict[str, tuple[int, int, str]]:
+    """Each chart's drawing as the screen shows it: its plot's size and plotext's text."""
+    shown = {}
+    for name in CHARTS:
+        view = cell_of(pilot, ws, board_id, name).view
+        assert isinstance(view, ChartView) and not view.has_class("-empty"), name
+        width, height = view.plot.size.width, view.plot.size.height
+        shown[name] = (width, height, view.plot.drawing(width, height))
+    return shown
+
+
+def kept_drawings(ws: Workspace) -> int:
+    folder = ws.paths.cache / DRAWINGS
+    return len(list(folder.glob("*.json"))) if folder.is_dir() else 0
+
+
+async def test_a_chart_drawn_before_is_the_drawing_plotext_makes_and_follows_new_data_and_sizes(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    """A drawing kept on the workspace is what plotext builds for the same inputs; a new app shows it
+    as is, and a new value or a new size draws anew, never an older drawing."""
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=BIG) as pilot:
+        await settle(pilot)
+        first = drawings(pilot, ws, board_id)
+        await wait_until(pilot, lambda: kept_drawings(ws) >= len(CHARTS))
+    again = make_app(ws, board_id)
+    async with again.run_test(size=BIG) as pilot:
+        await settle(pilot)
+        assert drawings(pilot, ws, board_id) == first  # read back: the same text at the same sizes
+        for name, (width, height, text) in first.items():
+            view = cell_of(pilot, ws, board_id, name).view
+            assert isinstance(view, ChartView)
+            assert view.plot._build(width, height) == text, name  # what plotext draws now
+        select = cell_of(pilot, ws, board_id, "region").query_one(Select)
+        select.focus()
+        await pilot.press("enter", "down", "enter")  # All → North: new series
+        await wait_until(
+            pilot, lambda: drawings(pilot, ws, board_id)["daily_revenue"] != first["daily_revenue"]
+        )
+        line = cell_of(pilot, ws, board_id, "daily_revenue").view
+        assert isinstance(line, ChartView)
+        width, height, text = drawings(pilot, ws, board_id)["daily_revenue"]
+        assert line.plot._build(width, height) == text
+        await pilot.resize_terminal(150, 44)
+        await wait_until(pilot, lambda: line.plot.size.width != first["daily_revenue"][0])
+        await settle(pilot)
+        width, height, text = drawings(pilot, ws, board_id)["daily_revenue"]
+        assert (width, height) != first["daily_revenue"][:2]
+        assert line.plot._build(width, height) == text
+        assert len(text.splitlines()) == height
 
 
 def test_axis_helpers_read_like_a_person_writes() -> None:

@@ -184,6 +184,7 @@ HEAVY = (
     "pyarrow",
     "sqlite_utils",
     "pydantic_settings",
+    "plotext",
 )
 
 
@@ -193,7 +194,8 @@ def test_a_board_drawn_before_is_drawn_again_without_duckdb_the_sql_parser_or_th
     """The first paint reads stored outputs: what SQL reads and each block's data were kept by the
     process that drew the board before, so the next one loads neither DuckDB, nor the SQL parser,
     nor the embedded server's modules (they load after the first paint), nor pyarrow (no Parquet
-    is read), sqlite-utils (nothing is inserted) or pydantic-settings (no setting was chosen)."""
+    is read), sqlite-utils (nothing is inserted), pydantic-settings (no setting was chosen) or plotext
+    (each chart's drawing was kept)."""
     ws = Workspace(tmp_path / "ws")
     board_id = build_demo(ws, rows=2_000)
     ws.close()
