@@ -82,8 +82,15 @@ class DashboardScreen(BoardKeys, Screen[None]):
         yield grid
         yield Footer()
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.set_timer(FIRST_DATA_WAIT_S, self.show_grid)
+        self.open_board()
+
+    @work(group="open", exclusive=True)
+    async def open_board(self) -> None:
+        """Fetch the board, build its grid, then follow its events. A worker, not the mount handler:
+        the screen goes on with its own messages meanwhile (its first styling, while only its frame
+        is there, instead of once more for every cell after the grid is built)."""
         await self.reload()
         self.follow_events()
 
