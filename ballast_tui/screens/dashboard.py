@@ -30,6 +30,9 @@ class DashboardScreen(BoardKeys, Screen[None]):
     """A dashboard's grid, kept current by the board's events."""
 
     CSS_PATH = "dashboard.tcss"
+    AUTO_FOCUS = ""
+    """Nothing focused on mounting: `reload` focuses the first cell once the grid is built (the empty
+    grid focused first would restyle every cell when it passes focus on)."""
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("e", "edit_block", "Edit"),
@@ -111,7 +114,8 @@ class DashboardScreen(BoardKeys, Screen[None]):
         shown = {block_id: self.own_view.shown(b) for block_id, b in self.blocks.items()}
         plan = grid.plan(self.dashboard["layout"], shown)
         early = ask_early(self.call, self.dashboard_id, plan, shown, self.own_view.overrides())
-        await grid.build(self.dashboard_id, self.dashboard["layout"], shown, load=False)
+        with self.app.batch_update():  # no frame of a grid half built
+            await grid.build(self.dashboard_id, self.dashboard["layout"], shown, load=False)
         for each in grid.cells():
             each.overrides = self.own_view.overrides()
         self._stale = None

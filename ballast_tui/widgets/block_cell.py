@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 
 from ballast_tui.formatting import age
@@ -70,6 +71,7 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         self.block = block
         self.finished_at: str | None = None
         self._tick = 0
+        self._spinner: Timer | None = None
         self.overrides: dict[str, Any] | None = None
         """Your own view's control values, sent with each data request (None: the stored ones)."""
         self.overridden = False
@@ -79,7 +81,7 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         """The block and data the view last drew: the same answer again is not redrawn."""
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="cell-error")
+        # (The error's line is mounted when there first is one: most cells never fail.)
         view = view_for(self.block)
         view.width_hint, view.height_hint = self.size_hint
         yield view
@@ -89,17 +91,16 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         return self.query_one(BlockView)
 
     def on_mount(self) -> None:
-        self.set_interval(0.1, self._spin)
         self.set_interval(30, self._render_title)
+        self._turn_spinner()
         self.state = self.block["state"]
         if self.load_on_mount:
             # After the first layout, so the view asks for data at its real size.
             self.call_after_refresh(self.load)
 
     def _spin(self) -> None:
-        if self.running:
-            self._tick += 1
-            self._render_title()
+        self._tick += 1
+        self._render_title()
 
     def status_text(self) -> str:
         """What the bottom border says: running, the age of the data, or the state."""
@@ -130,7 +131,16 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
         self._render_title()
 
     def watch_running(self, running: bool) -> None:
+        self._turn_spinner()
         self._render_title()
+
+    def _turn_spinner(self) -> None:
+        """The spinner turns only while the block runs: an idle board wakes nobody ten times a second."""
+        if self.running and self._spinner is None:
+            self._spinner = self.set_interval(0.1, self._spin)
+        elif not self.running and self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
 
     def watch_locked_by(self, locked_by: str) -> None:
         self.set_class(bool(locked_by), "-locked")
@@ -187,13 +197,21 @@ class BlockCell(UsesBackend, Vertical, can_focus=True):
             if error != self._error:
                 # Static.update re-lays out the whole screen: only when the message changes.
                 self._error = error
-                self.query_one(".cell-error", Static).update(Content(error))
+                self._show_error(Content(error))
             if shown != self._shown:
                 self._shown = shown
                 self.view.show(self.block, data)
         except NoMatches:
             return  # the grid was rebuilt while the data came
         self._render_title()
+
+    def _show_error(self, error: Content) -> None:
+        """The error's line above the view (shown while the cell has the `-error` class)."""
+        lines = self.query(".cell-error")
+        if lines:
+            lines.first(Static).update(error)
+        else:
+            self.mount(Static(error, classes="cell-error"), before=self.view)
 
     @on(BlockView.DataWanted)
     def _data_wanted(self, message: BlockView.DataWanted) -> None:

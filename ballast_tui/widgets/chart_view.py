@@ -219,9 +219,20 @@ class ChartView(BlockView):
         """The size the plot was last drawn for."""
 
     def compose(self) -> ComposeResult:
+        # (The legend and the empty chart's line are mounted when first needed.)
         yield ChartPlot()
-        yield Static(classes="chart-legend")
-        yield Static("no data yet", classes="view-empty")
+
+    def _line(self, classes: str, after_plot: bool) -> Static:
+        """The view's line of `classes`, mounted the first time it is asked for."""
+        found = self.query(f".{classes}")
+        if found:
+            return found.first(Static)
+        line = Static(classes=classes)
+        if after_plot:
+            self.mount(line, after=self.plot)
+        else:
+            self.mount(line)
+        return line
 
     @property
     def plot(self) -> ChartPlot:
@@ -283,7 +294,7 @@ class ChartView(BlockView):
         self.set_class(empty, "-empty")
         theme = plot_theme(self.app)
         if empty:
-            self.query_one(".view-empty", Static).update(
+            self._line("view-empty", after_plot=False).update(
                 "no rows" if self.series is not None else "no data yet"
             )
             self.plot.draw(None, None, theme)
@@ -299,7 +310,7 @@ class ChartView(BlockView):
             # One colour per series, named in the legend below the plot (not in plotext's box).
             colors: list[Any] = palette_for(list(ys), series.get("other"))
             legend = legend_layout(list(ys), width - 2, 1 if height < TALL_LEGEND else 2)
-            self.query_one(".chart-legend", Static).update(legend_text(legend, colors))
+            self._line("chart-legend", after_plot=True).update(legend_text(legend, colors))
             height -= max(1, len(legend.lines))
         else:
             colors = series_colors(self.app)

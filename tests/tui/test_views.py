@@ -489,3 +489,27 @@ async def test_every_chart_kind_draws_any_kind_of_x(demo_ws: tuple[Workspace, st
         hourly = cell_of(pilot, ws, board_id, "hourly_area").view
         assert isinstance(hourly, ChartView)
         assert ":00" in hourly.plot.render().plain  # type: ignore[union-attr]
+
+
+async def test_a_running_block_spins_and_an_idle_board_keeps_no_spinner(
+    demo_ws: tuple[Workspace, str],
+) -> None:
+    """The spinner on a cell's border turns while its block runs, and stops (its timer with it) when
+    the block is done: an idle board wakes nobody ten times a second."""
+    ws, board_id = demo_ws
+    app = make_app(ws, board_id)
+    async with app.run_test(size=BIG) as pilot:
+        await settle(pilot)
+        cells = list(app.screen.query(BlockCell))
+        assert cells and all(cell._spinner is None for cell in cells)
+        cell = cell_of(pilot, ws, board_id, "revenue")
+        cell.running = True
+        await pilot.pause(0.05)
+        seen = {str(cell.border_subtitle)}
+        for _ in range(6):
+            await pilot.pause(0.12)
+            seen.add(str(cell.border_subtitle))
+        assert len(seen) >= 3 and all("running" in text for text in seen)  # it turns
+        cell.running = False
+        await pilot.pause(0.05)
+        assert cell._spinner is None and "running" not in str(cell.border_subtitle)
