@@ -1,6 +1,6 @@
 """The app's first paint in a real terminal, beside a bare Textual app; and a control change redrawn.
 
-    python bench/bench_tui.py [--rows 300000] [--rounds 5] [--changes 6]
+    python bench/bench_tui.py [--rows 300000] [--rounds 5] [--changes 6] [--before DIR]
 
 First paint: `ballast open ID` on a demo workspace, launched in a tmux pane
 120x40, timed from the launch to the demo board fully drawn (every visible
@@ -9,7 +9,9 @@ loaded, pending, running or without data), polling the pane every 10 ms.
 Beside it, in alternating rounds, a bare Textual app (nine bordered cells of
 static text in a 3x3 grid) launched in the same pane the same way, timed to
 its last cell on screen. Both include Python's start and imports. Prints the
-median of each and their ratio. Target: within 3x of the bare app.
+median of each and their ratio. Target: within 3x of the bare app. With
+`--before DIR` (an older tree, `git archive REV ballast_tui ballast_server | tar
+-x -C DIR`), each round also launches that code on the same workspace.
 
 Control change: the owner picks another region in the real app (headless,
 driven by Pilot on the same demo workspace), timed from the picking key to
@@ -128,6 +130,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=300_000, help="demo sales rows (the demo's own 300,000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--changes", type=int, default=6)
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also launch the code in DIR (a tree from `git archive REV ballast_tui ballast_server`) "
+        "in each round, on the same workspace: before and after in the same run",
+    )
     args = parser.parse_args()
     pause_collector()  # as `ballast` starts (see bench_own_view.py)
     # Bytecode for our modules, as an installed package has it (pip compiles what it installs): the
@@ -135,6 +143,8 @@ def main() -> None:
     # launch would compile it again).
     for package in ("ballast_tui", "ballast_server"):
         compileall.compile_dir(str(Path(__file__).resolve().parents[1] / package), quiet=1)
+        if args.before:
+            compileall.compile_dir(str(Path(args.before) / package), quiet=1)
     python = shlex.quote(sys.executable)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
@@ -156,11 +166,15 @@ def main() -> None:
         # The `ballast` console script, as a person runs it (it starts with the collector paused).
         command = shlex.quote(str(Path(sys.executable).parent / "ballast"))
         ballast = f"{command} --workspace {shlex.quote(str(root))} open {board_id}"
-        bare_s, app_s = [], []
+        bare_s, app_s, before_s = [], [], []
         for _ in range(args.rounds):
             bare_s.append(timed_launch(f"{python} {shlex.quote(str(bare))}", lambda s: "cell 9" in s))
             app_s.append(timed_launch(ballast, board_drawn(revenue)))
             wait_until_free(root)  # the next launch must not wait for this one to finish exiting
+            if args.before:
+                code = shlex.quote(str(Path(args.before).resolve()))
+                before_s.append(timed_launch(f"env PYTHONPATH={code} {ballast}", board_drawn(revenue)))
+                wait_until_free(root)
 
         ws = Workspace(root)
         owner = Context(ws, ws.users.local())
@@ -196,6 +210,10 @@ def main() -> None:
     print(f"bare Textual app, 9 static cells   median {b50 * 1000:7.0f} ms   (all: {_list(bare_s)})")
     print(f"ballast open, demo board drawn     median {a50 * 1000:7.0f} ms   (all: {_list(app_s)})")
     print(f"first paint ratio                  {a50 / b50:.2f}x the bare app   (target <= 3x)")
+    if before_s:
+        r50 = statistics.median(before_s)
+        print(f"the code before ({args.before})   median {r50 * 1000:7.0f} ms   (all: {_list(before_s)})")
+        print(f"first paint ratio before           {r50 / b50:.2f}x the bare app")
     e50, c50 = statistics.median(engine), statistics.median(changes)
     print(f"control change, engine alone       median {e50:7.1f} ms   (dashboard_set_control, stored)")
     print(f"control change, key to redrawn     median {c50:7.1f} ms   slowest {max(changes):.1f} ms")
