@@ -82,9 +82,12 @@ def _same_fields(fields: list[pa.Field]) -> bool:
     return all(_same_type(f.type) for f in fields)
 
 
+@functools.lru_cache(maxsize=256)
 def survives_parquet(schema: pa.Schema) -> bool:
     """Whether DuckDB sees the same columns, with the same types, in a table of `schema` as in the
-    Parquet file written from it (so the table may stand in for the file)."""
+    Parquet file written from it (so the table may stand in for the file).
+
+    Remembered by schema: a cascade asks twice a block, mostly of the same few schemas."""
     return _same_fields(list(schema))
 
 
