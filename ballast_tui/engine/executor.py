@@ -97,6 +97,9 @@ class _Instance:
     idle: list[duckdb.DuckDBPyConnection] = field(default_factory=list)
     """Cursors a finished query gave back, clean, for the next (`Executor._query_cursor` with `reuse`)."""
     closed: bool = False
+    single: _Instance | None = None
+    """The board's single-threaded instance, for quick queries (`Executor.query_to_file` with
+    `single`), opened with the first of them and closed with this one."""
 
     def close(self) -> None:
         """Close the instance and its idle cursors (a query still running closes its own)."""
@@ -108,6 +111,8 @@ class _Instance:
             with contextlib.suppress(duckdb.Error):
                 cursor.close()
         self.con.close()
+        if self.single is not None:
+            self.single.close()
 
 
 class _Use:
@@ -220,7 +225,7 @@ class Executor:
 
     # -- instances ---------------------------------------------------------
 
-    def _open(self, board_id: str) -> duckdb.DuckDBPyConnection:
+    def _open(self, board_id: str, threads: int | None = None) -> duckdb.DuckDBPyConnection:
         import duckdb
 
         board_dir = (self.data_dir / board_id).resolve()
@@ -237,7 +242,7 @@ class Executor:
                 # No spilling: an in-memory database would write `.tmp/` into the process's working
                 # directory (outside the sandbox), and the memory limit would not hold.
                 "temp_directory": "",
-                "threads": self.settings.duckdb_threads,
+                "threads": threads or self.settings.duckdb_threads,
             },
         )
         imports = (self.data_dir.parent / "imports").resolve()
@@ -255,6 +260,12 @@ class Executor:
             self._instances.move_to_end(board_id)
             instance.active += 1
             return instance
+
+    def _single(self, board_id: str, instance: _Instance) -> _Instance:
+        """The board's single-threaded instance (opened now if need be; under `_lock`)."""
+        if instance.single is None or instance.single.closed:
+            instance.single = _Instance(self._open(board_id, threads=1))
+        return instance.single
 
     def _release(self, instance: _Instance) -> None:
         with self._lock:
@@ -289,10 +300,11 @@ class Executor:
 
     @contextmanager
     def _query_cursor(
-        self, board_id: str, timeout: float | None, reuse: list[bool] | None
+        self, board_id: str, timeout: float | None, reuse: list[bool] | None, *, single: bool = False
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """`cursor`; with `reuse`, an idle cursor of the instance if there is one, given back at the
-        end if `reuse[0]` is then still true (the caller's word that the query left nothing on it)."""
+        end if `reuse[0]` is then still true (the caller's word that the query left nothing on it);
+        with `single`, a cursor of the board's single-threaded instance."""
         limit = self.settings.query_timeout_s if timeout is None else timeout
         waited_from = time.monotonic()
         if not self._slots.acquire(timeout=limit):
@@ -300,25 +312,32 @@ class Executor:
                 f"the workspace stayed busy with other queries for the time limit of {limit:g} s"
             )
         try:
-            with self._cursor(board_id, limit - (time.monotonic() - waited_from), reuse) as cursor:
+            left = limit - (time.monotonic() - waited_from)
+            with self._cursor(board_id, left, reuse, single=single) as cursor:
                 yield cursor
         finally:
             self._slots.release()
 
     @contextmanager
     def _cursor(
-        self, board_id: str, limit: float, reuse: list[bool] | None = None
+        self, board_id: str, limit: float, reuse: list[bool] | None = None, *, single: bool = False
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         import duckdb
 
         instance = self._acquire(board_id)
+        source = instance
         cursor = None
-        if reuse is not None:
+        try:
             with self._lock:
-                if instance.idle:
-                    cursor = instance.idle.pop()
-        if cursor is None:
-            cursor = instance.con.cursor()
+                if single:
+                    source = self._single(board_id, instance)
+                if reuse is not None and source.idle:
+                    cursor = source.idle.pop()
+            if cursor is None:
+                cursor = source.con.cursor()
+        except BaseException:
+            self._release(instance)
+            raise
         use = _Use(cursor)
         key = id(use)
         with self._running_lock:
@@ -349,8 +368,8 @@ class Executor:
             kept = False
             if clean and untouched and reuse is not None and reuse[0]:
                 with self._lock:
-                    if not instance.closed and len(instance.idle) < IDLE_CURSORS:
-                        instance.idle.append(cursor)
+                    if not instance.closed and not source.closed and len(source.idle) < IDLE_CURSORS:
+                        source.idle.append(cursor)
                         kept = True
             if not kept:
                 with contextlib.suppress(duckdb.Error):
@@ -391,6 +410,7 @@ class Executor:
         durable: bool = True,
         keep_bytes: int = 0,
         writer: TableWriter | None = None,
+        single: bool = False,
     ) -> Written:
         """`query`, its result streamed batch by batch into the Parquet file `path` (written
         atomically, never whole in memory; fsynced unless `durable=False`).
@@ -398,12 +418,15 @@ class Executor:
         With `keep_bytes`, a result no larger than that is also kept as an Arrow table
         (`Written.table`, else None). With `writer` too, such a result whose types read the same
         from the table as from the file (`survives_parquet`) is not written here but handed to
-        `writer`, which writes it to `path` on a thread of its own (`Written.writing`).
+        `writer`, which writes it to `path` on a thread of its own (`Written.writing`). With
+        `single`, the query runs on the board's single-threaded instance: for a quick query over
+        small inputs, whose fixed cost is mostly DuckDB handing its work to a second thread and
+        waiting for it (the caller's judgement: a slow query there would have one core, not all).
         """
         import duckdb
 
         reuse = [False]
-        with self._query_cursor(board_id, timeout, reuse) as cursor:
+        with self._query_cursor(board_id, timeout, reuse, single=single) as cursor:
             _check(cursor, sql)
             reading = run_reading(cursor, sql, relations or {}, params, BATCH_ROWS, stream=True)
             try:

@@ -155,6 +155,7 @@ def compute(
     durable: bool = True,
     keep_bytes: int = 0,
     writer: TableWriter | None = None,
+    single: bool = False,
 ) -> pa.Table | Output:
     """Run one block: an Arrow table, or an upstream Output reused as it is (a plain table view).
 
@@ -164,8 +165,9 @@ def compute(
     `durable=False`) and the answer is the file's `Output`. With `keep_bytes`,
     that Output also holds the result as a table when it is no larger and its
     types read the same from the table as from the file (`handoff`); with `writer`
-    too, such a result's file is written by `writer` (`Output.writing`). Raises
-    `QueryError` with a message for the user.
+    too, such a result's file is written by `writer` (`Output.writing`). With `single`, a query
+    streamed into its file runs on the board's single-threaded instance (`Executor.query_to_file`).
+    Raises `QueryError` with a message for the user.
     """
     kind, config = block["type"], block["config"]
 
@@ -175,7 +177,15 @@ def compute(
         if into is None:
             return executor.query(board_id, sql, relations, params)
         written = executor.query_to_file(
-            board_id, sql, relations, params, into, durable=durable, keep_bytes=keep_bytes, writer=writer
+            board_id,
+            sql,
+            relations,
+            params,
+            into,
+            durable=durable,
+            keep_bytes=keep_bytes,
+            writer=writer,
+            single=single,
         )
         table = written.table if written.table is not None and survives_parquet(written.schema) else None
         return Output(
