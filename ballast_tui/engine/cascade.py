@@ -57,6 +57,7 @@ from ballast_tui.engine.group_commit import GroupCommit
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
 from ballast_tui.engine.outputs import Output, compute, source_query
+from ballast_tui.engine.quick_blocks import QuickBlocks
 from ballast_tui.engine.run_records import RunRecorder
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.lazy import lazy_module
@@ -176,6 +177,7 @@ class Cascade:
         self._held: dict[str, int] = {}
         self._held_lock = threading.Lock()
         self._deferred: dict[str, _Deferred] = {}
+        self.quick = QuickBlocks(ws.db, graph.by_id.values())
 
     def run(self, block_ids: Iterable[str], force: Iterable[str] = ()) -> CascadeResult:
         """Run `block_ids` (the caller chose the set), forcing execution of `force`."""
@@ -242,7 +244,7 @@ class Cascade:
             return
         if produced.run_id is not None:
             return  # an upstream's output passed on as it is: counted for the upstream
-        size = produced.table.nbytes
+        size = produced.table.get_total_buffer_size()
         if self.ws.handoff.take(size):
             with self._held_lock:
                 self._held[block_id] = size
@@ -502,6 +504,8 @@ class Cascade:
                 # A persisted run's result streams from DuckDB straight into its file, or, when small,
                 # is written on the writer's thread.
                 into = self.ws.board_dir(self.board_id) / f"{new_id('out')}.parquet" if self.persist else None
+                if self.persist:
+                    self.ws.writer.start_held()
                 produced = compute(
                     self.ws.executor,
                     self.board_id,
@@ -514,6 +518,7 @@ class Cascade:
                     durable=False,
                     keep_bytes=self._keep_bytes(block["id"]),
                     writer=self.ws.writer if self.persist else None,
+                    single=into is not None and self.quick.quick(block["id"], inputs),
                 )
                 self._hold(block["id"], produced)
             error = None

@@ -143,7 +143,7 @@ def take_batches(reader: Iterable[pa.RecordBatch], limit: int) -> tuple[list[pa.
     size = 0
     for batch in reader:
         head.append(batch)
-        size += batch.nbytes
+        size += batch.get_total_buffer_size()
         if size > limit:
             return head, False
     return head, True

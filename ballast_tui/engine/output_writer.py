@@ -11,6 +11,7 @@ commits the rows that name the files, so nothing acknowledged is lost.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,19 +41,46 @@ class WriteAhead:
     durable: Future[None] = field(default_factory=Future)
 
 
+class _Held(Future[None]):
+    """`WriteAhead.durable` of a file whose writing is held back (`OutputWriter.start_held`):
+    whoever waits for it starts it first, so nothing waits for a write never started."""
+
+    def __init__(self, writer: OutputWriter) -> None:
+        super().__init__()
+        self._writer = writer
+
+    def result(self, timeout: float | None = None) -> None:
+        self._writer.start_held()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._writer.start_held()
+        return super().exception(timeout)
+
+
 class OutputWriter:
     """A small pool of threads writing tables to Parquet files and fsyncing files."""
 
     def __init__(self, threads: int = WRITER_THREADS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ballast-writer")
+        self._held: list[tuple[pa.Buffer, Path, WriteAhead]] = []
+        self._held_lock = threading.Lock()
+
+    def start_held(self) -> None:
+        """Start writing the files held back (`__call__`)."""
+        with self._held_lock:
+            held, self._held = self._held, []
+        for encoded, path, ahead in held:
+            self._pool.submit(_place, encoded, path, ahead)
 
     def __call__(self, table: pa.Table, path: Path) -> WriteAhead:
         """Start writing `table` to `path` (`encode_table`, then `place_synced`); a small table's
         content hash is known on return (`ENCODE_HERE_BYTES`)."""
-        ahead = WriteAhead()
-        if table.nbytes >= ENCODE_HERE_BYTES:
+        if table.get_total_buffer_size() >= ENCODE_HERE_BYTES:
+            ahead = WriteAhead()
             self._pool.submit(_write, table, path, ahead)
             return ahead
+        ahead = WriteAhead(durable=_Held(self))
         try:
             encoded, content_hash = encode_table(table)
         except BaseException as failure:  # e.g. a type Parquet cannot hold
@@ -60,7 +88,8 @@ class OutputWriter:
             ahead.durable.set_exception(failure)
             return ahead
         ahead.content_hash.set_result(content_hash)
-        self._pool.submit(_place, encoded, path, ahead)
+        with self._held_lock:
+            self._held.append((encoded, path, ahead))
         return ahead
 
     def sync(self, path: Path) -> Future[None]:
@@ -69,6 +98,7 @@ class OutputWriter:
 
     def close(self) -> None:
         """Finish the writes under way, then stop the threads."""
+        self.start_held()
         self._pool.shutdown(wait=True)
 
 

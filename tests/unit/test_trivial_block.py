@@ -8,16 +8,29 @@ a reuse lookup costing three statements (a savepoint begun and released around i
 
 from __future__ import annotations
 
+import json
+import os
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 
+from ballast_tui.config import Settings
 from ballast_tui.engine.handoff import survives_parquet
+from ballast_tui.engine.ids import new_id
+from ballast_tui.engine.output_writer import OutputWriter
+from ballast_tui.engine.outputs import Output
+from ballast_tui.engine.quick_blocks import QUICK_INPUT_BYTES, QUICK_RUN_MS, QuickBlocks
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.db import Database
+from ballast_tui.storage.files import encode_table, file_hash
 from tests.conftest import ToolClient
-from tests.unit.test_cascade import add_sql, runs_of, update_sql
+from tests.unit.test_cascade import add_sql, rows_of, runs_of, update_sql
+from tests.unit.test_group_commit import stored_run
 
 
 @contextmanager
@@ -56,3 +69,132 @@ def test_survives_parquet_answers_by_names_and_types_whatever_was_asked_before()
         assert survives_parquet(with_metadata)
         assert not survives_parquet(millis)
         assert not survives_parquet(twice)
+
+
+# -- quick blocks: the board's single-threaded instance ----------------------
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    """A workspace whose DuckDB runs 2 threads, whatever the machine (so one thread shows)."""
+    workspace = Workspace(tmp_path / "ws", Settings(duckdb_threads=2))
+    yield workspace
+    workspace.close()
+
+
+def threads_seen(call: ToolClient, board: str, block_id: str) -> int:
+    rows = call("dashboard_block_data", dashboard_id=board, block_id=block_id)["rows"]
+    return int(rows[0]["threads"])
+
+
+def test_a_quick_block_over_a_small_input_runs_on_one_thread(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    root = add_sql(call, board, "t0", "SELECT 1 AS x")
+    below = add_sql(call, board, "t1", "SELECT x + 1 AS x, current_setting('threads') AS threads FROM t0")
+    assert threads_seen(call, board, below) == 2  # its first run: no earlier run says it is quick
+    answer = update_sql(call, board, root, "SELECT 2 AS x")
+    assert answer["cascade"]["ran"] == [root, below]
+    assert threads_seen(call, board, below) == 1
+    assert call("dashboard_block_data", dashboard_id=board, block_id=below)["rows"][0]["x"] == 3
+
+
+def test_a_block_slow_last_time_keeps_every_thread(ws: Workspace, call: ToolClient, board: str) -> None:
+    root = add_sql(call, board, "t0", "SELECT 1 AS x")
+    slow = add_sql(
+        call,
+        board,
+        "t1",
+        "SELECT x, current_setting('threads') AS threads, "
+        "(SELECT count(*) FROM range(300000000) WHERE range % 7 = 3) AS n FROM t0",
+    )
+    assert runs_of(ws, slow)[-1]["duration_ms"] >= QUICK_RUN_MS
+    update_sql(call, board, root, "SELECT 2 AS x")
+    assert threads_seen(call, board, slow) == 2
+
+
+def test_quick_needs_small_inputs_in_memory_and_a_quick_last_run(
+    ws: Workspace, call: ToolClient, board: str, tmp_path: Path
+) -> None:
+    add_sql(call, board, "opens_duckdb", "SELECT 0 AS x")
+    fast = add_sql(call, board, "a", "SELECT 1 AS x")
+    slow = add_sql(call, board, "b", "SELECT count(*) AS n FROM range(300000000) WHERE range % 7 = 3")
+    assert runs_of(ws, fast)[-1]["duration_ms"] < QUICK_RUN_MS <= runs_of(ws, slow)[-1]["duration_ms"]
+    blocks = ws.db.rows("SELECT id, current_run_id FROM blocks WHERE board_id = ?", [board])
+    blocks.append({"id": "blk_new", "current_run_id": None})
+    quick = QuickBlocks(ws.db, blocks)
+    small = pa.table({"x": [1, 2, 3]})
+    large = pa.table({"x": list(range(QUICK_INPUT_BYTES // 8 + 1))})
+    in_memory = Output("h", 3, [], table=small)
+    assert quick.quick(fast, {"t0": in_memory})
+    assert quick.quick(fast, {})
+    assert not quick.quick(slow, {"t0": in_memory})  # slow last time
+    assert not quick.quick("blk_new", {"t0": in_memory})  # never ran
+    assert not quick.quick(fast, {"t0": Output("h", 3, [], path=tmp_path / "f.parquet")})  # a file
+    assert not quick.quick(fast, {"t0": Output("h", len(large), [], table=large)})
+    assert not quick.quick(fast, {"t0": in_memory, "t1": Output("h", len(large), [], table=large)})
+
+
+# -- small files held back until a query lets go of the GIL --------------------
+
+
+def test_a_small_file_held_back_is_written_once_waited_for_with_the_same_bytes(tmp_path: Path) -> None:
+    writer = OutputWriter()
+    table = pa.table({"x": [1, 2, 3], "name": ["a", "b", None]})
+    encoded, content_hash = encode_table(table)
+    try:
+        first = writer(table, tmp_path / "first.parquet")
+        assert first.content_hash.result(timeout=0) == content_hash  # known at once, as before
+        assert not (tmp_path / "first.parquet").exists()  # held back
+        first.durable.result(timeout=10)  # waiting starts it
+        assert (tmp_path / "first.parquet").read_bytes() == encoded.to_pybytes()
+        assert file_hash(tmp_path / "first.parquet") == content_hash
+
+        second = writer(table, tmp_path / "second.parquet")
+        writer.start_held()  # what a cascade does before its next query
+        assert second.durable.exception(timeout=10) is None
+        assert (tmp_path / "second.parquet").read_bytes() == encoded.to_pybytes()
+
+        writer(table, tmp_path / "third.parquet")
+    finally:
+        writer.close()  # writes what is still held
+    assert (tmp_path / "third.parquet").read_bytes() == encoded.to_pybytes()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_chain_of_small_results_is_stored_complete_when_the_cascade_answers(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    ids = [add_sql(call, board, "t0", "SELECT 1 AS x")]
+    for i in range(1, 6):
+        ids.append(add_sql(call, board, f"t{i}", f"SELECT {i} + x AS x FROM t{i - 1}"))
+    answer = update_sql(call, board, ids[0], "SELECT 7 AS x")
+    assert answer["cascade"]["ran"] == ids
+    for block_id in ids:
+        run = stored_run(ws.db.path, runs_of(ws, block_id)[-1]["id"])
+        assert run is not None
+        path = ws.board_dir(board) / run["file"]
+        assert file_hash(path) == json.loads(run["output"])["content_hash"]
+        assert encode_table(pq.read_table(path))[1] == file_hash(path)  # the bytes a table encodes to
+    assert rows_of(call, board, ids[-1]) == [{"x": 7 + 1 + 2 + 3 + 4 + 5}]
+
+
+# -- ids ------------------------------------------------------------------------
+
+
+def test_ids_are_unique_base36_and_a_forked_child_draws_other_ones() -> None:
+    made = {new_id("run") for _ in range(20_000)}
+    assert len(made) == 20_000
+    assert all(len(i) == 20 and set(i[4:]) <= set(string.digits + string.ascii_lowercase) for i in made)
+    new_id("run")  # randomness read ahead, held by this process
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        os.write(write, new_id("run").encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read, "rb") as pipe:
+        childs = pipe.read().decode()
+    assert childs.startswith("run_")
+    assert childs != new_id("run")
