@@ -6,7 +6,9 @@ read its own board's Parquet and nothing else, whatever it writes. The sandbox i
 matters: extensions' autoload/autoinstall and Python replacement scans off at
 open; then the allowed directory, external access off, and the configuration
 locked last, so no query can loosen it. Only statements that DuckDB itself
-classifies as one SELECT reach execution.
+classifies as one SELECT reach execution. A board's quick queries (`quick_blocks`) run on a
+second instance of the board, opened the same way but with one thread; its memory limit is the
+same share, and it counts in the same query slots, so together they stay within the budget.
 
 Every query runs on a cursor of its own while it runs (so it can be interrupted
 alone), called from worker threads (the workspace's block pool, the tool pool),

@@ -198,3 +198,25 @@ def test_ids_are_unique_base36_and_a_forked_child_draws_other_ones() -> None:
         childs = pipe.read().decode()
     assert childs.startswith("run_")
     assert childs != new_id("run")
+
+
+def test_the_single_threaded_instance_is_sandboxed_and_locked(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    root = add_sql(call, board, "t0", "SELECT 1 AS x")
+    below = add_sql(call, board, "t1", "SELECT x, current_setting('threads') AS threads FROM t0")
+    update_sql(call, board, root, "SELECT 2 AS x")
+    assert threads_seen(call, board, below) == 1  # quick from now on
+    for sql in (
+        "SELECT x, content AS threads FROM t0, read_text('/etc/hostname')",
+        f"SELECT x, '1' AS threads FROM t0, read_blob('{ws.paths.db}')",
+    ):
+        answer = update_sql(call, board, below, sql)
+        assert answer["cascade"]["failed"] == [below]
+        assert "disabled" in runs_of(ws, below)[-1]["error"]
+        update_sql(call, board, below, "SELECT x, current_setting('threads') AS threads FROM t0")
+        assert threads_seen(call, board, below) == 1
+    instance = ws.executor._instances[board].single
+    assert instance is not None
+    with pytest.raises(Exception, match="locked"):
+        instance.con.execute("SET threads = 4")
