@@ -505,7 +505,7 @@ class Cascade:
                 # is written on the writer's thread.
                 into = self.ws.board_dir(self.board_id) / f"{new_id('out')}.parquet" if self.persist else None
                 if self.persist:
-                    self.ws.writer.start_held()
+                    self.ws.writer.start_held()  # their steps fall in this query, which holds no GIL
                 produced = compute(
                     self.ws.executor,
                     self.board_id,

@@ -7,6 +7,12 @@ already run on the table (`cascade`). The files
 a cascade wrote itself are fsynced here as they come (`group_commit`), while
 the cascade goes on. Either way, the group waits for the writer before it
 commits the rows that name the files, so nothing acknowledged is lost.
+
+A small table's file is held back until the cascade's next query starts
+(`start_held`), or until anything waits for it: a query holds no GIL while it
+runs, so the writer's Python steps between its system calls fall in it rather
+than in the cascade's bookkeeping, where each of them made the cascade's thread
+wait for the GIL.
 """
 
 from __future__ import annotations
@@ -74,8 +80,9 @@ class OutputWriter:
             self._pool.submit(_place, encoded, path, ahead)
 
     def __call__(self, table: pa.Table, path: Path) -> WriteAhead:
-        """Start writing `table` to `path` (`encode_table`, then `place_synced`); a small table's
-        content hash is known on return (`ENCODE_HERE_BYTES`)."""
+        """Write `table` to `path` (`encode_table`, then `place_synced`); a small table's content
+        hash is known on return (`ENCODE_HERE_BYTES`), and its file is written once `start_held`
+        is called or its `durable` waited for."""
         if table.get_total_buffer_size() >= ENCODE_HERE_BYTES:
             ahead = WriteAhead()
             self._pool.submit(_write, table, path, ahead)
