@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
+NO_ROWS = "query() can only be used with SQL that returns rows - use execute() for other statements"
+
 _TRANSACTION_CONTROL = frozenset({"SAVEPOINT", "ROLLBACK", "BEGIN", "END", "COMMIT", "RELEASE"})
 
 
@@ -52,12 +54,33 @@ class Connection:
         return cursor
 
     def query(self, sql: str, parameters: Params = None) -> Iterator[dict[str, Any]]:
-        """The rows of a read, as dicts (fetched lazily); `ValueError` for a statement without rows."""
-        cursor = self.conn.execute(sql, _bound(parameters))
-        if cursor.description is None:
-            raise ValueError("query() can only be used with SQL that returns rows - use execute() for others")
+        """The rows of a read, as dicts (fetched lazily). A statement that returns no rows raises
+        `ValueError` and changes nothing: all but a plain SELECT run inside a savepoint, undone then
+        (as sqlite-utils does for every statement; a SELECT cannot write, so it runs as it is)."""
+        rows: Iterable[Any]
+        if first_keyword(sql) in ("SELECT", "VALUES"):
+            rows = cursor = self.conn.execute(sql, _bound(parameters))
+        else:
+            cursor, rows = self._guarded(sql, parameters)
         keys = dedupe_keys(d[0] for d in cursor.description)
-        return (dict(zip(keys, row, strict=True)) for row in cursor)
+        return (dict(zip(keys, row, strict=True)) for row in rows)
+
+    def _guarded(self, sql: str, parameters: Params) -> tuple[sqlite3.Cursor, list[Any]]:
+        """`sql` run inside a savepoint: released when it returns rows (their writes, if any, fetched
+        and kept), rolled back otherwise."""
+        self.conn.execute('SAVEPOINT "ballast_query"')
+        try:
+            cursor = self.conn.execute(sql, _bound(parameters))
+            if cursor.description is None:
+                raise ValueError(NO_ROWS)
+            rows = cursor.fetchall()  # a write that returns rows (RETURNING) completes here
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute('ROLLBACK TO "ballast_query"')
+                self.conn.execute('RELEASE "ballast_query"')
+            raise
+        self.conn.execute('RELEASE "ballast_query"')
+        return cursor, rows
 
     def table(self, name: str) -> sqlite_utils.db.Table:
         """sqlite-utils' table `name` on this connection (for its `insert` and `insert_all`)."""

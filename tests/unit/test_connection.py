@@ -77,3 +77,20 @@ def test_opening_and_reading_a_workspace_does_not_load_sqlite_utils(tmp_path: Pa
             [sys.executable, "-c", script, str(tmp_path / "w.db")], capture_output=True, text=True, check=True
         ).stdout.strip()
         assert loaded == expected
+
+
+def test_a_write_given_as_a_read_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    """A statement without rows given to `rows` is refused and undone (no row, no transaction left
+    open to swallow later writes), alone or inside a write; one that returns rows is kept."""
+    db = Database(tmp_path / "t.db")
+    db.conn.execute("CREATE TABLE t (v INTEGER)")
+    with pytest.raises(ValueError, match="returns rows"):
+        db.rows("INSERT INTO t VALUES (1)")
+    assert not db.conn.conn.in_transaction
+    with db.write() as tx:
+        tx.execute("INSERT INTO t VALUES (2)")
+        with pytest.raises(ValueError, match="returns rows"):
+            list(tx.query("INSERT INTO t VALUES (3)"))
+    assert db.rows("INSERT INTO t VALUES (4) RETURNING v") == [{"v": 4}]
+    assert fresh(db.path).execute("SELECT v FROM t ORDER BY v").fetchall() == [(2,), (4,)]
+    db.close()
