@@ -85,14 +85,18 @@ def add_setting_flags(parser: argparse.ArgumentParser, commands: Any) -> None:
             add_flags(sub, ENGINE_KEYS)
 
 
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The setting flags given on the command line (key -> value)."""
+    return {key: getattr(args, key) for key in KEYS if hasattr(args, key)}
+
+
 def loaded_of(args: argparse.Namespace) -> Loaded:
     """The command's effective settings (loaded once); `SettingsError` for an invalid one."""
     from ballast_tui.settings import Loaded, load_settings
 
     loaded = getattr(args, "_settings_loaded", None)
     if not isinstance(loaded, Loaded):
-        flags = {key: getattr(args, key) for key in KEYS if hasattr(args, key)}
-        loaded = load_settings(workspace_of(args), flags)
+        loaded = load_settings(workspace_of(args), _flags(args))
         args._settings_loaded = loaded
     return loaded
 
@@ -100,8 +104,7 @@ def loaded_of(args: argparse.Namespace) -> Loaded:
 def settings_of(args: argparse.Namespace) -> Settings:
     """The engine's settings for the command (`loaded_of`); the defaults, without loading the settings'
     model, when no layer names a setting (`chosen_anywhere`)."""
-    flags = {key: getattr(args, key) for key in KEYS if hasattr(args, key)}
-    if not chosen_anywhere(workspace_of(args), flags):
+    if not chosen_anywhere(workspace_of(args), _flags(args)):
         return Settings()
     return loaded_of(args).engine()
 
