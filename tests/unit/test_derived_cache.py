@@ -157,6 +157,7 @@ from ballast_tui.backend import LocalBackend
 from ballast_tui.commands.settings import settings_of
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.widgets.block_cell import BlockCell
+from ballast_tui.widgets.chart_view import ChartPlot
 
 args = ballast_tui.cli._parser().parse_args(["--workspace", sys.argv[1], "open", sys.argv[2]])
 ws = Workspace(Path(sys.argv[1]), settings_of(args))
@@ -169,6 +170,10 @@ async def main() -> None:
             cells = list(app.screen.query(BlockCell))
             if cells and all(cell.finished_at for cell in cells):
                 break
+        for _ in range(100):  # and every chart drawn on the screen (kept by the first process)
+            if all(plot._drawings for plot in app.screen.query(ChartPlot)):
+                break
+            await pilot.pause(0.02)
         drawn = sum(bool(cell.finished_at) for cell in app.screen.query(BlockCell))
         heavy = sorted({m.split(".")[0] for m in sys.modules} & {HEAVY})
         print(drawn, ",".join(heavy) or "-")
