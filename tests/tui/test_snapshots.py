@@ -117,3 +117,36 @@ def test_stacked_bar_chart_120x40(regions_ws: tuple[Workspace, str], snapshot: S
     ws, board_id = regions_ws
     _show_alone(ws, board_id, "stacked", 720)
     assert matches(snapshot, screenshot(make_app(ws, board_id), (120, 40), _settled))
+
+
+def test_a_failed_block_and_an_empty_chart_80x24(
+    regions_ws: tuple[Workspace, str], snapshot: SnapshotAssertion
+) -> None:
+    """A block whose query fails shows its error above its view; a chart whose source has no rows
+    says so (both lines are made only when first needed)."""
+    ws, board_id = regions_ws
+    registry, ctx = load_registry(), Context(ws, ws.users.local())
+
+    def add(name: str, block_type: str, config: dict[str, Any]) -> str:
+        answer = registry.call(
+            ctx,
+            "dashboard_add_block",
+            {"dashboard_id": board_id, "type": block_type, "name": name, "config": config},
+        )
+        return str(answer["block"]["id"])
+
+    failing = add("failing", "sql", {"sql": "SELECT error('the warehouse said no') AS x"})
+    add("nothing", "sql", {"sql": "SELECT * FROM sales WHERE false"})
+    empty = add("empty", "chart", {"source": "nothing", "kind": "line", "x": "day", "y": "revenue"})
+    for block_id in (failing, empty):
+        registry.call(
+            ctx,
+            "dashboard_set_displayed",
+            {"dashboard_id": board_id, "block_id": block_id, "displayed": True},
+        )
+    registry.call(
+        ctx,
+        "dashboard_set_layout",
+        {"dashboard_id": board_id, "rows": [{"blocks": [failing, empty], "height": 300}]},
+    )
+    assert matches(snapshot, screenshot(make_app(ws, board_id), (80, 24), _settled))
