@@ -259,41 +259,35 @@ def bench_trivial(ws: Workspace, tools: Tools, repeat: int) -> TrivialFigures:
 
     con = raw_connection(ws)
 
-    def raw() -> tuple[float, float]:
-        nonlocal k
-        k += 1
-        t0, c0 = time.perf_counter(), time.process_time()
-        for block_name, sql in trivial_chain(k):
-            con.execute(f"CREATE OR REPLACE TABLE {block_name} AS {sql}")
-        return time.perf_counter() - t0, time.process_time() - c0
-
     files = ws.paths.root / "bench-raw-files"
     files.mkdir(exist_ok=True)
 
-    def raw_durable() -> tuple[float, float]:
-        """`raw`, each table also written to a small file that is fsynced and renamed into place."""
+    def raw(durable: bool = False) -> tuple[float, float]:
+        """The same statements; with `durable`, each table also left in a small file that is
+        fsynced and renamed into place."""
         nonlocal k
         k += 1
         t0, c0 = time.perf_counter(), time.process_time()
         for block_name, sql in trivial_chain(k):
             con.execute(f"CREATE OR REPLACE TABLE {block_name} AS {sql}")
-            tmp, path = files / f"{block_name}.tmp", files / f"{block_name}.out"
-            with open(tmp, "wb") as out:
-                out.write(con.execute(f"SELECT x FROM {block_name}").fetchone()[0].to_bytes(8, "little"))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
+            if durable:
+                tmp, path = files / f"{block_name}.tmp", files / f"{block_name}.out"
+                with open(tmp, "wb") as out:
+                    out.write(con.execute(f"SELECT x FROM {block_name}").fetchone()[0].to_bytes(8, "little"))
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, path)
         return time.perf_counter() - t0, time.process_time() - c0
 
     for _ in range(2):
         ours()
         raw()
-        raw_durable()
+        raw(durable=True)
     ours_times, raw_times, durable_times = [], [], []
     for _ in range(repeat):
         ours_times.append(ours())
         raw_times.append(raw())
-        durable_times.append(raw_durable())
+        durable_times.append(raw(durable=True))
     con.close()
 
     def per_block(times: list[tuple[float, float]], i: int) -> float:

@@ -6,7 +6,10 @@ run, its block's new state) and a `run_finished` event. Instead of two fsyncs
 and a SQLite commit per block, the pending blocks are committed as one group:
 every file fsynced (the writer's thread did it meanwhile) and their directory
 once, then every row in one SQLite transaction, and only then their events
-published. Nothing is acknowledged (no event, no tool answer) before its group
+published. The small files of the group (`output_writer.Journaled`) are not
+fsynced one by one: their bytes go into one journal, fsynced with the group
+(`storage.journal`), and the files are fsynced later, when the workspace is
+idle (`output_journal`). Nothing is acknowledged (no event, no tool answer) before its group
 is committed, so a crash loses only what nobody was told of; the files of a
 group that never committed are named by no row and swept at the next start.
 
@@ -31,9 +34,11 @@ from pathlib import Path
 
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.executor import Alarm, alarm
+from ballast_tui.engine.output_writer import Journaled
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.files import make_durable
+from ballast_tui.storage.journal import Entry, write_journal
 
 SLOW_BLOCK_S = 0.1
 """A block at least this slow (or a group waiting this long) commits its group at once."""
@@ -117,7 +122,8 @@ class GroupCommit:
                 if writes:
                     for _, fsynced in syncing:
                         fsynced.result()  # raises what writing or fsyncing the file raised
-                    make_durable(files, [path for path, _ in syncing])
+                    journals = self._journal(syncing)
+                    make_durable(files, [path for path, _ in syncing] + journals)
                     with self.ws.db.write() as tx:
                         for write in writes:
                             write(tx)
@@ -130,6 +136,21 @@ class GroupCommit:
                 raise
             for event in events:
                 self.ws.bus.publish(event)
+
+    def _journal(self, syncing: list[tuple[Path, Future[None]]]) -> list[Path]:
+        """Write the journal of the small files among `syncing` (placed, not fsynced), one a
+        directory, fsynced; handed to the workspace's settler, which fsyncs the files and removes
+        it once the workspace is idle (also if this commit fails: the files are then swept)."""
+        by_directory: dict[Path, list[Entry]] = {}
+        for path, placed in syncing:
+            if isinstance(placed, Journaled) and placed.entry is not None:
+                by_directory.setdefault(path.parent, []).append(placed.entry)
+        journals = []
+        for directory, entries in by_directory.items():
+            journal = write_journal(directory, entries)
+            self.ws.journals.add(journal, sum(memoryview(e.data).nbytes for e in entries))
+            journals.append(journal)
+        return journals
 
     def _commit_later(self) -> None:
         """The timer: commit on the block pool (never on the watchdog's thread). A failure leaves the

@@ -12,12 +12,16 @@ A small table's file is held back until the cascade's next query starts
 (`start_held`), or until anything waits for it: a query holds no GIL while it
 runs, so the writer's Python steps between its system calls fall in it rather
 than in the cascade's bookkeeping, where each of them made the cascade's thread
-wait for the GIL.
+wait for the GIL. Its file is not fsynced: its bytes (`Journaled.entry`) go
+into its group's journal, fsynced once for the group (`group_commit`,
+`storage.journal`); the files are fsynced later, when the workspace is idle
+(`run_later`, `output_journal`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from ballast_tui.lazy import lazy_module
 from ballast_tui.storage.files import encode_table, fsync_file, place_synced
+from ballast_tui.storage.journal import Entry
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -47,13 +52,16 @@ class WriteAhead:
     durable: Future[None] = field(default_factory=Future)
 
 
-class _Held(Future[None]):
-    """`WriteAhead.durable` of a file whose writing is held back (`OutputWriter.start_held`):
-    whoever waits for it starts it first, so nothing waits for a write never started."""
+class Journaled(Future[None]):
+    """`WriteAhead.durable` of a small file: done once the file is in place, not fsynced; its
+    bytes (`entry`) are to be journaled with its group before any row names it (`group_commit`).
+    Its writing is held back (`OutputWriter.start_held`): whoever waits for it starts it first,
+    so nothing waits for a write never started."""
 
     def __init__(self, writer: OutputWriter) -> None:
         super().__init__()
         self._writer = writer
+        self.entry: Entry | None = None
 
     def result(self, timeout: float | None = None) -> None:
         self._writer.start_held()
@@ -77,7 +85,7 @@ class OutputWriter:
         with self._held_lock:
             held, self._held = self._held, []
         for encoded, path, ahead in held:
-            self._pool.submit(_place, encoded, path, ahead)
+            self._pool.submit(_place, encoded, path, ahead, sync=False)
 
     def __call__(self, table: pa.Table, path: Path) -> WriteAhead:
         """Write `table` to `path` (`encode_table`, then `place_synced`); a small table's content
@@ -87,7 +95,7 @@ class OutputWriter:
             ahead = WriteAhead()
             self._pool.submit(_write, table, path, ahead)
             return ahead
-        ahead = WriteAhead(durable=_Held(self))
+        ahead = WriteAhead(durable=Journaled(self))
         try:
             encoded, content_hash = encode_table(table)
         except BaseException as failure:  # e.g. a type Parquet cannot hold
@@ -95,6 +103,8 @@ class OutputWriter:
             ahead.durable.set_exception(failure)
             return ahead
         ahead.content_hash.set_result(content_hash)
+        assert isinstance(ahead.durable, Journaled)
+        ahead.durable.entry = Entry(path.name, content_hash, memoryview(encoded))
         with self._held_lock:
             self._held.append((encoded, path, ahead))
         return ahead
@@ -102,6 +112,10 @@ class OutputWriter:
     def sync(self, path: Path) -> Future[None]:
         """Start fsyncing the file at `path` (written with `durable=False`)."""
         return self._pool.submit(fsync_file, path)
+
+    def run_later(self, work: Callable[[], None]) -> None:
+        """Run `work` on a writer's thread (`RuntimeError` once the writer is closed)."""
+        self._pool.submit(work)
 
     def close(self) -> None:
         """Finish the writes under way, then stop the threads."""
@@ -120,9 +134,9 @@ def _write(table: pa.Table, path: Path, ahead: WriteAhead) -> None:
     _place(encoded, path, ahead)
 
 
-def _place(encoded: pa.Buffer, path: Path, ahead: WriteAhead) -> None:
+def _place(encoded: pa.Buffer, path: Path, ahead: WriteAhead, *, sync: bool = True) -> None:
     try:
-        place_synced(encoded, path)
+        place_synced(encoded, path, sync=sync)
     except BaseException as failure:  # e.g. a full disk
         ahead.durable.set_exception(failure)
     else:

@@ -20,13 +20,15 @@ from ballast_tui.engine.derived_cache import DerivedCache
 from ballast_tui.engine.events import EventBus
 from ballast_tui.engine.executor import Executor
 from ballast_tui.engine.handoff import HandOffBudget
+from ballast_tui.engine.output_journal import JournalSettler
 from ballast_tui.engine.output_writer import OutputWriter
 from ballast_tui.engine.sessions import Sessions
 from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import Users
 from ballast_tui.storage import repos
 from ballast_tui.storage.db import Database
-from ballast_tui.storage.files import sweep
+from ballast_tui.storage.files import SWEEP_MIN_AGE_S, sweep
+from ballast_tui.storage.journal import recover
 
 if TYPE_CHECKING:
     from ballast_tui.engine.remote.store import Connections
@@ -69,12 +71,16 @@ class Workspace:
         """The memory cascades may hold in results handed on to downstream blocks (`handoff`)."""
         self.writer = OutputWriter()
         """Writes (and fsyncs) cascades' outputs while the cascades go on."""
+        self.journals = JournalSettler(self.writer)
+        """The journals of committed groups, their files fsynced when the workspace is idle."""
         self.live_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         """Every `LiveSession` open on this workspace (to check their access after a revocation)."""
         workers = max(4, 2 * (os.cpu_count() or 1))
         self.block_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ballast-block")
         self._board_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._board_locks_guard = threading.Lock()
+        self.restored = recover(self.paths.data, SWEEP_MIN_AGE_S) if sweep_files else []
+        """Output files a crash lost, written again from their group's journal (`storage.journal`)."""
         self.swept = sweep(self.paths.data, repos.referenced_files(self.db)) if sweep_files else []
 
     @functools.cached_property
@@ -109,6 +115,7 @@ class Workspace:
                 self._connections.close()
         self.block_pool.shutdown(wait=True, cancel_futures=True)
         self.writer.close()
+        self.journals.close()
         self.db.close()
 
     def __enter__(self) -> Workspace:

@@ -9,10 +9,12 @@ removes at the next start. A cascade writes its outputs with `durable=False`
 crash in between leaves files no row names, swept the same way. A result
 handed on in memory is encoded and written on a writer thread while the
 cascade goes on (`encode_table`, `place_synced`): the file fsynced there, its
-directory left to `make_durable`; the other files of a group are fsynced on
-that thread as they come (`fsync_file`), so that at the commit only their
-directory is left. Files are 0600 and the directories made for them 0700,
-whatever the umask (`private`).
+directory left to `make_durable`; a small one is written there without fsync,
+its bytes made durable with the group's other small files by one journal
+(`storage.journal`); the other files of a group are fsynced on that thread as
+they come (`fsync_file`), so that at the commit only their directory is left.
+Files are 0600 and the directories made for them 0700, whatever the umask
+(`private`).
 """
 
 from __future__ import annotations
@@ -118,16 +120,18 @@ def encode_table(table: pa.Table) -> tuple[pa.Buffer, str]:
     return encoded, hashlib.blake2b(memoryview(encoded), digest_size=20).hexdigest()
 
 
-def place_synced(encoded: pa.Buffer, path: Path) -> None:
+def place_synced(encoded: pa.Buffer | bytes, path: Path, *, sync: bool = True) -> None:
     """Write the bytes `encode_table` made to `path` atomically, the file fsynced (its directory
-    not: `make_durable` with `synced`)."""
+    not: `make_durable` with `synced`). With `sync=False` the file is not fsynced either: its
+    bytes are made durable otherwise (`storage.journal`)."""
     make_dirs(path.parent)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
         with open_private(tmp) as out:
             out.write(memoryview(encoded))
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
