@@ -38,6 +38,7 @@ else:
 
 __all__ = [
     "TMP_SUFFIX",
+    "content_hash_of",
     "encode_table",
     "file_hash",
     "fsync_dir",
@@ -117,7 +118,12 @@ def encode_table(table: pa.Table) -> tuple[pa.Buffer, str]:
         for batch in table.to_batches():
             writer.write_batch(batch)
     encoded = sink.getvalue()
-    return encoded, hashlib.blake2b(memoryview(encoded), digest_size=20).hexdigest()
+    return encoded, content_hash_of(encoded)
+
+
+def content_hash_of(data: pa.Buffer | bytes | memoryview) -> str:
+    """The content hash of a file holding these bytes (`file_hash`'s, without the file)."""
+    return hashlib.blake2b(memoryview(data), digest_size=20).hexdigest()
 
 
 def place_synced(encoded: pa.Buffer | bytes, path: Path, *, sync: bool = True) -> None:

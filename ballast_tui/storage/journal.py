@@ -22,7 +22,6 @@ The format: `MAGIC`, then per file a 4-byte big-endian length, a JSON header
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ballast_tui.storage.files import file_hash, fsync_file, place_synced
+from ballast_tui.storage.files import content_hash_of, file_hash, fsync_file, place_synced
 from ballast_tui.storage.private import fsync_dir, open_private
 
 MAGIC = b"BALLAST-JOURNAL-1\n"
@@ -48,11 +47,6 @@ class Entry:
     name: str
     content_hash: str
     data: bytes | memoryview
-
-
-def content_hash_of(data: bytes | memoryview) -> str:
-    """The content hash `files.encode_table` gives these bytes."""
-    return hashlib.blake2b(memoryview(data), digest_size=20).hexdigest()
 
 
 def write_journal(directory: Path, entries: Sequence[Entry]) -> Path:

@@ -18,8 +18,8 @@ import pytest
 
 from ballast_tui.engine.output_journal import JournalSettler
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage.files import file_hash
-from ballast_tui.storage.journal import MAGIC, Entry, content_hash_of, read_journal, write_journal
+from ballast_tui.storage.files import content_hash_of, file_hash
+from ballast_tui.storage.journal import MAGIC, Entry, read_journal, write_journal
 from tests.conftest import ToolClient
 from tests.unit.test_cascade import add_sql, update_sql
 
