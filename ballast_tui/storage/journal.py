@@ -124,20 +124,25 @@ def replay(path: Path, *, restore: bool, settle: bool = True) -> list[Path]:
     restored: list[Path] = []
     for entry in read_journal(path):
         target = directory / entry.name
-        try:
-            intact = file_hash(target) == entry.content_hash
-        except FileNotFoundError:
-            intact = False
-        if intact and settle:
+        if restore and not _holds(target, entry.content_hash):
+            place_synced(entry.data, target)  # fsynced as it is written
+            restored.append(target)
+        elif settle:
             with contextlib.suppress(FileNotFoundError):  # removed meanwhile (a run discarded)
                 fsync_file(target)
-        elif not intact and restore:
-            place_synced(entry.data, target)
-            restored.append(target)
     if settle:
         fsync_dir(directory)
         path.unlink(missing_ok=True)
     return restored
+
+
+def _holds(target: Path, content_hash: str) -> bool:
+    """Whether the file at `target` is there and holds the bytes of that content hash (read only
+    when restoring: a group this process committed left its files as they are)."""
+    try:
+        return file_hash(target) == content_hash
+    except FileNotFoundError:
+        return False
 
 
 def recover(data_dir: Path, min_age_s: float) -> list[Path]:
