@@ -7,9 +7,9 @@ and a SQLite commit per block, the pending blocks are committed as one group:
 every file fsynced (the writer's thread did it meanwhile) and their directory
 once, then every row in one SQLite transaction, and only then their events
 published. The small files of the group (`output_writer.Journaled`) are not
-fsynced one by one: their bytes go into one journal, fsynced with the group
-(`storage.journal`), and the files are fsynced later, when the workspace is
-idle (`output_journal`). Nothing is acknowledged (no event, no tool answer)
+fsynced at all then, nor their directory: their bytes are journaled in the
+group's own transaction (`storage.journal`), and the files are fsynced later,
+when the workspace is idle (`output_journal`). Nothing is acknowledged (no event, no tool answer)
 before its group is committed, so a crash loses only what nobody was told of;
 the files of a group that never committed are named by no row and swept at the
 next start.
@@ -27,6 +27,7 @@ as finished, without waiting for the whole cascade.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -35,11 +36,12 @@ from pathlib import Path
 
 from ballast_tui.engine.events import Event
 from ballast_tui.engine.executor import Alarm, alarm
+from ballast_tui.engine.output_journal import JournaledGroup
 from ballast_tui.engine.output_writer import Journaled
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.files import make_durable
-from ballast_tui.storage.journal import Entry, write_journal
+from ballast_tui.storage.journal import journal
 
 SLOW_BLOCK_S = 0.1
 """A block at least this slow (or a group waiting this long) commits its group at once."""
@@ -123,11 +125,18 @@ class GroupCommit:
                 if writes:
                     for _, fsynced in syncing:
                         fsynced.result()  # raises what writing or fsyncing the file raised
-                    journals = self._journal(syncing)
-                    make_durable(files, [path for path, _ in syncing] + journals)
+                    entries = [
+                        f.entry for _, f in syncing if isinstance(f, Journaled) and f.entry is not None
+                    ]
+                    journaled = {entry.path for entry in entries}
+                    make_durable(files, [path for path, _ in syncing if path not in journaled])
+                    group = secrets.token_hex(8)
                     with self.ws.db.write() as tx:
+                        size = journal(tx, self.ws.paths.data, group, entries) if entries else 0
                         for write in writes:
                             write(tx)
+                    if entries:
+                        self.ws.journals.add(JournaledGroup(group, sorted(journaled)), size)
             except BaseException:
                 with self._lock:
                     self._files[:0], self._writes[:0], self._events[:0] = files, writes, events
@@ -137,21 +146,6 @@ class GroupCommit:
                 raise
             for event in events:
                 self.ws.bus.publish(event)
-
-    def _journal(self, syncing: list[tuple[Path, Future[None]]]) -> list[Path]:
-        """Write the journal of the small files among `syncing` (placed, not fsynced), one a
-        directory, fsynced; handed to the workspace's settler, which fsyncs the files and removes
-        it once the workspace is idle (also if this commit fails: the files are then swept)."""
-        by_directory: dict[Path, list[Entry]] = {}
-        for path, placed in syncing:
-            if isinstance(placed, Journaled) and placed.entry is not None:
-                by_directory.setdefault(path.parent, []).append(placed.entry)
-        journals = []
-        for directory, entries in by_directory.items():
-            journal = write_journal(directory, entries)
-            self.ws.journals.add(journal, sum(memoryview(e.data).nbytes for e in entries))
-            journals.append(journal)
-        return journals
 
     def _commit_later(self) -> None:
         """The timer: commit on the block pool (never on the watchdog's thread). A failure leaves the

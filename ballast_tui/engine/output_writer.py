@@ -104,7 +104,7 @@ class OutputWriter:
             return ahead
         ahead.content_hash.set_result(content_hash)
         assert isinstance(ahead.durable, Journaled)
-        ahead.durable.entry = Entry(path.name, content_hash, memoryview(encoded))
+        ahead.durable.entry = Entry(path, content_hash, memoryview(encoded))
         with self._held_lock:
             self._held.append((encoded, path, ahead))
         return ahead

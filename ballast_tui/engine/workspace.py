@@ -71,16 +71,16 @@ class Workspace:
         """The memory cascades may hold in results handed on to downstream blocks (`handoff`)."""
         self.writer = OutputWriter()
         """Writes (and fsyncs) cascades' outputs while the cascades go on."""
-        self.journals = JournalSettler(self.writer)
-        """The journals of committed groups, their files fsynced when the workspace is idle."""
+        self.journals = JournalSettler(self.writer, self.db)
+        """The journaled groups, their files fsynced when the workspace is idle."""
         self.live_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         """Every `LiveSession` open on this workspace (to check their access after a revocation)."""
         workers = max(4, 2 * (os.cpu_count() or 1))
         self.block_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ballast-block")
         self._board_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._board_locks_guard = threading.Lock()
-        self.restored = recover(self.paths.data, SWEEP_MIN_AGE_S) if sweep_files else []
-        """Output files a crash lost, written again from their group's journal (`storage.journal`)."""
+        self.restored = recover(self.db, self.paths.data, SWEEP_MIN_AGE_S) if sweep_files else []
+        """Output files a crash lost, written again from their journal rows (`storage.journal`)."""
         self.swept = sweep(self.paths.data, repos.referenced_files(self.db)) if sweep_files else []
 
     @functools.cached_property

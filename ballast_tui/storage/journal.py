@@ -1,165 +1,145 @@
-"""A group's small output files made durable by one fsync: a journal of their bytes.
+"""A group's small output files made durable with the rows that name them: their bytes in the database.
 
 Each run's output is a Parquet file, and the row naming it is committed only
 once the file is durable. fsyncing every small file of a cascade costs a
 cascade of trivial blocks more than their queries do (on a virtual machine, a
 fsync in flight also slows the other core). So the small files of one group
-commit are written in place without fsync, and their bytes are also written to
-one journal beside them, which is fsynced once, before the group's rows are
-committed. Later, when the workspace is idle, each file is fsynced on its own
-and the journal removed (`replay` with `restore=False`).
+commit are written in place without fsync, and their bytes go into the
+`output_journal` table in the same transaction as the group's rows
+(`journal`): the one fsync of that commit makes them durable together, and
+nothing else is fsynced for them before the group is acknowledged (not even
+their directory: a rename the disk lost is written again from the row).
+Later, when the workspace is idle, each file and its directory are fsynced
+and the group's rows deleted (`settle`).
 
-After a crash, `recover` replays what journals are left: a file that is missing
-or does not hold the bytes its journal holds is written again from the journal
-(the bytes are checked against their content hash first, so a journal torn by
-the crash restores nothing it did not hold whole). A restored file that no row
-names (its group never committed) is swept like any other.
-
-The format: `MAGIC`, then per file a 4-byte big-endian length, a JSON header
-(`name`, `hash`, `size`) and `size` bytes.
+After a crash, `recover` goes over what rows are left: a file that is missing
+or does not hold the bytes its row holds is written again from the row. A
+row never names a file of a group that did not commit (they commit together),
+nor a file outside the board's own directory (`file_key`, checked again on
+reading).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from ballast_tui.storage.connection import Connection
+from ballast_tui.storage.db import Database
 from ballast_tui.storage.files import content_hash_of, file_hash, fsync_file, place_synced
-from ballast_tui.storage.private import fsync_dir, open_private
-
-MAGIC = b"BALLAST-JOURNAL-1\n"
-SUFFIX = ".journal"
-_HEADER_LIMIT = 4096
+from ballast_tui.storage.private import fsync_dir
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One file of a journal: its name in the journal's directory, its content hash
-    (`files.encode_table`'s blake2b) and its bytes."""
+    """One small output file: where it is, its content hash (`files.encode_table`'s blake2b) and
+    its bytes."""
 
-    name: str
+    path: Path
     content_hash: str
     data: bytes | memoryview
 
 
-def write_journal(directory: Path, entries: Sequence[Entry]) -> Path:
-    """Write `entries` to a new journal in `directory`, fsynced; return its path.
+def file_key(data_dir: Path, path: Path) -> str:
+    """`path` as a journal row names it, ``<board_id>/<file name>`` under `data_dir`; `ValueError`
+    for any other path."""
+    board, name = path.parent, path.name
+    if board.parent != data_dir or not _plain_name(board.name) or not _plain_name(name):
+        raise ValueError(f"not an output file of a board: {path}")
+    return f"{board.name}/{name}"
 
-    The journal's own name in the directory is made durable by the caller's fsync of the
-    directory (the group commit fsyncs it for the files' renames anyway).
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
+
+
+def _path_of(data_dir: Path, key: str) -> tuple[str, Path] | None:
+    """The board and the file a row's key names, or None for a key no journal writes."""
+    board, _, name = key.partition("/")
+    if not _plain_name(board) or not _plain_name(name):
+        return None
+    return board, data_dir / board / name
+
+
+def journal(tx: Connection, data_dir: Path, group: str, entries: Sequence[Entry]) -> int:
+    """Insert `entries` as the rows of `group`, inside the transaction that commits the rows naming
+    their files; return the bytes journaled."""
+    now = time.time()
+    rows = [
+        (group, file_key(data_dir, entry.path), entry.content_hash, memoryview(entry.data), now)
+        for entry in entries
+    ]
+    tx.conn.executemany(
+        "INSERT INTO output_journal (grp, file, content_hash, data, created_at) VALUES (?, ?, ?, ?, ?)", rows
+    )
+    return sum(row[3].nbytes for row in rows)
+
+
+def settle(db: Database, groups: Sequence[str], files: Iterable[Path]) -> None:
+    """fsync `files` (those of `groups`) and their directories, then delete the groups' rows."""
+    _fsync_all(files)
+    with db.write() as tx:
+        tx.conn.executemany("DELETE FROM output_journal WHERE grp = ?", [(group,) for group in groups])
+
+
+def _fsync_all(files: Iterable[Path]) -> None:
+    """fsync each file, then each of their directories once; one gone meanwhile (its board deleted)
+    needs none."""
+    directories: dict[Path, None] = {}
+    for path in files:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            fsync_file(path)
+        directories[path.parent] = None
+    for directory in directories:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            fsync_dir(directory)
+
+
+def recover(db: Database, data_dir: Path, min_age_s: float) -> list[Path]:
+    """Write again every file a crash lost or tore that a journal row holds; settle the rows older
+    than `min_age_s`; return the files written again.
+
+    A younger row may be another live process's, between its commit and its own settle: its file
+    is checked and restored alike, but the row is left for its owner. A row of a board deleted since
+    restores nothing.
     """
-    path = directory / f"{secrets.token_hex(8)}{SUFFIX}"
-    try:
-        with open_private(path) as out:
-            out.write(MAGIC)
-            for entry in entries:
-                _check_name(entry.name)
-                data = memoryview(entry.data)
-                header = json.dumps({"name": entry.name, "hash": entry.content_hash, "size": data.nbytes})
-                encoded = header.encode()
-                out.write(len(encoded).to_bytes(4, "big"))
-                out.write(encoded)
-                out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def read_journal(path: Path) -> list[Entry]:
-    """The whole entries of a journal whose bytes match their hash; reading stops at the first
-    entry cut short or malformed (a journal torn by a crash)."""
-    with open(path, "rb") as source:
-        if source.read(len(MAGIC)) != MAGIC:
-            return []
-        return list(_entries(source))
-
-
-def _entries(source: IO[bytes]) -> Iterator[Entry]:
-    while True:
-        length = source.read(4)
-        if len(length) < 4:
-            return
-        size = int.from_bytes(length, "big")
-        if size > _HEADER_LIMIT:
-            return
-        try:
-            header = json.loads(source.read(size))
-            name, expected, data_size = str(header["name"]), str(header["hash"]), int(header["size"])
-            _check_name(name)
-        except (ValueError, KeyError, TypeError):
-            return
-        data = source.read(data_size)
-        if len(data) < data_size:
-            return
-        if content_hash_of(data) == expected:
-            yield Entry(name, expected, data)
-
-
-def _check_name(name: str) -> None:
-    """A journal names files of its own directory only."""
-    if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
-        raise ValueError(f"not a file name of the journal's directory: {name!r}")
-
-
-def replay(path: Path, *, restore: bool, settle: bool = True) -> list[Path]:
-    """Make each file the journal holds durable on its own, then remove the journal.
-
-    With `restore`, a file that is missing or does not hold the journal's bytes is written again
-    from them (through a temporary file, fsynced, renamed); without it (the journal of a group
-    this process committed), such a file was removed on purpose (a run discarded) and is left
-    alone. Without `settle`, only that is done: intact files are not fsynced and the journal
-    stays. Returns the files written again.
-    """
-    directory = path.parent
     restored: list[Path] = []
-    for entry in read_journal(path):
-        target = directory / entry.name
-        if restore and not _holds(target, entry.content_hash):
-            place_synced(entry.data, target)  # fsynced as it is written
-            restored.append(target)
-        elif settle:
-            with contextlib.suppress(FileNotFoundError):  # removed meanwhile (a run discarded)
-                fsync_file(target)
-    if settle:
-        fsync_dir(directory)
-        path.unlink(missing_ok=True)
+    rows = db.rows("SELECT rowid AS id, file, content_hash, created_at FROM output_journal")
+    if not rows:
+        return restored
+    boards = {row["id"] for row in db.rows("SELECT id FROM boards")}
+    cutoff = time.time() - min_age_s
+    old: list[Path] = []
+    for row in rows:
+        named = _path_of(data_dir, row["file"])
+        if named is None or named[0] not in boards:
+            continue
+        target = named[1]
+        if not _holds(target, row["content_hash"]):
+            data = _data(db, row["id"])
+            if data is not None and content_hash_of(data) == row["content_hash"]:
+                place_synced(data, target)  # fsynced as it is written
+                restored.append(target)
+        if row["created_at"] < cutoff:
+            old.append(target)
+    _fsync_all(old)
+    with db.write() as tx:
+        tx.execute("DELETE FROM output_journal WHERE created_at < ?", [cutoff])
     return restored
+
+
+def _data(db: Database, rowid: int) -> bytes | None:
+    """One row's bytes (read one row at a time: the rows together may hold many megabytes)."""
+    row = db.row("SELECT data FROM output_journal WHERE rowid = ?", [rowid])
+    return None if row is None else bytes(row["data"])
 
 
 def _holds(target: Path, content_hash: str) -> bool:
-    """Whether the file at `target` is there and holds the bytes of that content hash (read only
-    when restoring: a group this process committed left its files as they are)."""
+    """Whether the file at `target` is there and holds the bytes of that content hash."""
     try:
         return file_hash(target) == content_hash
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
-
-
-def recover(data_dir: Path, min_age_s: float) -> list[Path]:
-    """Replay every journal left under `data_dir` (one directory a board), restoring what a crash
-    lost; return the files written again.
-
-    A journal younger than `min_age_s` may be another live process's, between its commit and its
-    own replay: its files are checked and restored alike, but it is left in place for its owner.
-    """
-    restored: list[Path] = []
-    if not data_dir.exists():
-        return restored
-    cutoff = time.time() - min_age_s
-    for journal in sorted(data_dir.glob(f"*/*{SUFFIX}")):
-        try:
-            young = journal.stat().st_mtime > cutoff
-        except FileNotFoundError:
-            continue
-        restored += replay(journal, restore=True, settle=not young)
-    return restored

@@ -295,6 +295,22 @@ def _v7_reuse_lookup_index(db: Connection) -> None:
     db.execute("CREATE INDEX runs_by_fingerprint ON runs (block_id, fingerprint, status, started_at)")
 
 
+def _v8_output_journal(db: Connection) -> None:
+    # A group commit's small output files, their bytes kept with the rows that name them until each
+    # file is fsynced on its own (`storage.journal`). `created_at` is seconds since the epoch.
+    db.execute(
+        """
+        CREATE TABLE output_journal (
+            grp TEXT NOT NULL,
+            file TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            data BLOB NOT NULL,
+            created_at REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX output_journal_by_group ON output_journal (grp)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema", _v1_initial),
     (2, "runs are never deleted while their board exists", _v2_runs_never_deleted),
@@ -303,6 +319,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "board versions", _v5_board_versions),
     (6, "published links: CSV downloads and embedding origins", _v6_public_options),
     (7, "reuse lookups from one index", _v7_reuse_lookup_index),
+    (8, "small output files journaled with their rows", _v8_output_journal),
 ]
 
 

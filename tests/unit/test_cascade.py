@@ -94,9 +94,7 @@ def events(ws: Workspace, board: str) -> Iterator[Events]:
 
 
 def files_of(ws: Workspace, board: str) -> set[str]:
-    """The board's output files (not the journals of its groups, settled once the workspace idles)."""
-    folder = ws.board_dir(board)
-    return {p.name for p in folder.iterdir() if p.suffix != ".journal"} if folder.exists() else set()
+    return {p.name for p in ws.board_dir(board).iterdir()} if ws.board_dir(board).exists() else set()
 
 
 # -- what re-runs, and in which order --------------------------------------------------

@@ -1,15 +1,15 @@
-"""A group's small output files made durable by one journal (issue 17, item 3).
+"""A group's small output files made durable with the rows that name them (issue 17, item 3).
 
 Real workspaces in tmp_path, everything through the tools. What a user would notice if this went
 wrong: after a power cut, a block whose run was acknowledged showing no data or other data (its
-file never reached the disk), a journal torn by the crash writing garbage into a file, a journal
-naming a file outside its board, or journals piling up in the board's folder.
+file never reached the disk), a damaged journal row writing garbage into a file, a row naming a
+file outside its board, or journal rows piling up in the database.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -19,15 +19,17 @@ import pytest
 from ballast_tui.engine.output_journal import JournalSettler
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.files import content_hash_of, file_hash
-from ballast_tui.storage.journal import MAGIC, Entry, read_journal, write_journal
+from ballast_tui.storage.journal import file_key
 from tests.conftest import ToolClient
 from tests.unit.test_cascade import add_sql, update_sql
 
 Row = dict[str, Any]
 
 
-def journals_of(ws: Workspace, board: str) -> list[Path]:
-    return sorted(ws.board_dir(board).glob("*.journal"))
+def journaled(ws: Workspace, board: str) -> list[str]:
+    """The files of `board` journal rows hold, not settled yet."""
+    rows = ws.db.rows("SELECT file FROM output_journal WHERE file LIKE ? ORDER BY file", [f"{board}/%"])
+    return [r["file"].split("/", 1)[1] for r in rows]
 
 
 def current_files(ws: Workspace, board: str) -> dict[str, Path]:
@@ -47,139 +49,156 @@ def chain(call: ToolClient) -> tuple[str, str]:
     return board, root
 
 
-def entry(name: str, data: bytes) -> Entry:
-    return Entry(name, content_hash_of(data), data)
+def unsettled(ws: Workspace) -> None:
+    """Nothing is settled before the test says so (the "power cut" comes first)."""
+    ws.journals = JournalSettler(ws.writer, ws.db, idle_s=3600)
 
 
-def test_a_journal_torn_by_a_crash_gives_back_only_whole_entries(tmp_path: Path) -> None:
-    path = write_journal(tmp_path, [entry("a.parquet", b"first file"), entry("b.parquet", b"second file")])
-    assert path.read_bytes().startswith(MAGIC)
-    assert [(e.name, bytes(e.data)) for e in read_journal(path)] == [
-        ("a.parquet", b"first file"),
-        ("b.parquet", b"second file"),
-    ]
-
-    whole = path.read_bytes()
-    path.write_bytes(whole[:-3])  # the crash cut the last entry short
-    assert [e.name for e in read_journal(path)] == ["a.parquet"]
-
-    path.write_bytes(whole.replace(b"second file", b"secxnd file"))  # bytes that are not what was hashed
-    assert [e.name for e in read_journal(path)] == ["a.parquet"]
-
-    path.write_bytes(b"not a journal at all")
-    assert read_journal(path) == []
+def rows_of(call: ToolClient, board: str) -> dict[str, list[Row]]:
+    return {
+        b["name"]: call("dashboard_block_data", dashboard_id=board, block_id=b["id"])["rows"]
+        for b in call("dashboard_get", dashboard_id=board)["dashboard"]["blocks"]
+    }
 
 
-@pytest.mark.parametrize("name", ["../other_board/run.parquet", "/etc/passwd", ".hidden", "", "a\\b"])
-def test_a_journal_names_files_of_its_own_folder_only(tmp_path: Path, name: str) -> None:
-    with pytest.raises(ValueError, match="not a file name"):
-        write_journal(tmp_path, [entry(name, b"bytes")])
-    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
-
-    # A journal crafted by hand with such a name is read as ending there.
-    good = write_journal(tmp_path, [entry("ok.parquet", b"fine")])
-    crafted = good.read_bytes().replace(b'"ok.parquet"', b'"../x.parquet"', 1)
-    good.write_bytes(crafted)
-    assert read_journal(good) == []
+def in_database(root: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
+    """Change the database of a closed workspace by hand (what a crash or an attacker left)."""
+    with sqlite3.connect(root / "ballast.db") as conn:
+        conn.execute(sql, params)
 
 
-def test_files_an_acknowledged_cascade_lost_in_a_power_cut_come_back_from_its_journal(
+def age_journal(root: Path) -> None:
+    """Make every journal row older than a live process's could be."""
+    in_database(root, "UPDATE output_journal SET created_at = ?", (time.time() - 3600,))
+
+
+def power_cut(root: Path, cut: Path, files: dict[str, Path], lose: dict[str, bytes | None]) -> None:
+    """`cut`: what the disk of `root` holds after a power cut, where the database was fsynced and
+    the files in `lose` were not (None: its name never reached the disk either)."""
+    shutil.copytree(root, cut)
+    for name, data in lose.items():
+        lost = cut / files[name].relative_to(root)
+        if data is None:
+            lost.unlink()
+        else:
+            lost.write_bytes(data)
+
+
+def test_files_an_acknowledged_cascade_lost_in_a_power_cut_come_back_from_the_journal(
     tmp_path: Path,
 ) -> None:
-    root = tmp_path / "ws"
+    root, cut = tmp_path / "ws", tmp_path / "after-the-cut"
     with Workspace(root) as ws:
-        ws.journals = JournalSettler(ws.writer, idle_s=3600)  # nothing settled before the "cut"
+        unsettled(ws)
         call = ToolClient(ws, ws.users.local())
         board, t0 = chain(call)
         answer = update_sql(call, board, t0, "SELECT 41 AS x")
         assert len(answer["cascade"]["ran"]) == 3
-        assert journals_of(ws, board), "the group's small files went into a journal"
         files = current_files(ws, board)
+        assert {p.name for p in files.values()} <= set(journaled(ws, board))
         hashes = {name: file_hash(path) for name, path in files.items()}
-        # What the disk holds after the cut: the rows and the journal were fsynced, the files not.
-        cut = tmp_path / "after-the-cut"
-        shutil.copytree(root, cut)
-    for name, path in files.items():
-        lost = cut / path.relative_to(root)
-        if name == "t1":
-            lost.unlink()  # never reached the disk
-        else:
-            lost.write_bytes(b"")  # its name did, its bytes did not
-    long_ago = time.time() - 3600
-    for journal in (cut / "data").rglob("*.journal"):
-        os.utime(journal, (long_ago, long_ago))
+        # t1's name never reached the disk; t0's and t2's names did, their bytes did not.
+        power_cut(root, cut, files, {"t0": b"", "t1": None, "t2": b""})
+    age_journal(cut)
 
     with Workspace(cut) as ws:
         call = ToolClient(ws, ws.users.local())
         assert sorted(p.name for p in ws.restored) == sorted(p.name for p in files.values())
         for name, path in current_files(ws, board).items():
             assert file_hash(path) == hashes[name]
-        rows = {
-            b["name"]: call("dashboard_block_data", dashboard_id=board, block_id=b["id"])["rows"]
-            for b in call("dashboard_get", dashboard_id=board)["dashboard"]["blocks"]
-        }
-        assert rows == {"t0": [{"x": 41}], "t1": [{"x": 42}], "t2": [{"x": 43}]}
-        assert journals_of(ws, board) == []  # replayed, then removed
+        assert rows_of(call, board) == {"t0": [{"x": 41}], "t1": [{"x": 42}], "t2": [{"x": 43}]}
+        assert journaled(ws, board) == []  # restored, then settled
 
 
 def test_a_recent_journal_restores_its_files_but_stays_for_a_live_process(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     with Workspace(root) as ws:
-        ws.journals = JournalSettler(ws.writer, idle_s=3600)
+        unsettled(ws)
         call = ToolClient(ws, ws.users.local())
         board, t0 = chain(call)
         update_sql(call, board, t0, "SELECT 7 AS x")
         files = current_files(ws, board)
-        journals = journals_of(ws, board)
-        assert journals
+        rows = journaled(ws, board)
         files["t2"].write_bytes(b"")
         # A second process opens the workspace meanwhile (another SSH login).
         with Workspace(root) as other:
             assert [p.name for p in other.restored] == [files["t2"].name]
-            assert journals_of(other, board) == journals  # may be the first process's, still settling
-        assert ToolClient(ws, ws.users.local())(
-            "dashboard_block_data", dashboard_id=board, block_id=current_ids(ws, board)["t2"]
-        )["rows"] == [{"x": 9}]
+            assert journaled(other, board) == rows  # may be the first process's, still settling
+        assert rows_of(call, board)["t2"] == [{"x": 9}]
 
 
-def current_ids(ws: Workspace, board: str) -> dict[str, str]:
-    return {r["name"]: r["id"] for r in ws.db.rows("SELECT id, name FROM blocks WHERE board_id = ?", [board])}
+def test_a_damaged_journal_row_restores_nothing_and_rows_name_files_of_their_board_only(
+    tmp_path: Path,
+) -> None:
+    root, cut = tmp_path / "ws", tmp_path / "after-the-cut"
+    with Workspace(root) as ws:
+        unsettled(ws)
+        call = ToolClient(ws, ws.users.local())
+        board, t0 = chain(call)
+        update_sql(call, board, t0, "SELECT 5 AS x")
+        files = current_files(ws, board)
+        power_cut(root, cut, files, {"t0": b"", "t1": b"", "t2": b""})
+    # The bytes of t1's row are not those its hash was taken of.
+    in_database(
+        cut, "UPDATE output_journal SET data = X'00' WHERE file = ?", (f"{board}/{files['t1'].name}",)
+    )
+    crafted = b"not this board's file"
+    for key in ["../escape.parquet", f"{board}/../../escape.parquet", "/escape.parquet", "gone/x.parquet"]:
+        in_database(
+            cut,
+            "INSERT INTO output_journal (grp, file, content_hash, data, created_at) VALUES ('x', ?, ?, ?, 0)",
+            (key, content_hash_of(crafted), crafted),
+        )
+    age_journal(cut)
+
+    with Workspace(cut) as ws:
+        assert sorted(p.name for p in ws.restored) == sorted([files["t0"].name, files["t2"].name])
+        assert (cut / files["t1"].relative_to(root)).read_bytes() == b""
+        assert not list(tmp_path.rglob("escape.parquet"))
+        assert not (cut / "data" / "gone").exists()
+        assert ws.db.rows("SELECT file FROM output_journal") == []  # none of them kept either
+
+
+@pytest.mark.parametrize("name", ["../other_board/run.parquet", ".hidden", "a\\b", "sub/run.parquet"])
+def test_only_a_boards_own_output_files_are_journaled(tmp_path: Path, name: str) -> None:
+    data = tmp_path / "data"
+    assert file_key(data, data / "dash_1" / "run_1.parquet") == "dash_1/run_1.parquet"
+    with pytest.raises(ValueError, match="not an output file of a board"):
+        file_key(data, data / "dash_1" / name)
+    with pytest.raises(ValueError, match="not an output file of a board"):
+        file_key(data, tmp_path / "run_1.parquet")
 
 
 def test_journals_are_settled_once_the_workspace_idles_and_when_it_closes(tmp_path: Path) -> None:
     with Workspace(tmp_path / "ws") as ws:
-        ws.journals = JournalSettler(ws.writer, idle_s=0.2)
+        ws.journals = JournalSettler(ws.writer, ws.db, idle_s=0.2)
         call = ToolClient(ws, ws.users.local())
         board, t0 = chain(call)
         update_sql(call, board, t0, "SELECT 2 AS x")
         deadline = time.monotonic() + 10
-        while journals_of(ws, board) and time.monotonic() < deadline:
+        while journaled(ws, board) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert journals_of(ws, board) == []
+        assert journaled(ws, board) == []
         assert ws.journals.waiting() == []
 
-        ws.journals = JournalSettler(ws.writer, idle_s=3600)
+        unsettled(ws)
         update_sql(call, board, t0, "SELECT 3 AS x")
-        assert journals_of(ws, board)
-        folder = ws.board_dir(board)
-    assert list(folder.glob("*.journal")) == []  # closing settled it
+        assert journaled(ws, board)
     with Workspace(tmp_path / "ws") as ws:
-        rows = ToolClient(ws, ws.users.local())(
-            "dashboard_block_data", dashboard_id=board, block_id=current_ids(ws, board)["t2"]
-        )["rows"]
-        assert rows == [{"x": 5}]
+        assert journaled(ws, board) == []  # closing settled it
+        assert rows_of(ToolClient(ws, ws.users.local()), board)["t2"] == [{"x": 5}]
 
 
 @pytest.mark.parametrize("bound", [{"most_waiting": 2}, {"most_waiting_bytes": 1500}])
 def test_many_waiting_journals_are_settled_without_waiting_for_idle(tmp_path: Path, bound: Row) -> None:
     with Workspace(tmp_path / "ws") as ws:
-        ws.journals = JournalSettler(ws.writer, idle_s=3600, **bound)
+        ws.journals = JournalSettler(ws.writer, ws.db, idle_s=3600, **bound)
         call = ToolClient(ws, ws.users.local())
         board, t0 = chain(call)
         for k in range(8):
             update_sql(call, board, t0, f"SELECT {10 + k} AS x")
             assert len(ws.journals.waiting()) <= 2  # the backlog is bounded, however busy the board
         deadline = time.monotonic() + 10
-        while len(journals_of(ws, board)) > 2 and time.monotonic() < deadline:
+        while len({r["grp"] for r in ws.db.rows("SELECT grp FROM output_journal")}) > 2:
+            assert time.monotonic() < deadline, "the rows of settled groups were never deleted"
             time.sleep(0.05)
-        assert len(journals_of(ws, board)) <= 2

@@ -35,10 +35,7 @@ LARGE_ROWS = 100_000
 def files_named_by_no_run(ws: Workspace, board: str) -> list[str]:
     named = {r["file"] for r in ws.db.rows("SELECT file FROM runs WHERE board_id = ?", [board])}
     named |= {r["file"] for r in ws.db.rows("SELECT file FROM sources WHERE board_id = ?", [board])}
-    # A group's journal is settled once the workspace idles (tests/unit/test_output_journal.py).
-    return sorted(
-        p.name for p in ws.board_dir(board).iterdir() if p.name not in named and p.suffix != ".journal"
-    )
+    return sorted(p.name for p in ws.board_dir(board).iterdir() if p.name not in named)
 
 
 def test_a_large_result_is_really_encoded_on_the_writer_thread() -> None:
