@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from ballast_tui.engine.events import Event, RunFinished, RunStarted
 from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
@@ -44,9 +45,19 @@ def test_a_large_result_is_really_encoded_on_the_writer_thread() -> None:
     assert table.nbytes >= ENCODE_HERE_BYTES
 
 
-def test_a_file_written_ahead_has_the_bytes_and_hash_of_one_streamed_in_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("batch_rows", "codec"), [(1000, "SNAPPY"), (20_000, "ZSTD")])
+def test_a_file_written_ahead_has_the_bytes_and_hash_of_one_streamed_in_line(
+    tmp_path: Path, batch_rows: int, codec: str
+) -> None:
+    """A small result (under 64 KB in Arrow) is compressed with snappy, a larger one with zstd,
+    whichever way it is written: one result, one content hash."""
     batches = [
-        pa.record_batch({"v": pa.array(range(i * 1000, (i + 1) * 1000), pa.int64()), "s": ["x"] * 1000})
+        pa.record_batch(
+            {
+                "v": pa.array(range(i * batch_rows, (i + 1) * batch_rows), pa.int64()),
+                "s": ["x"] * batch_rows,
+            }
+        )
         for i in range(3)
     ]
     table = pa.Table.from_batches(batches)
@@ -56,8 +67,10 @@ def test_a_file_written_ahead_has_the_bytes_and_hash_of_one_streamed_in_line(tmp
     ahead = tmp_path / "ahead.parquet"
     place_synced(encoded, ahead)
 
-    assert rows == 3000
+    assert rows == 3 * batch_rows
     assert ahead.read_bytes() == streamed.read_bytes()  # a row group per batch, both ways
+    metadata = pq.ParquetFile(streamed).metadata
+    assert {metadata.row_group(g).column(0).compression for g in range(3)} == {codec}
     assert ahead_hash == content_hash == file_hash(ahead)
     assert not list(tmp_path.glob("*.tmp"))
 
