@@ -39,6 +39,14 @@ QUERIES: list[tuple[str, dict[str, Any] | None]] = [
     ("pivot t0 on g using sum(x) order by all", None),
     ("select x from t0 where g in (select g from f where x < $k) order by x", {"k": 4}),
     ("values (1), (2)", None),
+    # Names spelled otherwise, or spelled where they name no input.
+    ('select "T0".x from T0 order by 1', None),
+    ("select t0.x + 1 from t0 order by 1", None),  # a column named by its expression's text
+    ("select x as t0 from t0 order by x", None),  # an alias spelling an input's name
+    ("select {'k': x, t0: g} as s from t0 order by x limit 2", None),  # a struct key spelling it
+    ("select list_transform([1, 2], lambda t0: t0 + x) as l from t0 order by x", None),  # a lambda's
+    ("select * from (with t0 as (select 7 as x) select x from t0)", None),  # a CTE's, inside
+    ("select 't0' as s, x from t0 order by x limit 1 -- t0", None),  # a string, a comment
     # Taking no WITH in front: over views, as before.
     ("with q as (select * from t0) select count(*) as n from q", None),
     ("with t0 as (select * from t0 where x > 5) select count(*) as n from t0", None),
@@ -75,6 +83,19 @@ def test_a_query_reading_named_inputs_answers_as_over_views(
     assert table == expected
 
 
+def test_a_column_spelling_an_inputs_name_is_read_as_over_views() -> None:
+    relations: dict[str, Relation] = {
+        "t0": pa.table({"t1": [10, 20], "x": [1, 2]}),
+        "t1": pa.table({"y": [5]}),
+    }
+    for sql in ["select t1 as v from t0, t1 order by all", "select t1 from t0 order by all"]:
+        expected = over_views(sql, relations, None)
+        cursor = duckdb.connect(":memory:", config={"python_enable_replacements": False}).cursor()
+        reading = run_reading(cursor, sql, relations, None, 100_000, stream=False)
+        assert reading.result == expected
+        assert reading.result.column("v" if " as v" in sql else "t1").to_pylist() == [10, 20]
+
+
 @pytest.mark.parametrize(
     "sql",
     [
@@ -82,6 +103,7 @@ def test_a_query_reading_named_inputs_answers_as_over_views(
         "select x from t0 where x > 'a'::INTEGER",
         "select * from nowhere, t0",
         "select x,\n  (g::VARCHAR || 'z')::INTEGER as bad\nfrom t0",  # fails while it runs
+        "select x,\n  (t0.g::VARCHAR || 'z')::INTEGER as bad\nfrom t0",  # its text naming the input
     ],
 )
 def test_a_query_that_fails_fails_with_its_own_message(relations: dict[str, Relation], sql: str) -> None:
