@@ -64,11 +64,11 @@ class Journaled(Future[None]):
         self.entry: Entry | None = None
 
     def result(self, timeout: float | None = None) -> None:
-        self._writer.start_held()
+        self._writer.start_held(here=True)
         return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        self._writer.start_held()
+        self._writer.start_held(here=True)
         return super().exception(timeout)
 
 
@@ -80,12 +80,17 @@ class OutputWriter:
         self._held: list[tuple[pa.Buffer, Path, WriteAhead]] = []
         self._held_lock = threading.Lock()
 
-    def start_held(self) -> None:
-        """Start writing the files held back (`__call__`)."""
+    def start_held(self, *, here: bool = False) -> None:
+        """Start writing the files held back (`__call__`) on the writer's threads; `here`, write
+        them on the calling thread, which is about to wait for them (handing them over and waking
+        a writer would only add to the wait)."""
         with self._held_lock:
             held, self._held = self._held, []
         for encoded, path, ahead in held:
-            self._pool.submit(_place, encoded, path, ahead, sync=False)
+            if here:
+                _place(encoded, path, ahead, sync=False)
+            else:
+                self._pool.submit(_place, encoded, path, ahead, sync=False)
 
     def __call__(self, table: pa.Table, path: Path) -> WriteAhead:
         """Write `table` to `path` (`encode_table`, then `place_synced`); a small table's content

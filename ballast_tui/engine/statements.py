@@ -33,6 +33,7 @@ Three costs of a small query are the engine's, not DuckDB's work:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections import OrderedDict
@@ -214,34 +215,39 @@ def run_reading(
 
     An error raised by the result once read (`Reading.own_error`) names the query's own lines.
     """
+    query = _Query(cursor, sql, relations, params, batch_rows, stream)
     submit, register = _seam_steps()
     if relations and submit is not None and register is not None:
-        direct = _read_directly(cursor, sql, relations, params, batch_rows, stream=stream)
+        direct = _read_directly(query)
         if direct is not None:
             return direct
-    return _read_named(cursor, sql, relations, params, batch_rows, stream=stream)
+    return _read_named(query)
 
 
-def _read_named(
-    cursor: duckdb.DuckDBPyConnection,
-    sql: str,
-    relations: Mapping[str, Relation],
-    params: Mapping[str, Any] | None,
-    batch_rows: int,
-    *,
-    stream: bool,
-) -> Reading:
+@dataclass(frozen=True)
+class _Query:
+    """What `run_reading` was asked to run."""
+
+    cursor: duckdb.DuckDBPyConnection
+    sql: str
+    relations: Mapping[str, Relation]
+    params: Mapping[str, Any] | None
+    batch_rows: int
+    stream: bool
+
+
+def _read_named(query: _Query) -> Reading:
     """`run_reading` with the relations named in a WITH in front of the query, else as views."""
     import duckdb
 
+    cursor, sql, relations = query.cursor, query.sql, query.relations
     submit, register = _seam_steps()
     if relations and submit is not None and register is not None and not _opens_with_with(sql):
         kept: list[object] = []
         named = _named_in_front(cursor, sql, relations, kept)
         if named is not None and _one_select_shape(cursor, named[1]):
-            prefixed = named[0]
             try:
-                result = run_select(cursor, prefixed, params, batch_rows, stream=stream)
+                result = _run(query, named[0])
             except _bind_errors():
                 pass  # e.g. a statement DuckDB takes no WITH in front of: over views instead
             except duckdb.Error as error:
@@ -249,18 +255,15 @@ def _read_named(
             else:
                 return Reading(result, kept, 1)
     register_views(cursor, relations)
-    return Reading(run_select(cursor, sql, params, batch_rows, stream=stream), views=bool(relations))
+    return Reading(_run(query, sql), views=bool(relations))
 
 
-def _read_directly(
-    cursor: duckdb.DuckDBPyConnection,
-    sql: str,
-    relations: Mapping[str, Relation],
-    params: Mapping[str, Any] | None,
-    batch_rows: int,
-    *,
-    stream: bool,
-) -> Reading | None:
+def _run(query: _Query, text: str) -> pa.RecordBatchReader | pa.Table:
+    """`run_select` of `text`, in the place of the query's own."""
+    return run_select(query.cursor, text, query.params, query.batch_rows, stream=query.stream)
+
+
+def _read_directly(query: _Query) -> Reading | None:
     """`run_reading` of a query over Arrow tables, each name it reads replaced by the name its
     table is registered under (`_renaming`); None where that could answer otherwise than the query
     as written, which then runs named (`_read_named`).
@@ -273,11 +276,11 @@ def _read_directly(
     """
     import duckdb
 
-    tables = {name: r for name, r in relations.items() if isinstance(r, pa.Table)}
-    if len(tables) != len(relations) or _columns_spell_names(tables):
+    tables = {name: r for name, r in query.relations.items() if isinstance(r, pa.Table)}
+    if len(tables) != len(query.relations) or _columns_spell_names(tables):
         return None
     names = tuple(tables)
-    renaming = _renaming(sql, names)
+    renaming = _renaming(query.sql, names)
     if renaming is None:
         return None
     pieces, slots = renaming
@@ -286,24 +289,24 @@ def _read_directly(
     kept = []
     quoted: dict[int, str] = {}
     for slot in sorted(set(slots)):
-        handle = register(cursor, tables[names[slot]])
+        handle = register(query.cursor, tables[names[slot]])
         kept.append(handle)
         quoted[slot] = quote_ident(handle.name)
     text = "".join(piece + quoted[slot] for piece, slot in zip(pieces, slots, strict=False)) + pieces[-1]
     try:
-        result = run_select(cursor, text, params, batch_rows, stream=stream)
+        result = _run(query, text)
     except duckdb.Error:
         return None
     if _spells_any(result.schema, [handle.name for handle in kept]):
         if isinstance(result, pa.RecordBatchReader):
             result.close()
-        _refuse(sql, names)  # its result's names will spell them again: named from now on
+        _refuse(query.sql, names)  # its result's names will spell them again: named from now on
         return None
     reading = Reading(result, kept)
 
     def as_written(error: duckdb.Error) -> duckdb.Error:
         try:
-            again = _read_named(cursor, sql, relations, params, batch_rows, stream=False)
+            again = _read_named(dataclasses.replace(query, stream=False))
         except duckdb.Error as named_error:
             return named_error
         reading.views = reading.views or again.views

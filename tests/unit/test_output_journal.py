@@ -54,6 +54,16 @@ def unsettled(ws: Workspace) -> None:
     ws.journals = JournalSettler(ws.writer, ws.db, idle_s=3600)
 
 
+def edited_chain(ws: Workspace, sql: str) -> tuple[ToolClient, str, dict[str, Path]]:
+    """A chain t0 → t1 → t2 whose t0 was just edited to `sql`, nothing settled yet; its files."""
+    unsettled(ws)
+    call = ToolClient(ws, ws.users.local())
+    board, t0 = chain(call)
+    answer = update_sql(call, board, t0, sql)
+    assert len(answer["cascade"]["ran"]) == 3
+    return call, board, current_files(ws, board)
+
+
 def rows_of(call: ToolClient, board: str) -> dict[str, list[Row]]:
     return {
         b["name"]: call("dashboard_block_data", dashboard_id=board, block_id=b["id"])["rows"]
@@ -89,12 +99,7 @@ def test_files_an_acknowledged_cascade_lost_in_a_power_cut_come_back_from_the_jo
 ) -> None:
     root, cut = tmp_path / "ws", tmp_path / "after-the-cut"
     with Workspace(root) as ws:
-        unsettled(ws)
-        call = ToolClient(ws, ws.users.local())
-        board, t0 = chain(call)
-        answer = update_sql(call, board, t0, "SELECT 41 AS x")
-        assert len(answer["cascade"]["ran"]) == 3
-        files = current_files(ws, board)
+        _, board, files = edited_chain(ws, "SELECT 41 AS x")
         assert {p.name for p in files.values()} <= set(journaled(ws, board))
         hashes = {name: file_hash(path) for name, path in files.items()}
         # t1's name never reached the disk; t0's and t2's names did, their bytes did not.
@@ -113,11 +118,7 @@ def test_files_an_acknowledged_cascade_lost_in_a_power_cut_come_back_from_the_jo
 def test_a_recent_journal_restores_its_files_but_stays_for_a_live_process(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     with Workspace(root) as ws:
-        unsettled(ws)
-        call = ToolClient(ws, ws.users.local())
-        board, t0 = chain(call)
-        update_sql(call, board, t0, "SELECT 7 AS x")
-        files = current_files(ws, board)
+        call, board, files = edited_chain(ws, "SELECT 7 AS x")
         rows = journaled(ws, board)
         files["t2"].write_bytes(b"")
         # A second process opens the workspace meanwhile (another SSH login).
@@ -132,11 +133,7 @@ def test_a_damaged_journal_row_restores_nothing_and_rows_name_files_of_their_boa
 ) -> None:
     root, cut = tmp_path / "ws", tmp_path / "after-the-cut"
     with Workspace(root) as ws:
-        unsettled(ws)
-        call = ToolClient(ws, ws.users.local())
-        board, t0 = chain(call)
-        update_sql(call, board, t0, "SELECT 5 AS x")
-        files = current_files(ws, board)
+        _, board, files = edited_chain(ws, "SELECT 5 AS x")
         power_cut(root, cut, files, {"t0": b"", "t1": b"", "t2": b""})
     # The bytes of t1's row are not those its hash was taken of.
     in_database(
