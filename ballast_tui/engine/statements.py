@@ -295,6 +295,8 @@ def _read_directly(query: _Query) -> Reading | None:
     text = "".join(piece + quoted[slot] for piece, slot in zip(pieces, slots, strict=False)) + pieces[-1]
     try:
         result = _run(query, text)
+    except duckdb.InterruptException:
+        raise  # cancelled or out of time: not to be run again
     except duckdb.Error:
         return None
     if _spells_any(result.schema, [handle.name for handle in kept]):
@@ -305,6 +307,8 @@ def _read_directly(query: _Query) -> Reading | None:
     reading = Reading(result, kept)
 
     def as_written(error: duckdb.Error) -> duckdb.Error:
+        if isinstance(error, duckdb.InterruptException):
+            return error
         try:
             again = _read_named(dataclasses.replace(query, stream=False))
         except duckdb.Error as named_error:

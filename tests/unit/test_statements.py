@@ -7,6 +7,8 @@ its query gives over views.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,25 @@ def test_a_text_refused_as_not_one_select_is_refused_every_time() -> None:
         assert outcomes[0] == outcomes[1]
         assert (outcomes[0] == "ok") == (text == "select 1")
     con.close()
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_cancelled_query_over_inputs_stops_and_is_not_run_again(
+    relations: dict[str, Relation], stream: bool
+) -> None:
+    cursor = duckdb.connect(":memory:", config={"python_enable_replacements": False}).cursor()
+    sql = "select sum(t0.x * r.range) as s from t0, range(800000000) as r"  # ~25 s uncancelled
+    timer = threading.Timer(0.3, cursor.interrupt)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(duckdb.InterruptException):
+            reading = run_reading(cursor, sql, {"t0": relations["t0"]}, None, 100, stream=stream)
+            if isinstance(reading.result, pa.RecordBatchReader):
+                try:
+                    reading.result.read_all()
+                except duckdb.Error as error:
+                    raise reading.own_error(error) from None
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 10  # one run, cancelled: not a second one over views
