@@ -293,13 +293,22 @@ def _read_directly(query: _Query) -> Reading | None:
         kept.append(handle)
         quoted[slot] = quote_ident(handle.name)
     text = "".join(piece + quoted[slot] for piece, slot in zip(pieces, slots, strict=False)) + pieces[-1]
+    handles = [handle.name for handle in kept]
+
+    def shows_handles(error: duckdb.Error) -> bool:
+        """Whether the user would read `error` otherwise for the query as written (an interrupt
+        is the same either way, and is not to be run again)."""
+        return not isinstance(error, duckdb.InterruptException) and any(h in str(error) for h in handles)
+
     try:
         result = _run(query, text)
-    except duckdb.InterruptException:
-        raise  # cancelled or out of time: not to be run again
-    except duckdb.Error:
+    except _bind_errors():
         return None
-    if _spells_any(result.schema, [handle.name for handle in kept]):
+    except duckdb.Error as error:
+        if shows_handles(error):
+            return None
+        raise
+    if _spells_any(result.schema, handles):
         if isinstance(result, pa.RecordBatchReader):
             result.close()
         _refuse(query.sql, names)  # its result's names will spell them again: named from now on
@@ -307,7 +316,7 @@ def _read_directly(query: _Query) -> Reading | None:
     reading = Reading(result, kept)
 
     def as_written(error: duckdb.Error) -> duckdb.Error:
-        if isinstance(error, duckdb.InterruptException):
+        if not shows_handles(error):
             return error
         try:
             again = _read_named(dataclasses.replace(query, stream=False))
