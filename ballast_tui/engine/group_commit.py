@@ -9,10 +9,10 @@ once, then every row in one SQLite transaction, and only then their events
 published. The small files of the group (`output_writer.Journaled`) are not
 fsynced at all then, nor their directory: their bytes are journaled in the
 group's own transaction (`storage.journal`), and the files are fsynced later,
-when the workspace is idle (`output_journal`). Nothing is acknowledged (no event, no tool answer)
-before its group is committed, so a crash loses only what nobody was told of;
-the files of a group that never committed are named by no row and swept at the
-next start.
+when the workspace is idle (`output_journal`). Nothing is acknowledged (no
+event, no tool answer) before its group is committed, so a crash loses only
+what nobody was told of; the files of a group that never committed are named by
+no row and swept at the next start.
 
 Events keep the order they would have had without grouping: an event with
 nothing to write (`announce`, e.g. `run_started`) waits behind the pending
