@@ -52,18 +52,27 @@ def test_a_reused_cursor_never_sees_another_querys_inputs(ws: Workspace, board: 
     ex.query_to_file(board, "select v from t0", {"t0": secret}, None, out)
     with pytest.raises(QueryError, match="t0"):
         ex.query(board, "select v from t0")
+    # A query with its own WITH over tables, read by their registered names: the same.
+    assert ex.query(board, "with w as (select v from t0) select v from w", {"t0": secret}).to_pylist() == [
+        {"v": 42}
+    ]
+    assert idle_cursors(ex, board) == 1
+    with pytest.raises(QueryError, match="t0"):
+        ex.query(board, "select v from t0")
 
 
 def test_a_cursor_that_made_temporary_views_is_not_used_again(ws: Workspace, board: str) -> None:
     ex = ws.executor
     ex.query(board, "select 1 as x")
     assert idle_cursors(ex, board) == 1
-    # A query with its own WITH reads its inputs over temporary views on its cursor.
-    own_with = "with w as (select v from t0) select v from w"
-    assert ex.query(board, own_with, {"t0": pa.table({"v": [1]})}).to_pylist() == [{"v": 1}]
+    # A query with its own WITH reads a file over a temporary view on its cursor.
+    path = ws.board_dir(board) / "in.parquet"
+    pq.write_table(pa.table({"v": [1]}), path)
+    own_with = "with w as (select v from src) select v from w"
+    assert ex.query(board, own_with, {"src": path}).to_pylist() == [{"v": 1}]
     assert idle_cursors(ex, board) == 0  # closed, not given back
-    with pytest.raises(QueryError, match="t0"):
-        ex.query(board, "select v from t0")
+    with pytest.raises(QueryError, match="src"):
+        ex.query(board, "select v from src")
 
 
 def test_an_interrupt_reaches_only_the_query_it_was_meant_for(ws: Workspace, board: str) -> None:
