@@ -170,7 +170,7 @@ async def main() -> None:
             cells = list(app.screen.query(BlockCell))
             if cells and all(cell.finished_at for cell in cells):
                 break
-        for _ in range(100):  # and every chart drawn on the screen (kept by the first process)
+        for _ in range(500):  # and every chart drawn on the screen (kept by the first process)
             if all(plot._drawings for plot in app.screen.query(ChartPlot)):
                 break
             await pilot.pause(0.02)
