@@ -133,6 +133,13 @@ class Database:
                 return found
         return None
 
+    def first(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of a SELECT as a tuple, or None: `row` without the dict, for a lookup on a
+        hot path."""
+        with self._using() as db:
+            found: tuple[Any, ...] | None = db.conn.execute(sql, _params(params)).fetchone()
+            return found
+
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         """Run one statement; inside `write()` when it changes anything."""
         with self._using() as db:

@@ -274,11 +274,16 @@ def block_runs(db: Database, board_id: str, block_id: str, limit: int) -> list[R
 
 def reusable_run(db: Database, block_id: str, fingerprint: str) -> Row | None:
     """The newest successful run of a block with this input fingerprint."""
-    row = db.row(
-        "SELECT * FROM runs WHERE block_id = ? AND fingerprint = ? AND status = 'success' "
+    # Looked up in the index alone (`runs_by_fingerprint` holds the rowid): a cascade asks this of
+    # every block, and mostly finds none.
+    found = db.first(
+        "SELECT rowid FROM runs WHERE block_id = ? AND fingerprint = ? AND status = 'success' "
         "ORDER BY started_at DESC LIMIT 1",
         [block_id, fingerprint],
     )
+    if found is None:
+        return None
+    row = db.row("SELECT * FROM runs WHERE rowid = ?", [found[0]])
     return _decode_run(row) if row else None
 
 
