@@ -354,6 +354,8 @@ def _renaming(sql: str, names: tuple[str, ...]) -> Renaming | None:
     for k, (start, kind) in enumerate(tokens):
         if kind != duckdb.token_type.identifier:
             continue
+        if k and sql[tokens[k - 1][0] : start] == "$":
+            continue  # a parameter's name (`$name`), not a name the query reads
         end = tokens[k + 1][0] if k + 1 < len(tokens) else len(sql)
         spelled = sql[start:end].rstrip()
         if len(spelled) >= 2 and spelled[0] == spelled[-1] == '"':

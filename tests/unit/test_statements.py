@@ -49,6 +49,7 @@ QUERIES: list[tuple[str, dict[str, Any] | None]] = [
     ("select list_transform([1, 2], lambda t0: t0 + x) as l from t0 order by x", None),  # a lambda's
     ("select * from (with t0 as (select 7 as x) select x from t0)", None),  # a CTE's, inside
     ("select 't0' as s, x from t0 order by x limit 1 -- t0", None),  # a string, a comment
+    ("select x from t0 where x = $t0 order by x", {"t0": 4}),  # a parameter's name
     # Taking no WITH in front: over views, as before.
     ("with q as (select * from t0) select count(*) as n from q", None),
     ("with t0 as (select * from t0 where x > 5) select count(*) as n from t0", None),
@@ -57,12 +58,14 @@ QUERIES: list[tuple[str, dict[str, Any] | None]] = [
 ]
 
 
-@pytest.fixture
-def relations(tmp_path: Path) -> dict[str, Relation]:
+@pytest.fixture(params=["a table and a file", "tables only"])
+def relations(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, Relation]:
+    """`t0` an Arrow table, `f` a Parquet file; or both tables (a query over tables only reads
+    their registered names directly, the other way names them in a WITH)."""
     table = pa.table({"x": pa.array(range(10), pa.int64()), "g": [i % 3 for i in range(10)]})
     path = tmp_path / "f.parquet"
     pq.write_table(table, path)
-    return {"t0": table, "f": path}
+    return {"t0": table, "f": path if request.param == "a table and a file" else pq.read_table(path)}
 
 
 def over_views(sql: str, relations: dict[str, Relation], params: dict[str, Any] | None) -> pa.Table:
