@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -81,7 +82,7 @@ class WorkspacePaths:
     def db(self) -> Path:
         return self.root / "ballast.db"
 
-    @property
+    @functools.cached_property
     def data(self) -> Path:
         return self.root / "data"
 

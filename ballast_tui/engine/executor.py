@@ -417,10 +417,10 @@ class Executor:
         """`query`, its result streamed batch by batch into the Parquet file `path` (written
         atomically, never whole in memory; fsynced unless `durable=False`).
 
-        With `keep_bytes`, a result no larger than that is also kept as an Arrow table
-        (`Written.table`, else None). With `writer` too, such a result whose types read the same
-        from the table as from the file (`survives_parquet`) is not written here but handed to
-        `writer`, which writes it to `path` on a thread of its own (`Written.writing`). With
+        With `keep_bytes`, a result no larger than that whose types read the same from the table
+        as from the file (`survives_parquet`) is also kept as an Arrow table (`Written.table`,
+        else None). With `writer` too, such a result is not written here but handed to `writer`,
+        which writes it to `path` on a thread of its own (`Written.writing`). With
         `single`, the query runs on the board's single-threaded instance: for a quick query over
         small inputs, whose fixed cost is mostly DuckDB handing its work to a second thread and
         waiting for it (the caller's judgement: a slow query there would have one core, not all).
@@ -448,19 +448,17 @@ class Executor:
         reader = reading.result
         assert isinstance(reader, pa.RecordBatchReader)
         head, whole = take_batches(reader, keep_bytes)
-        table = pa.Table.from_batches(head, schema=reader.schema) if whole else None
-        if (
-            table is not None
-            and writer is not None
-            and survives_parquet(reader.schema)  # else the blocks below read the file, once written
-        ):
-            return Written("", table.num_rows, reader.schema, table, writer(table, path))
+        schema = reader.schema
+        # Kept only where it reads the same as the file; else the blocks below read the file.
+        table = pa.Table.from_batches(head, schema=schema) if whole and survives_parquet(schema) else None
+        if table is not None and writer is not None:
+            return Written("", table.num_rows, schema, table, writer(table, path))
         batches = head if whole else itertools.chain(head, reader)
         try:
-            content_hash, rows = write_stream_atomic(batches, reader.schema, path, durable=durable)
+            content_hash, rows = write_stream_atomic(batches, schema, path, durable=durable)
         except pa.ArrowException as failure:
             raise QueryError(cannot_store(failure)) from None
-        return Written(content_hash, rows, reader.schema, table)
+        return Written(content_hash, rows, schema, table)
 
     def with_connection(
         self, board_id: str, work: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None

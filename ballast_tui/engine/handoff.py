@@ -121,7 +121,8 @@ class HandOffBudget:
 @dataclass(frozen=True)
 class Written:
     """A result written to its Parquet file: its content hash, rows and schema, and the result
-    itself when it was kept in memory.
+    itself when it was kept in memory (only where it reads the same as the file:
+    `survives_parquet`).
 
     With `writing`, the file is still being written (on the writer's thread): the content hash
     is its future's, and `content_hash` is empty until then.

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from ballast_tui.engine.blocks import CONTROL_TYPES, DATERANGE, chart_columns, resolve_daterange
 from ballast_tui.engine.executor import Executor, QueryError, Relation, TableWriter
-from ballast_tui.engine.handoff import survives_parquet
 from ballast_tui.engine.output_writer import WriteAhead
 from ballast_tui.lazy import lazy_module
 
@@ -187,13 +186,12 @@ def compute(
             writer=writer,
             single=single,
         )
-        table = written.table if written.table is not None and survives_parquet(written.schema) else None
         return Output(
             written.content_hash,
             written.rows,
             describe_schema(written.schema),
             path=into,
-            table=table,
+            table=written.table,
             writing=written.writing,
         )
 
