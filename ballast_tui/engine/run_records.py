@@ -158,7 +158,7 @@ class RunRecorder:
             "actor": self.actor,
             "fingerprint": fingerprint,
             "inputs": {
-                "config_hash": digest(block["config"]),
+                "config_hash": "",  # hashed in `write`, at the commit: not between two queries
                 "upstream": {name: out.run_id for name, out in inputs.items()},
                 "bound": {
                     k: str(v) if not isinstance(v, str | int | float | bool) else v for k, v in bound.items()
@@ -174,6 +174,7 @@ class RunRecorder:
         }
 
         def write(tx: Connection) -> None:
+            run["inputs"]["config_hash"] = digest(block["config"])
             repos.insert_run(tx, run)
             repos.set_block_state(tx, block["id"], run["status"], run_id, error)
 
