@@ -272,7 +272,8 @@ def _read_directly(query: _Query) -> Reading | None:
     (quoted or not, in any case): a consistent renaming, so the query binds the same, with two
     exceptions, both refused: a column of an input spelling a relation's name (the query may mean the
     column), and a result naming a registered table (an alias, a struct key or an expression's text
-    spelling it). Any error runs the query as written for the error the user reads.
+    spelling it). An error whose message shows a registered name runs the query as written, for
+    the message the user reads; a cancelled query is never run again.
     """
     import duckdb
 
@@ -332,6 +333,8 @@ def _read_directly(query: _Query) -> Reading | None:
 
 RENAMINGS = 2048
 """How many (query, names) renamings are remembered."""
+RENAMED_TEXT_CHARS = 16 * 1024
+"""A longer query text is tokenized every time it runs, not remembered (the memory stays bounded)."""
 Renaming: TypeAlias = "tuple[tuple[str, ...], tuple[int, ...]]"
 _renamings: _Remembered[tuple[str, tuple[str, ...]], Renaming | None] = _Remembered(RENAMINGS)
 
@@ -370,13 +373,15 @@ def _renaming(sql: str, names: tuple[str, ...]) -> Renaming | None:
         last = start + len(spelled)
     pieces.append(sql[last:])
     renaming = (tuple(pieces), tuple(slots)) if slots else None
-    _renamings.put(key, renaming)
+    if len(sql) <= RENAMED_TEXT_CHARS:
+        _renamings.put(key, renaming)
     return renaming
 
 
 def _refuse(sql: str, names: tuple[str, ...]) -> None:
     """Run this query named from now on (`_renaming` answers None)."""
-    _renamings.put((sql, names), None)
+    if len(sql) <= RENAMED_TEXT_CHARS:
+        _renamings.put((sql, names), None)
 
 
 def _columns_spell_names(tables: Mapping[str, pa.Table]) -> bool:
