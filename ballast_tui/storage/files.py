@@ -19,6 +19,7 @@ Files are 0600 and the directories made for them 0700, whatever the umask
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
@@ -182,19 +183,22 @@ def fsync_file(path: Path) -> None:
     fsync_dir(path)  # the same call: open the path read-only and fsync it
 
 
-def make_durable(paths: Iterable[Path], synced: Iterable[Path] = ()) -> None:
+def make_durable(paths: Iterable[Path], synced: Iterable[Path] = (), *, missing_ok: bool = False) -> None:
     """fsync each file of `paths`, then the directories of `paths` and `synced` once each (their
-    renames).
+    renames). With `missing_ok`, a file or directory gone meanwhile (its board deleted) needs none.
 
     What `write_*_atomic(durable=False)` left to do (and, for `synced` files, fsynced already, what
     `place_synced` or `fsync_file` left), done for many files at once.
     """
+    gone = (FileNotFoundError, NotADirectoryError) if missing_ok else ()
     directories: dict[Path, None] = dict.fromkeys(path.parent for path in synced)
     for path in paths:
-        fsync_file(path)
+        with contextlib.suppress(*gone):
+            fsync_file(path)
         directories[path.parent] = None
     for directory in directories:
-        fsync_dir(directory)
+        with contextlib.suppress(*gone):
+            fsync_dir(directory)
 
 
 def file_hash(path: Path) -> str:

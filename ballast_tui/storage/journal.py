@@ -21,7 +21,6 @@ reading).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,8 +28,7 @@ from pathlib import Path
 
 from ballast_tui.storage.connection import Connection
 from ballast_tui.storage.db import Database
-from ballast_tui.storage.files import content_hash_of, file_hash, fsync_file, place_synced
-from ballast_tui.storage.private import fsync_dir
+from ballast_tui.storage.files import content_hash_of, file_hash, make_durable, place_synced
 
 
 @dataclass(frozen=True)
@@ -80,22 +78,9 @@ def journal(tx: Connection, data_dir: Path, group: str, entries: Sequence[Entry]
 
 def settle(db: Database, groups: Sequence[str], files: Iterable[Path]) -> None:
     """fsync `files` (those of `groups`) and their directories, then delete the groups' rows."""
-    _fsync_all(files)
+    make_durable(files, missing_ok=True)
     with db.write() as tx:
         tx.conn.executemany("DELETE FROM output_journal WHERE grp = ?", [(group,) for group in groups])
-
-
-def _fsync_all(files: Iterable[Path]) -> None:
-    """fsync each file, then each of their directories once; one gone meanwhile (its board deleted)
-    needs none."""
-    directories: dict[Path, None] = {}
-    for path in files:
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            fsync_file(path)
-        directories[path.parent] = None
-    for directory in directories:
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            fsync_dir(directory)
 
 
 def recover(db: Database, data_dir: Path, min_age_s: float) -> list[Path]:
@@ -125,7 +110,7 @@ def recover(db: Database, data_dir: Path, min_age_s: float) -> list[Path]:
                 restored.append(target)
         if row["created_at"] < cutoff:
             old.append(target)
-    _fsync_all(old)
+    make_durable(old, missing_ok=True)
     with db.write() as tx:
         tx.execute("DELETE FROM output_journal WHERE created_at < ?", [cutoff])
     return restored
