@@ -63,9 +63,15 @@ class RunRecorder:
         self.actor = actor
         self.persist = persist
         self.group = group or GroupCommit(ws)
+        self._synced = False
 
     def reuse(self, block: Mapping[str, Any], fingerprint: str) -> bool:
         """Point the block at an earlier successful run with this fingerprint, if its file is still there."""
+        if not self._synced:
+            self.ws.reuse_filter.sync()  # the runs recorded since the last cascade
+            self._synced = True
+        if not self.ws.reuse_filter.may_have(block["id"], fingerprint):
+            return False
         run = repos.reusable_run(self.ws.db, block["id"], fingerprint)
         if run is None or not run["file"]:
             return False

@@ -22,6 +22,7 @@ from ballast_tui.engine.executor import Executor
 from ballast_tui.engine.handoff import HandOffBudget
 from ballast_tui.engine.output_journal import JournalSettler
 from ballast_tui.engine.output_writer import OutputWriter
+from ballast_tui.engine.reuse_filter import ReuseFilter
 from ballast_tui.engine.sessions import Sessions
 from ballast_tui.engine.signing import workspace_secret
 from ballast_tui.engine.users import Users
@@ -73,6 +74,8 @@ class Workspace:
         """Writes (and fsyncs) cascades' outputs while the cascades go on."""
         self.journals = JournalSettler(self.writer, self.db)
         """The journaled groups, their files fsynced when the workspace is idle."""
+        self.reuse_filter = ReuseFilter(self.db)
+        """Which blocks certainly have no run to reuse for a fingerprint (no lookup needed)."""
         self.live_sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         """Every `LiveSession` open on this workspace (to check their access after a revocation)."""
         workers = max(4, 2 * (os.cpu_count() or 1))
