@@ -38,6 +38,7 @@ are in `cascade_inputs`, what is recorded for it in `run_records`.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -256,36 +257,49 @@ class Cascade:
                 produced.writing.durable.result()
 
     def _run_ordered(self, order: list[str], forced: set[str]) -> None:
+        """Run `order` (topologically sorted), each block once its upstreams in the set are done:
+        alone on this thread when nothing could run beside it, else on the block pool."""
         in_set = set(order)
-        done: set[str] = set()
-        waiting = list(order)
+        position = {block_id: i for i, block_id in enumerate(order)}
+        left: dict[str, int] = {}
+        below: dict[str, list[str]] = {block_id: [] for block_id in order}
+        for block_id in order:
+            ups = [u for u in self.g.upstream_ids[block_id] if u in in_set]
+            left[block_id] = len(ups)
+            for up in ups:
+                below[up].append(block_id)
+        ready = [(position[b], b) for b in order if not left[b]]  # sorted, so a heap already
+
+        def finish(block_id: str) -> None:
+            for down in below[block_id]:
+                left[down] -= 1
+                if not left[down]:
+                    heapq.heappush(ready, (position[down], down))
+
         running: dict[Future[None], str] = {}
-        while waiting or running:
-            ready: list[str] = []
-            for block_id in list(waiting):
-                ups = self.g.upstream_ids[block_id]
-                if any(u in in_set and u not in done for u in ups):
-                    continue
-                waiting.remove(block_id)
+        while ready or running:
+            startable: list[str] = []
+            while ready:
+                block_id = heapq.heappop(ready)[1]
                 if self.reads.blocked_by_upstream(block_id, in_set, self.result.outputs):
                     self.records.mark_upstream_error(self.g.by_id[block_id])
-                    done.add(block_id)
+                    finish(block_id)
                     continue
-                ready.append(block_id)
-            if len(ready) == 1 and not running:
+                startable.append(block_id)
+            if len(startable) == 1 and not running:
                 # Nothing could run beside it: run it on this thread rather than hand it
                 # to a worker and wait (two thread switches per block of a chain).
-                self._run_block(ready[0], ready[0] in forced)
-                done.add(ready[0])
+                self._run_block(startable[0], startable[0] in forced)
+                finish(startable[0])
                 continue
-            for block_id in ready:
+            for block_id in startable:
                 future = self.ws.block_pool.submit(self._run_block, block_id, block_id in forced)
                 running[future] = block_id
             if not running:
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                done.add(running.pop(future))
+                finish(running.pop(future))
                 future.result()
 
     def _run_block(self, block_id: str, forced: bool) -> None:
