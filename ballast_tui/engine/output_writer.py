@@ -8,14 +8,15 @@ a cascade wrote itself are fsynced here as they come (`group_commit`), while
 the cascade goes on. Either way, the group waits for the writer before it
 commits the rows that name the files, so nothing acknowledged is lost.
 
-A small table's file is held back until the cascade's next query starts
-(`start_held`), or until anything waits for it: a query holds no GIL while it
-runs, so the writer's Python steps between its system calls fall in it rather
-than in the cascade's bookkeeping, where each of them made the cascade's thread
-wait for the GIL. Its file is not fsynced: its bytes (`Journaled.entry`) go
-into its group's journal, fsynced once for the group (`group_commit`,
-`storage.journal`); the files are fsynced later, when the workspace is idle
-(`run_later`, `output_journal`).
+A small table is hashed at once (`result_hash`: its content hash does not
+depend on its file), and its file, encoded and written, is held back until the
+cascade's next query starts (`start_held`), or until anything waits for it: a
+query holds no GIL while it runs, so the writer's Python steps and its
+encoding fall in it rather than in the cascade's bookkeeping, where each of
+them made the cascade's thread wait. Its file is not fsynced: its bytes
+(`Journaled.entry`) go into its group's journal, fsynced once for the group
+(`group_commit`, `storage.journal`); the files are fsynced later, when the
+workspace is idle (`run_later`, `output_journal`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ballast_tui.lazy import lazy_module
-from ballast_tui.storage.files import encode_table, fsync_file, place_synced
+from ballast_tui.storage.files import (
+    encode_table,
+    fsync_file,
+    place_synced,
+    result_hash,
+)
 from ballast_tui.storage.journal import Entry
 
 if TYPE_CHECKING:
@@ -39,8 +45,8 @@ else:
 WRITER_THREADS = 2
 """Files written at once, across every cascade of the workspace."""
 ENCODE_HERE_BYTES = 256 * 1024
-"""A table smaller than this is encoded and hashed on the calling thread (well under a millisecond,
-less than handing it over costs); only its file is written on the writer's thread."""
+"""A table smaller than this is hashed on the calling thread (tens of microseconds, less than handing
+it over costs); its file is encoded and written on the writer's thread, while the next query runs."""
 
 
 @dataclass(frozen=True)
@@ -77,41 +83,43 @@ class OutputWriter:
 
     def __init__(self, threads: int = WRITER_THREADS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ballast-writer")
-        self._held: list[tuple[pa.Buffer, Path, WriteAhead]] = []
+        self._held: list[_Held] = []
         self._held_lock = threading.Lock()
 
     def start_held(self, *, here: bool = False) -> None:
-        """Start writing the files held back (`__call__`) on the writer's threads; `here`, write
-        them on the calling thread, which is about to wait for them (handing them over and waking
+        """Start encoding and writing the files held back (`__call__`) on the writer's threads;
+        `here`, on the calling thread, which is about to wait for them (handing them over and waking
         a writer would only add to the wait)."""
         with self._held_lock:
             held, self._held = self._held, []
-        for encoded, path, ahead in held:
+        for one in held:
             if here:
-                _place(encoded, path, ahead, sync=False)
+                _encode_place(one)
             else:
-                self._pool.submit(_place, encoded, path, ahead, sync=False)
+                self._pool.submit(_encode_place, one)
 
     def __call__(self, table: pa.Table, path: Path) -> WriteAhead:
-        """Write `table` to `path` (`encode_table`, then `place_synced`); a small table's content
-        hash is known on return (`ENCODE_HERE_BYTES`), and its file is written once `start_held`
-        is called or its `durable` waited for."""
+        """Write `table` to `path` (`encode_table`, then `place_synced`). A small table's content
+        hash (`result_hash`) is known on return (`ENCODE_HERE_BYTES`); its file is encoded and
+        written once `start_held` is called or its `durable` waited for.
+
+        `table` is of types Parquet stores (`handoff.survives_parquet`: the executor writes any
+        other result itself, where a refusal is its run's error); a failure to encode it after
+        all is its group commit's."""
         if table.get_total_buffer_size() >= ENCODE_HERE_BYTES:
             ahead = WriteAhead()
             self._pool.submit(_write, table, path, ahead)
             return ahead
         ahead = WriteAhead(durable=Journaled(self))
         try:
-            encoded, content_hash = encode_table(table)
-        except BaseException as failure:  # e.g. a type Parquet cannot hold
+            content_hash = result_hash(table)
+        except BaseException as failure:
             ahead.content_hash.set_exception(failure)
             ahead.durable.set_exception(failure)
             return ahead
         ahead.content_hash.set_result(content_hash)
-        assert isinstance(ahead.durable, Journaled)
-        ahead.durable.entry = Entry(path, content_hash, memoryview(encoded))
         with self._held_lock:
-            self._held.append((encoded, path, ahead))
+            self._held.append(_Held(table, path, ahead))
         return ahead
 
     def sync(self, path: Path) -> Future[None]:
@@ -128,14 +136,44 @@ class OutputWriter:
         self._pool.shutdown(wait=True)
 
 
-def _write(table: pa.Table, path: Path, ahead: WriteAhead) -> None:
+@dataclass(frozen=True)
+class _Held:
+    """A small table whose file is held back."""
+
+    table: pa.Table
+    path: Path
+    ahead: WriteAhead
+
+
+def _encode_place(held: _Held) -> None:
+    """Encode a held table and put its file in place, not fsynced: its bytes go into its group's
+    journal (`Journaled.entry`)."""
+    durable = held.ahead.durable
+    assert isinstance(durable, Journaled)
     try:
-        encoded, content_hash = encode_table(table)
-    except BaseException as failure:  # e.g. a type Parquet cannot hold
+        data, data_hash = encode_table(held.table)
+    except BaseException as failure:  # its content hash is known: the group commit raises it
+        durable.set_exception(failure)
+        return
+    durable.entry = Entry(held.path, data_hash, memoryview(data))
+    _place(data, held.path, held.ahead, sync=False)
+
+
+def _write(table: pa.Table, path: Path, ahead: WriteAhead) -> None:
+    """Hash a large table first (the blocks below it wait for that alone), then encode, write and
+    fsync its file."""
+    try:
+        content_hash = result_hash(table)
+    except BaseException as failure:
         ahead.content_hash.set_exception(failure)
         ahead.durable.set_exception(failure)
         return
     ahead.content_hash.set_result(content_hash)
+    try:
+        encoded, _ = encode_table(table)
+    except BaseException as failure:  # of types Parquet stores: the group commit raises it
+        ahead.durable.set_exception(failure)
+        return
     _place(encoded, path, ahead)
 
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from ballast_tui.engine.events import Event, RunFinished, RunStarted
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage.files import file_hash
+from ballast_tui.storage.files import result_hash
 from tests.conftest import ToolClient
 from tests.unit.test_cascade import add_sql, runs_of, update_sql
 from tests.unit.test_write_ahead import LARGE_ROWS, files_named_by_no_run, record_runs
@@ -102,7 +102,7 @@ def test_blocks_two_levels_below_a_large_result_run_before_its_file_is_written(
         assert stored is not None, f"{name} was announced before its run was stored"
         path = ws.board_dir(board) / stored["file"]
         assert pq.read_metadata(path).num_rows == json.loads(stored["output"])["row_count"]
-        assert json.loads(stored["output"])["content_hash"] == file_hash(path)
+        assert json.loads(stored["output"])["content_hash"] == result_hash(pq.read_table(path))
     assert order == [
         (kind, name) for name in ("top", "mid", "low", "last") for kind in ("RunStarted", "RunFinished")
     ]

@@ -22,12 +22,12 @@ import pytest
 from ballast_tui.config import Settings
 from ballast_tui.engine.handoff import survives_parquet
 from ballast_tui.engine.ids import new_id
-from ballast_tui.engine.output_writer import OutputWriter
+from ballast_tui.engine.output_writer import Journaled, OutputWriter
 from ballast_tui.engine.outputs import Output
 from ballast_tui.engine.quick_blocks import QUICK_INPUT_BYTES, QUICK_RUN_MS, QuickBlocks
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.storage.db import Database
-from ballast_tui.storage.files import encode_table, file_hash
+from ballast_tui.storage.files import encode_table, file_hash, result_hash
 from tests.conftest import ToolClient
 from tests.unit.test_cascade import add_sql, rows_of, runs_of, update_sql
 from tests.unit.test_group_commit import stored_run
@@ -156,14 +156,15 @@ def test_quick_needs_small_inputs_in_memory_and_a_quick_last_run(
 def test_a_small_file_held_back_is_written_once_waited_for_with_the_same_bytes(tmp_path: Path) -> None:
     writer = OutputWriter()
     table = pa.table({"x": [1, 2, 3], "name": ["a", "b", None]})
-    encoded, content_hash = encode_table(table)
+    encoded, encoded_hash = encode_table(table)
     try:
         first = writer(table, tmp_path / "first.parquet")
-        assert first.content_hash.result(timeout=0) == content_hash  # known at once, as before
-        assert not (tmp_path / "first.parquet").exists()  # held back
+        assert first.content_hash.result(timeout=0) == result_hash(table)  # known at once
+        assert not (tmp_path / "first.parquet").exists()  # held back, not even encoded yet
         first.durable.result(timeout=10)  # waiting starts it
         assert (tmp_path / "first.parquet").read_bytes() == encoded.to_pybytes()
-        assert file_hash(tmp_path / "first.parquet") == content_hash
+        assert isinstance(first.durable, Journaled) and first.durable.entry is not None
+        assert first.durable.entry.content_hash == encoded_hash == file_hash(tmp_path / "first.parquet")
 
         second = writer(table, tmp_path / "second.parquet")
         writer.start_held()  # what a cascade does before its next query
@@ -189,7 +190,7 @@ def test_a_chain_of_small_results_is_stored_complete_when_the_cascade_answers(
         run = stored_run(ws.db.path, runs_of(ws, block_id)[-1]["id"])
         assert run is not None
         path = ws.board_dir(board) / run["file"]
-        assert file_hash(path) == json.loads(run["output"])["content_hash"]
+        assert result_hash(pq.read_table(path)) == json.loads(run["output"])["content_hash"]
         assert encode_table(pq.read_table(path))[1] == file_hash(path)  # the bytes a table encodes to
     assert rows_of(call, board, ids[-1]) == [{"x": 7 + 1 + 2 + 3 + 4 + 5}]
 

@@ -22,9 +22,9 @@ import pytest
 from ballast_tui.engine.events import Event, RunFinished, RunStarted
 from ballast_tui.engine.output_writer import ENCODE_HERE_BYTES
 from ballast_tui.engine.workspace import Workspace
-from ballast_tui.storage.files import encode_table, file_hash, place_synced, write_stream_atomic
+from ballast_tui.storage.files import encode_table, file_hash, place_synced, result_hash, write_stream_atomic
 from tests.conftest import ToolClient
-from tests.unit.test_cascade import Events, add_sql, update_sql
+from tests.unit.test_cascade import Events, add_sql, runs_of, update_sql
 from tests.unit.test_group_commit import stored_run
 
 Row = dict[str, Any]
@@ -50,7 +50,8 @@ def test_a_file_written_ahead_has_the_bytes_and_hash_of_one_streamed_in_line(
     tmp_path: Path, batch_rows: int, codec: str
 ) -> None:
     """A small result (under 64 KB in Arrow) is compressed with snappy, a larger one with zstd,
-    whichever way it is written: one result, one content hash."""
+    whichever way it is written: the same bytes, and one content hash (the result's, not its
+    file's: `result_hash`)."""
     batches = [
         pa.record_batch(
             {
@@ -71,7 +72,9 @@ def test_a_file_written_ahead_has_the_bytes_and_hash_of_one_streamed_in_line(
     assert ahead.read_bytes() == streamed.read_bytes()  # a row group per batch, both ways
     metadata = pq.ParquetFile(streamed).metadata
     assert {metadata.row_group(g).column(0).compression for g in range(3)} == {codec}
-    assert ahead_hash == content_hash == file_hash(ahead)
+    assert ahead_hash == file_hash(ahead)  # what the journal checks a file against
+    assert content_hash == result_hash(table) == result_hash(pq.read_table(ahead))
+    assert content_hash != ahead_hash
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -97,7 +100,7 @@ def test_blocks_below_a_large_result_see_exactly_its_rows(
     assert top_run is not None
     path = ws.board_dir(board) / top_run["file"]
     assert pq.read_metadata(path).num_rows == LARGE_ROWS
-    assert json.loads(top_run["output"])["content_hash"] == file_hash(path)
+    assert json.loads(top_run["output"])["content_hash"] == result_hash(pq.read_table(path))
     assert files_named_by_no_run(ws, board) == []
 
 
@@ -137,7 +140,7 @@ def test_a_large_result_is_stored_with_its_complete_file_when_announced(
         assert run is not None, f"{name} was announced before its run was stored"
         path = ws.board_dir(board) / run["file"]
         assert pq.read_metadata(path).num_rows == json.loads(run["output"])["row_count"]
-        assert json.loads(run["output"])["content_hash"] == file_hash(path)
+        assert json.loads(run["output"])["content_hash"] == result_hash(pq.read_table(path))
     # Never announced as started before the block above it is announced finished.
     assert order == [
         ("RunStarted", "top"),
@@ -209,3 +212,61 @@ def test_a_reuse_lookup_reads_one_index_entry_whatever_the_history(
     # Not `runs_by_block` (every run of the block, newest first, checked one by one).
     assert "runs_by_fingerprint (block_id=? AND fingerprint=? AND status=?)" in plan
     assert "TEMP B-TREE" not in plan
+
+
+# -- the content hash is the result's, not its file's --------------------------
+
+
+def test_a_results_hash_depends_on_its_rows_not_on_how_its_arrays_are_laid_out() -> None:
+    values = pa.array([1, 2, 3], pa.int64())
+    with_bitmap = pa.Array.from_buffers(
+        pa.int64(), 3, [pa.py_buffer(b"\x07"), values.buffers()[1]], null_count=0
+    )
+    padded = pa.array([0, 1, 2, 3, 4], pa.int64()).slice(1, 3)
+    strings = pa.array(["x", "a", "bb", "ccc"]).slice(1, 3)
+    plain = pa.table({"v": values, "s": ["a", "bb", "ccc"]})
+
+    assert result_hash(pa.table({"v": with_bitmap, "s": strings})) == result_hash(plain)
+    assert result_hash(pa.table({"v": padded, "s": strings})) == result_hash(plain)
+    assert result_hash(pa.table({"v": [1, 2, 4], "s": ["a", "bb", "ccc"]})) != result_hash(plain)
+    assert result_hash(plain.rename_columns(["w", "s"])) != result_hash(plain)
+    assert result_hash(plain.cast(pa.schema([("v", pa.int32()), ("s", pa.string())]))) != result_hash(plain)
+
+
+def test_a_results_hash_covers_its_dictionaries() -> None:
+    def labels(*words: str) -> pa.Table:
+        return pa.table({"m": pa.DictionaryArray.from_arrays(pa.array([1, 0], pa.int8()), pa.array(words))})
+
+    assert result_hash(labels("a", "b")) == result_hash(labels("a", "b"))
+    assert result_hash(labels("a", "b")) != result_hash(labels("a", "c"))  # the same indices
+
+
+def test_an_enum_whose_labels_changed_reruns_the_blocks_below(call: ToolClient, board: str) -> None:
+    top = add_sql(call, board, "top", "SELECT 'b'::ENUM('a', 'b') AS m")
+    below = add_sql(call, board, "below", "SELECT m::VARCHAR AS label FROM top")
+
+    answer = update_sql(call, board, top, "SELECT 'c'::ENUM('a', 'c') AS m")  # index 1 again
+
+    assert answer["cascade"]["ran"] == [top, below]
+    rows = call("dashboard_block_data", dashboard_id=board, block_id=below)["rows"]
+    assert rows == [{"label": "c"}]
+
+
+def test_a_type_parquet_cannot_store_is_an_error_run_in_the_middle_of_a_chain(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    """A small result held in memory for the blocks below it is encoded later, on the writer's
+    thread; one of a type Parquet cannot store is never held (`survives_parquet`), but written at
+    once, so the refusal is its run's error and not the cascade's."""
+    top = add_sql(call, board, "top", "SELECT 1 AS k")
+    span = add_sql(call, board, "span", "SELECT (k::VARCHAR || ' day')::VARCHAR AS d FROM top")
+    reader = add_sql(call, board, "reader", "SELECT * FROM span")
+    update_sql(call, board, span, "SELECT to_days(k) AS d FROM top")
+
+    answer = update_sql(call, board, top, "SELECT 2 AS k")
+
+    cascade = answer["cascade"]
+    assert cascade["ran"] == [top] and cascade["failed"] == [span]
+    assert cascade["upstream_error"] == [reader]
+    run = runs_of(ws, span)[-1]
+    assert run["status"] == "error" and "INTERVAL" in run["error"].upper()
