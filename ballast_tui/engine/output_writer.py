@@ -29,12 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ballast_tui.lazy import lazy_module
-from ballast_tui.storage.files import (
-    encode_table,
-    fsync_file,
-    place_synced,
-    result_hash,
-)
+from ballast_tui.storage.files import encode_table, fsync_file, place_synced, result_hash
 from ballast_tui.storage.journal import Entry
 
 if TYPE_CHECKING:
