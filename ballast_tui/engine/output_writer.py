@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ballast_tui.lazy import lazy_module
-from ballast_tui.storage.files import encode_table, fsync_file, place_synced, result_hash
+from ballast_tui.storage.files import encode_table, fsync_file, parquet_bytes, place_synced, result_hash
 from ballast_tui.storage.journal import Entry
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def _write(table: pa.Table, path: Path, ahead: WriteAhead) -> None:
         return
     ahead.content_hash.set_result(content_hash)
     try:
-        encoded, _ = encode_table(table)
+        encoded = parquet_bytes(table)  # fsynced, not journaled: the hash of its bytes is not needed
     except BaseException as failure:  # of types Parquet stores: the group commit raises it
         ahead.durable.set_exception(failure)
         return

@@ -47,6 +47,7 @@ else:
 __all__ = [
     "SMALL_OUTPUT_BYTES",
     "TMP_SUFFIX",
+    "ResultDigest",
     "codec_for",
     "content_hash_of",
     "encode_table",
@@ -54,7 +55,9 @@ __all__ = [
     "fsync_dir",
     "fsync_file",
     "make_durable",
+    "parquet_bytes",
     "place_synced",
+    "result_hash",
     "sweep",
     "write_parquet_atomic",
     "write_stream_atomic",
@@ -72,8 +75,8 @@ def codec_for(nbytes: int) -> str:
 
     zstd's setup costs a small result more than it saves: a one-row table encodes in about 225 µs
     with zstd and 135 µs with snappy right after a DuckDB query (its caches cold), and neither
-    makes its file smaller. The choice depends on the result alone, so one result has one content
-    hash whichever way it is written.
+    makes its file smaller. The choice depends on the result alone, so one result is written as
+    the same bytes whichever way it is written.
     """
     return "snappy" if nbytes < SMALL_OUTPUT_BYTES else "zstd"
 
@@ -149,18 +152,21 @@ def _small_head(
 
 
 def encode_table(table: pa.Table) -> tuple[pa.Buffer, str]:
-    """`table` encoded as a Parquet file in memory, and the hash of those bytes (`content_hash_of`;
-    the journal checks a file against it). The result's own content hash is `result_hash`.
+    """`table` encoded as a Parquet file in memory (`parquet_bytes`), and the hash of those bytes
+    (`content_hash_of`; the journal checks a file against it). The result's own content hash is
+    `result_hash`."""
+    encoded = parquet_bytes(table)
+    return encoded, content_hash_of(encoded)
 
-    The bytes are those `write_stream_atomic` writes for the table's batches (a row group per
-    batch).
-    """
+
+def parquet_bytes(table: pa.Table) -> pa.Buffer:
+    """`table` encoded as a Parquet file in memory: the bytes `write_stream_atomic` writes for the
+    table's batches (a row group per batch)."""
     sink = pa.BufferOutputStream()
     with pq.ParquetWriter(sink, table.schema, compression=codec_for(table.get_total_buffer_size())) as writer:
         for batch in table.to_batches():
             writer.write_batch(batch)
-    encoded = sink.getvalue()
-    return encoded, content_hash_of(encoded)
+    return sink.getvalue()
 
 
 def content_hash_of(data: pa.Buffer | bytes | memoryview) -> str:
