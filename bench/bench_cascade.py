@@ -15,7 +15,9 @@ Three cases, each measured in this run beside its baseline:
     root; (ours - raw) / 20, medians. Target: < 1 ms per block. Beside it, for
     reading the figure, raw DuckDB that also leaves one fsynced file per block
     (what a recorded run owes: its output on disk before it is acknowledged);
-    on a virtual machine each fsync in flight also slows the other core.
+    on a virtual machine each fsync in flight also slows the other core. And raw
+    DuckDB set up as the engine's quick instance, which runs these blocks (one
+    thread, only the optimizer passes it keeps: `executor.QUICK_PASSES`).
     `--rounds N` measures the case N times and prints the spread: the overhead
     moves by a tenth of a millisecond between rounds on a shared machine.
 (c) full cache hit: a control feeding 20 SQL blocks set back to a value it had
@@ -46,6 +48,7 @@ import duckdb
 
 from ballast_tui.config import Settings
 from ballast_tui.demo import write_sales_parquet
+from ballast_tui.engine.executor import keep_only_quick_passes
 from ballast_tui.engine.workspace import Workspace
 from ballast_tui.tools.registry import Context, load_registry
 
@@ -154,6 +157,14 @@ def raw_connection(ws: Workspace) -> duckdb.DuckDBPyConnection:
     )
 
 
+def quick_connection(ws: Workspace) -> duckdb.DuckDBPyConnection:
+    """A plain DuckDB connection set up as a board's quick instance: one thread, only the optimizer
+    passes it keeps (`executor.QUICK_PASSES`)."""
+    con = duckdb.connect(":memory:", config={"memory_limit": ws.settings.memory_limit, "threads": 1})
+    keep_only_quick_passes(con)
+    return con
+
+
 # -- (a) heavy chain ----------------------------------------------------------
 
 
@@ -228,6 +239,7 @@ class TrivialFigures:
     ours: float
     raw: float
     raw_durable: float
+    raw_quick: float
     cpu_ours: float
     cpu_raw: float
 
@@ -258,18 +270,21 @@ def bench_trivial(ws: Workspace, tools: Tools, repeat: int) -> TrivialFigures:
         return elapsed, cpu
 
     con = raw_connection(ws)
+    quick_con = quick_connection(ws)
 
     files = ws.paths.root / "bench-raw-files"
     files.mkdir(exist_ok=True)
 
-    def raw(durable: bool = False) -> tuple[float, float]:
+    def raw(durable: bool = False, quick: bool = False) -> tuple[float, float]:
         """The same statements; with `durable`, each table also left in a small file that is
-        fsynced and renamed into place."""
+        fsynced and renamed into place; with `quick`, on a connection set up as the engine's quick
+        instance (one thread, `QUICK_PASSES`)."""
         nonlocal k
         k += 1
+        target = quick_con if quick else con
         t0, c0 = time.perf_counter(), time.process_time()
         for block_name, sql in trivial_chain(k):
-            con.execute(f"CREATE OR REPLACE TABLE {block_name} AS {sql}")
+            target.execute(f"CREATE OR REPLACE TABLE {block_name} AS {sql}")
             if durable:
                 tmp, path = files / f"{block_name}.tmp", files / f"{block_name}.out"
                 with open(tmp, "wb") as out:
@@ -283,12 +298,15 @@ def bench_trivial(ws: Workspace, tools: Tools, repeat: int) -> TrivialFigures:
         ours()
         raw()
         raw(durable=True)
-    ours_times, raw_times, durable_times = [], [], []
+        raw(quick=True)
+    ours_times, raw_times, durable_times, quick_times = [], [], [], []
     for _ in range(repeat):
         ours_times.append(ours())
         raw_times.append(raw())
         durable_times.append(raw(durable=True))
+        quick_times.append(raw(quick=True))
     con.close()
+    quick_con.close()
 
     def per_block(times: list[tuple[float, float]], i: int) -> float:
         return statistics.median(t[i] for t in times) / TRIVIAL_BLOCKS
@@ -297,6 +315,7 @@ def bench_trivial(ws: Workspace, tools: Tools, repeat: int) -> TrivialFigures:
         per_block(ours_times, 0),
         per_block(raw_times, 0),
         per_block(durable_times, 0),
+        per_block(quick_times, 0),
         per_block(ours_times, 1),
         per_block(raw_times, 1),
     )
@@ -441,6 +460,16 @@ def main(argv: list[str] | None = None) -> int:
                     "-",
                     f"{figures.raw_durable * 1000:.2f} ms",
                     f"{(figures.ours - figures.raw_durable) * 1000:+.2f} ms",
+                    "-",
+                    None,
+                )
+            )
+            results.append(
+                (
+                    "    raw DuckDB set up as the quick instance (1 thread, its optimizer passes)",
+                    "-",
+                    f"{figures.raw_quick * 1000:.2f} ms",
+                    f"{(figures.ours - figures.raw_quick) * 1000:+.2f} ms",
                     "-",
                     None,
                 )

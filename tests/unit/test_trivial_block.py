@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ballast_tui.config import Settings
+from ballast_tui.engine.executor import QUICK_PASSES
 from ballast_tui.engine.handoff import survives_parquet
 from ballast_tui.engine.ids import new_id
 from ballast_tui.engine.output_writer import Journaled, OutputWriter
@@ -148,6 +149,68 @@ def test_quick_needs_small_inputs_in_memory_and_a_quick_last_run(
     assert not quick.quick(fast, {"t0": Output("h", 3, [], path=tmp_path / "f.parquet")})  # a file
     assert not quick.quick(fast, {"t0": Output("h", len(large), [], table=large)})
     assert not quick.quick(fast, {"t0": in_memory, "t1": Output("h", len(large), [], table=large)})
+
+
+# -- the quick instance's optimizer passes (`executor.QUICK_PASSES`) ------------
+
+QUICK_QUERIES = [
+    # a comma join, its condition in WHERE: a join only through the optimizer
+    "SELECT a.k, b.v FROM t0 a, t1 b WHERE a.k = b.k ORDER BY a.k",
+    # small integer groups and no ORDER BY: the key order the perfect hash aggregate gives (it
+    # needs the statistics of a generator; a table handed on in memory has none)
+    "SELECT (i * 7919) % 13 AS g, count(*) AS n FROM range(200) r(i) GROUP BY g",
+    "SELECT k % 13 AS g, count(*) AS n, sum(k) AS s FROM t0 GROUP BY g",
+    "SELECT k, sum(k) OVER (ORDER BY k ROWS 2 PRECEDING) AS s FROM t0 ORDER BY k",
+    "SELECT k FROM t0 ORDER BY k DESC LIMIT 5",
+    "SELECT k FROM t0 WHERE k IN (1, 3, 5, 7, 11, 13) ORDER BY k",
+    "SELECT k, (SELECT max(v) FROM t1 WHERE t1.k <= t0.k) AS m FROM t0 ORDER BY k",
+    "WITH w AS (SELECT k * 2 AS k2 FROM t0) SELECT count(*) AS n, sum(k2) AS s FROM w",
+    "SELECT unnest([k, k + 1]) AS u FROM t0 WHERE k < 3 ORDER BY u",
+    "SELECT DISTINCT v % 4 AS r FROM t1 ORDER BY r",
+]
+
+
+@pytest.mark.parametrize("sql", QUICK_QUERIES)
+def test_a_quick_query_answers_as_on_the_board_s_main_instance(
+    ws: Workspace, call: ToolClient, board: str, tmp_path: Path, sql: str
+) -> None:
+    add_sql(call, board, "t0", "SELECT 1 AS k")
+    inputs = {
+        "t0": pa.table({"k": list(range(200))}),
+        "t1": pa.table({"k": list(range(0, 200, 3)), "v": [k * 10 for k in range(0, 200, 3)]}),
+    }
+    answers = []
+    for single in (False, True):
+        target = ws.board_dir(board) / f"answer_{single}.parquet"
+        ws.executor.query_to_file(board, sql, inputs, None, target, single=single)
+        answers.append(pq.read_table(target).to_pylist())
+    assert answers[0] == answers[1] and answers[0]
+
+
+def test_the_quick_instance_keeps_the_passes_that_make_joins(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    """What a quick block loses is only the optimizer's work for large inputs: a filtered cross
+    product still becomes a hash join (else a comma join over two inputs of thousands of rows
+    compares every pair), and the board's main instance keeps every pass."""
+    add_sql(call, board, "t0", "SELECT 1 AS x")
+    ws.executor.query_to_file(
+        board,
+        "SELECT x FROM t0",
+        {"t0": pa.table({"x": [1]})},
+        None,
+        ws.board_dir(board) / "p.parquet",
+        single=True,
+    )
+    main, quick = ws.executor._instances[board], ws.executor._instances[board].single
+    assert quick is not None
+    join = "EXPLAIN SELECT * FROM range(10) a(k), range(10) b(k) WHERE a.k = b.k"
+    plan = "\n".join(str(row[1]) for row in quick.con.execute(join).fetchall())
+    assert "Hash Join" in plan and "Cross Product" not in plan
+    setting = "SELECT current_setting('disabled_optimizers')"
+    disabled = set(quick.con.execute(setting).fetchone()[0].split(","))  # type: ignore[index]
+    assert "expression_rewriter" in disabled and not disabled & QUICK_PASSES
+    assert main.con.execute(setting).fetchone() == ("",)
 
 
 # -- small files held back until a query lets go of the GIL --------------------
