@@ -101,7 +101,7 @@ def read_file_to_source(
 
     def convert(cursor: Any) -> tuple[str, int, pa.Schema]:
         reader = cursor.sql(_reader_sql(path, file_format)).to_arrow_reader()
-        content_hash, rows = write_stream_atomic(reader, reader.schema, target)
+        content_hash, rows = write_stream_atomic(reader, reader.schema, target, all_statistics=True)
         return content_hash, rows, reader.schema
 
     try:
@@ -153,7 +153,7 @@ def write_table_source(
 ) -> tuple[str, str, int, list[dict[str, str]]]:
     file_name = f"src_{random_base36(12)}.parquet"
     try:
-        content_hash = write_parquet_atomic(table, ws.board_dir(board_id) / file_name)
+        content_hash = write_parquet_atomic(table, ws.board_dir(board_id) / file_name, all_statistics=True)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as error:
         # e.g. an empty object as a value: a struct without fields, which Parquet cannot hold
         raise InvalidRequest(f"these rows cannot be stored as a table: {error}") from None

@@ -32,7 +32,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ballast_tui.lazy import lazy_module
 from ballast_tui.storage.private import fsync_dir, make_dirs, open_private
@@ -56,8 +56,10 @@ __all__ = [
     "fsync_file",
     "make_durable",
     "parquet_bytes",
+    "parquet_options",
     "place_synced",
     "result_hash",
+    "statistics_columns",
     "sweep",
     "write_parquet_atomic",
     "write_stream_atomic",
@@ -81,17 +83,53 @@ def codec_for(nbytes: int) -> str:
     return "snappy" if nbytes < SMALL_OUTPUT_BYTES else "zstd"
 
 
-def write_parquet_atomic(table: pa.Table, path: Path, *, durable: bool = True) -> str:
+def parquet_options(schema: pa.Schema, nbytes: int, *, all_statistics: bool = False) -> dict[str, Any]:
+    """How a result of `nbytes` in Arrow is encoded: its codec (`codec_for`) and the columns given
+    statistics (`statistics_columns`; with `all_statistics`, every column: an imported source, which
+    the blocks filter, text columns included)."""
+    statistics: bool | list[str] = True if all_statistics else statistics_columns(schema)
+    return {"compression": codec_for(nbytes), "write_statistics": statistics}
+
+
+def statistics_columns(schema: pa.Schema) -> list[str]:
+    """The columns whose min/max statistics a result's file keeps: numbers, decimals, dates, times
+    and booleans, with which a reader skips row groups and picks a perfect hash aggregate.
+
+    Not text or binary columns: their min and max took a third of the encoding of a result grouped
+    by four text columns (the 1M chain's `daily_cat`, 48k rows: 19 ms with them, 13 ms without),
+    on the writer's thread that the blocks below wait for, and nothing reads them. Not nested
+    columns either. The choice depends on the schema alone, so one result is written as the same
+    bytes whichever way it is written.
+    """
+    return [field.name for field in schema if _has_cheap_statistics(field.type)]
+
+
+def _has_cheap_statistics(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_temporal(kind)
+        or pa.types.is_boolean(kind)
+    )
+
+
+def write_parquet_atomic(
+    table: pa.Table, path: Path, *, durable: bool = True, all_statistics: bool = False
+) -> str:
     """Write `table` to `path` atomically; return its content hash (`result_hash`).
 
     With `durable=False` the file is complete and in place but not fsynced: the caller makes it
-    durable (`make_durable`) before any row names it.
+    durable (`make_durable`) before any row names it. `all_statistics` as for `parquet_options`.
     """
     make_dirs(path.parent)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
         with open_private(tmp) as sink:
-            pq.write_table(table, sink, compression=codec_for(table.get_total_buffer_size()))
+            options = parquet_options(
+                table.schema, table.get_total_buffer_size(), all_statistics=all_statistics
+            )
+            pq.write_table(table, sink, **options)
             sink.flush()
             if durable:
                 os.fsync(sink.fileno())
@@ -105,12 +143,17 @@ def write_parquet_atomic(table: pa.Table, path: Path, *, durable: bool = True) -
 
 
 def write_stream_atomic(
-    batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path, *, durable: bool = True
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    path: Path,
+    *,
+    durable: bool = True,
+    all_statistics: bool = False,
 ) -> tuple[str, int]:
     """Write record batches to `path` atomically without holding them all; return their content
     hash (`ResultDigest`) and row count.
 
-    `durable=False` as for `write_parquet_atomic`.
+    `durable=False` and `all_statistics` as for `write_parquet_atomic`.
     """
     make_dirs(path.parent)
     tmp = path.with_name(path.name + TMP_SUFFIX)
@@ -119,7 +162,8 @@ def write_stream_atomic(
     digest = ResultDigest(schema)
     try:
         with open_private(tmp) as sink:
-            with pq.ParquetWriter(sink, schema, compression=codec_for(nbytes)) as writer:
+            options = parquet_options(schema, nbytes, all_statistics=all_statistics)
+            with pq.ParquetWriter(sink, schema, **options) as writer:
                 for batch in itertools.chain(head, rest):
                     rows += batch.num_rows
                     writer.write_batch(batch)
@@ -163,7 +207,8 @@ def parquet_bytes(table: pa.Table) -> pa.Buffer:
     """`table` encoded as a Parquet file in memory: the bytes `write_stream_atomic` writes for the
     table's batches (a row group per batch)."""
     sink = pa.BufferOutputStream()
-    with pq.ParquetWriter(sink, table.schema, compression=codec_for(table.get_total_buffer_size())) as writer:
+    options = parquet_options(table.schema, table.get_total_buffer_size())
+    with pq.ParquetWriter(sink, table.schema, **options) as writer:
         for batch in table.to_batches():
             writer.write_batch(batch)
     return sink.getvalue()

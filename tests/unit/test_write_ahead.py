@@ -9,6 +9,7 @@ reuse lookup that slows down as a block's history grows.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Callable
@@ -76,6 +77,42 @@ def test_a_file_written_ahead_has_the_bytes_and_hash_of_one_streamed_in_line(
     assert content_hash == result_hash(table) == result_hash(pq.read_table(ahead))
     assert content_hash != ahead_hash
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def statistics_kept(path: Path) -> dict[str, bool]:
+    """Whether the file's first row group keeps min/max statistics, by column."""
+    group = pq.read_metadata(path).row_group(0)
+    return {group.column(i).path_in_schema: group.column(i).is_stats_set for i in range(group.num_columns)}
+
+
+def test_an_output_keeps_statistics_for_numbers_and_dates_and_a_source_for_every_column(
+    ws: Workspace, call: ToolClient, board: str
+) -> None:
+    """Min/max of text columns took a third of the encoding of a grouped result (on the writer's
+    thread, which the blocks below wait for) and nothing reads them; a source's are kept, for the
+    blocks that filter it."""
+    csv = base64.b64encode(b"city,amount,day\nParis,3,2025-01-02\nOslo,4,2025-01-03\n").decode()
+    call("catalog_import", dashboard_id=board, name="sales", format="csv", content=csv)
+    sql = "select city, amount, day, amount * 1.5 as x, amount > 3 as big, {s} as tags from sales"
+    small = add_sql(call, board, "small", sql.format(s="[city]"))
+    large = add_sql(
+        call, board, "large", f"select range as amount, 'c' || range as city from range({LARGE_ROWS})"
+    )
+    kept = {"city": False, "amount": True, "day": True, "x": True, "big": True, "tags.list.element": False}
+    assert statistics_kept(output_file(ws, board, small)) == kept
+    assert statistics_kept(output_file(ws, board, large)) == {"amount": True, "city": False}
+    [source] = ws.db.rows("SELECT file FROM sources WHERE board_id = ?", [board])
+    assert statistics_kept(ws.board_dir(board) / source["file"]) == dict.fromkeys(
+        ["city", "amount", "day"], True
+    )
+
+
+def output_file(ws: Workspace, board: str, block_id: str) -> Path:
+    current = ws.db.row("SELECT current_run_id FROM blocks WHERE id = ?", [block_id])
+    assert current is not None
+    run = stored_run(ws.paths.db, current["current_run_id"])
+    assert run is not None
+    return ws.board_dir(board) / run["file"]
 
 
 def test_blocks_below_a_large_result_see_exactly_its_rows(
