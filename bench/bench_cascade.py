@@ -150,19 +150,14 @@ def link_into(imports: Path, path: Path) -> str:
     return target.name
 
 
-def raw_connection(ws: Workspace) -> duckdb.DuckDBPyConnection:
-    """A plain DuckDB connection with the engine's memory limit and threads."""
-    return duckdb.connect(
-        ":memory:",
-        config={"memory_limit": ws.settings.memory_limit, "threads": ws.settings.duckdb_threads},
-    )
-
-
-def quick_connection(ws: Workspace) -> duckdb.DuckDBPyConnection:
-    """A plain DuckDB connection set up as a board's quick instance: one thread, only the optimizer
-    passes it keeps (`executor.QUICK_PASSES`)."""
-    con = duckdb.connect(":memory:", config={"memory_limit": ws.settings.memory_limit, "threads": 1})
-    keep_only_quick_passes(con)
+def raw_connection(ws: Workspace, *, quick: bool = False) -> duckdb.DuckDBPyConnection:
+    """A plain DuckDB connection with the engine's memory limit and threads; with `quick`, set up as
+    a board's quick instance: one thread, only the optimizer passes it keeps
+    (`executor.QUICK_PASSES`)."""
+    threads = 1 if quick else ws.settings.duckdb_threads
+    con = duckdb.connect(":memory:", config={"memory_limit": ws.settings.memory_limit, "threads": threads})
+    if quick:
+        keep_only_quick_passes(con)
     return con
 
 
@@ -271,7 +266,7 @@ def bench_trivial(ws: Workspace, tools: Tools, repeat: int) -> TrivialFigures:
         return elapsed, cpu
 
     con = raw_connection(ws)
-    quick_con = quick_connection(ws)
+    quick_con = raw_connection(ws, quick=True)
 
     files = ws.paths.root / "bench-raw-files"
     files.mkdir(exist_ok=True)

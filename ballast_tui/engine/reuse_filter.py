@@ -73,8 +73,7 @@ class ReuseFilter:
 
     def may_have(self, block_id: str, fingerprint: str) -> bool:
         """False when the block certainly has no successful run with this fingerprint."""
-        key = hash((block_id, fingerprint))
-        low, high = key & _MASK, (key >> 32) & _MASK
+        low, high = _positions(block_id, fingerprint)
         with self._lock:  # a `_start` on another cascade's thread swaps the bits
             if self._upto is None:
                 self._start()
@@ -116,7 +115,12 @@ class ReuseFilter:
         )
 
     def _add(self, block_id: str, fingerprint: str) -> None:
-        key = hash((block_id, fingerprint))
-        for bit in (key & _MASK, (key >> 32) & _MASK):
+        for bit in _positions(block_id, fingerprint):
             self._bits[bit >> 3] |= 1 << (bit & 7)
         self._count += 1
+
+
+def _positions(block_id: str, fingerprint: str) -> tuple[int, int]:
+    """The pair's two bits in the filter."""
+    key = hash((block_id, fingerprint))
+    return key & _MASK, (key >> 32) & _MASK
