@@ -50,6 +50,7 @@ __all__ = [
     "ResultDigest",
     "codec_for",
     "content_hash_of",
+    "dictionary_columns",
     "encode_table",
     "file_hash",
     "fsync_dir",
@@ -84,11 +85,16 @@ def codec_for(nbytes: int) -> str:
 
 
 def parquet_options(schema: pa.Schema, nbytes: int, *, all_statistics: bool = False) -> dict[str, Any]:
-    """How a result of `nbytes` in Arrow is encoded: its codec (`codec_for`) and the columns given
+    """How a result of `nbytes` in Arrow is encoded: its codec (`codec_for`), the columns given
     statistics (`statistics_columns`; with `all_statistics`, every column: an imported source, which
-    the blocks filter, text columns included)."""
+    the blocks filter, text columns included) and the columns dictionary-encoded
+    (`dictionary_columns`)."""
     statistics: bool | list[str] = True if all_statistics else statistics_columns(schema)
-    return {"compression": codec_for(nbytes), "write_statistics": statistics}
+    return {
+        "compression": codec_for(nbytes),
+        "write_statistics": statistics,
+        "use_dictionary": dictionary_columns(schema),
+    }
 
 
 def statistics_columns(schema: pa.Schema) -> list[str]:
@@ -102,6 +108,20 @@ def statistics_columns(schema: pa.Schema) -> list[str]:
     bytes whichever way it is written.
     """
     return [field.name for field in schema if _has_cheap_statistics(field.type)]
+
+
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The columns a result's file dictionary-encodes: all top-level columns but floating-point ones
+    (a nested column's leaves are named by their paths, so they get none).
+
+    A float column is a measure (a revenue, an average), its values nearly all distinct: its
+    dictionary holds every value and saves nothing. Building it took half of the encoding of the
+    1M chain's `daily_cat` (48k rows: 3.7 ms of 11 ms for its `revenue` column, 1.9 ms without),
+    on the writer's thread the cascade's commit waits for, and the file came out 17% larger. The
+    choice depends on the schema alone, so one result is written as the same bytes whichever way
+    it is written.
+    """
+    return [field.name for field in schema if not pa.types.is_floating(field.type)]
 
 
 def _has_cheap_statistics(kind: pa.DataType) -> bool:
@@ -220,8 +240,11 @@ def content_hash_of(data: pa.Buffer | bytes | memoryview) -> str:
 
 
 class ResultDigest:
-    """The content hash of a result: blake2b over its Arrow IPC messages, its schema's and then each
+    """The content hash of a result: sha256 over its Arrow IPC messages, its schema's and then each
     batch's, in order (the blocks below it put it in their fingerprints).
+
+    sha256, not blake2b: with the SHA extensions of today's CPUs it hashes twice as fast (a 3.8 MB
+    grouped result in 2.1 ms, against 3.8 ms), on the writer's thread the cascade's commit waits for.
 
     It depends on the result alone, not on how its file is encoded, so it is known before the file
     is written: a table handed on in memory is hashed in about 25 µs right after its query, where
@@ -232,7 +255,7 @@ class ResultDigest:
     """
 
     def __init__(self, schema: pa.Schema) -> None:
-        self._digest = hashlib.blake2b(digest_size=20)
+        self._digest = hashlib.sha256()
         self._stream: pa.ipc.RecordBatchStreamWriter | None = None
         if _holds_dictionary(schema):
             self._stream = pa.ipc.new_stream(_DigestSink(self._digest), schema)
@@ -265,7 +288,7 @@ class _DigestSink:
 
     closed = False
 
-    def __init__(self, digest: hashlib.blake2b) -> None:
+    def __init__(self, digest: hashlib._Hash) -> None:
         self._digest = digest
 
     def write(self, data: bytes | memoryview) -> int:
