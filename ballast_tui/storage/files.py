@@ -88,7 +88,8 @@ def parquet_options(schema: pa.Schema, nbytes: int, *, all_statistics: bool = Fa
     """How a result of `nbytes` in Arrow is encoded: its codec (`codec_for`), the columns given
     statistics (`statistics_columns`; with `all_statistics`, every column: an imported source, which
     the blocks filter, text columns included) and the columns dictionary-encoded
-    (`dictionary_columns`)."""
+    (`dictionary_columns`). Each depends on the result alone, so one result is written as the same
+    bytes whichever way it is written."""
     statistics: bool | list[str] = True if all_statistics else statistics_columns(schema)
     return {
         "compression": codec_for(nbytes),
@@ -104,8 +105,7 @@ def statistics_columns(schema: pa.Schema) -> list[str]:
     Not text or binary columns: their min and max took a third of the encoding of a result grouped
     by four text columns (the 1M chain's `daily_cat`, 48k rows: 19 ms with them, 13 ms without),
     on the writer's thread that the blocks below wait for, and nothing reads them. Not nested
-    columns either. The choice depends on the schema alone, so one result is written as the same
-    bytes whichever way it is written.
+    columns either.
     """
     return [field.name for field in schema if _has_cheap_statistics(field.type)]
 
@@ -117,9 +117,7 @@ def dictionary_columns(schema: pa.Schema) -> list[str]:
     A float column is a measure (a revenue, an average), its values nearly all distinct: its
     dictionary holds every value and saves nothing. Building it took half of the encoding of the
     1M chain's `daily_cat` (48k rows: 3.7 ms of 11 ms for its `revenue` column, 1.9 ms without),
-    on the writer's thread the cascade's commit waits for, and the file came out 17% larger. The
-    choice depends on the schema alone, so one result is written as the same bytes whichever way
-    it is written.
+    on the writer's thread the cascade's commit waits for, and the file came out 17% larger.
     """
     return [field.name for field in schema if not pa.types.is_floating(field.type)]
 
